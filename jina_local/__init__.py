@@ -1,0 +1,45 @@
+"""jina-local: Jina's multimodal embedding models, run locally.
+
+>>> import jina_local
+>>> model = jina_local.load("jinaai/jina-embeddings-v4")          # doctest: +SKIP
+>>> model.encode_query("how many hours do cats sleep", dim=256)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .embedder import Embedder
+from .errors import (
+    CheckpointError,
+    CollectionConfigError,
+    DimensionError,
+    InputError,
+    JinaLocalError,
+    ModelNotFoundError,
+    OutputError,
+    TaskError,
+    UnsupportedModelError,
+)
+from .loading import load
+from .types import EncodeResult, Kind, ModelInfo, Output, Role, Task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "CollectionConfigError",
+    "DimensionError",
+    "Embedder",
+    "EncodeResult",
+    "InputError",
+    "JinaLocalError",
+    "Kind",
+    "ModelInfo",
+    "ModelNotFoundError",
+    "Output",
+    "Role",
+    "Task",
+    "TaskError",
+    "UnsupportedModelError",
+    "__version__",
+    "load",
+]

@@ -1,0 +1,141 @@
+"""The family-neutral facade: ``Embedder.encode`` and friends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .batching import plan_batches
+from .errors import DimensionError, OutputError
+from .inputs import as_item_list, load_item
+from .models.base import ModelBackend
+from .pooling import truncate_matryoshka
+from .routing import input_kind, resolve_tasks
+from .types import EncodeResult, ModelInfo, Output, Role
+
+__all__ = ["Embedder"]
+
+_OUTPUTS = ("dense", "multi", "both")
+_ROLES = ("query", "document")
+
+
+class Embedder:
+    """Encodes text and images with a loaded model. Build it with :func:`jina_local.load`."""
+
+    def __init__(self, backend: ModelBackend) -> None:
+        self._backend = backend
+
+    @property
+    def info(self) -> ModelInfo:
+        """Model name, dims, tasks, device, dtype and license."""
+        return self._backend.info
+
+    @property
+    def backend(self) -> ModelBackend:
+        """The family-specific model (for benchmarks and advanced use)."""
+        return self._backend
+
+    def __repr__(self) -> str:
+        info = self.info
+        return f"Embedder({info.name!r}, device={info.device!r}, dtype={info.dtype!r})"
+
+    def _validate(self, role: str, output: str, dim: int | None) -> None:
+        info = self.info
+        if role not in _ROLES:
+            raise ValueError(f"role={role!r} is not valid; use 'query' or 'document'.")
+        if output not in _OUTPUTS:
+            raise OutputError(f"output={output!r} is not valid; use 'dense', 'multi' or 'both'.")
+        if output != "dense" and not info.has_multi:
+            raise OutputError(
+                f"output={output!r} needs per-token vectors, which {info.name} does not produce; use output='dense'."
+            )
+        if dim is not None and dim not in info.matryoshka_dims:
+            valid = ", ".join(str(d) for d in info.matryoshka_dims)
+            raise DimensionError(f"dim={dim!r} is not a Matryoshka dimension of {info.name}; valid: {valid}.")
+
+    def encode(
+        self,
+        items: Any,
+        *,
+        role: Role = "document",
+        task: str | Sequence[str | None] | None = None,
+        output: Output = "dense",
+        dim: int | None = None,
+        batch_size: int | None = None,
+        max_length: int | None = None,
+        max_pixels: int | None = None,
+        progress: bool | None = None,
+    ) -> EncodeResult:
+        """Embed items (text, images, or a mix) in the order given.
+
+        ``task`` is one adapter for all items or one per item (``None`` = the model's default);
+        ``dim`` truncates dense vectors to a Matryoshka size and re-normalises; ``batch_size`` caps
+        items per forward (batches are also capped by a padded-token budget); ``max_length`` caps
+        text tokens; ``max_pixels`` caps image area; ``progress`` shows a bar (default: when there
+        is more than one batch).
+        """
+        self._validate(role, output, dim)
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+        want_dense = output in ("dense", "both")
+        want_multi = output in ("multi", "both")
+        raw = as_item_list(items)
+        typed = [load_item(item, index) for index, item in enumerate(raw)]
+        kinds = [input_kind(t) for t in typed]
+        tasks = resolve_tasks(typed, task, self.info)
+        backend = self._backend
+        out_dim = dim or self.info.dense_dim
+
+        if not typed:
+            return EncodeResult(
+                dense=np.zeros((0, out_dim), dtype=np.float32) if want_dense else None,
+                multi=[] if want_multi else None,
+                tasks=[],
+                kinds=[],
+            )
+
+        prepared = [
+            backend.prepare(t, role=role, task=tasks[i], max_length=max_length, max_pixels=max_pixels)
+            for i, t in enumerate(typed)
+        ]
+        batches = plan_batches(
+            [p.cost for p in prepared],
+            [(tasks[i], p.group) for i, p in enumerate(prepared)],
+            token_budget=backend.token_budget,
+            max_batch_size=batch_size or backend.max_batch_size,
+        )
+        dense_rows: list[np.ndarray | None] = [None] * len(typed)
+        multi_rows: list[np.ndarray | None] = [None] * len(typed)
+        show = len(batches) > 1 if progress is None else progress
+        with torch.inference_mode():
+            for batch in tqdm(batches, desc="encoding", unit="batch", disable=not show):
+                out = backend.forward(
+                    [prepared[i] for i in batch.indices],
+                    task=batch.key[0],
+                    dense=want_dense,
+                    multi=want_multi,
+                )
+                if want_dense:
+                    assert out.dense is not None  # backend contract, not user input
+                    vectors = truncate_matryoshka(out.dense.float(), dim).cpu().numpy()
+                    for row, index in enumerate(batch.indices):
+                        dense_rows[index] = vectors[row]
+                if want_multi:
+                    assert out.multi is not None  # backend contract, not user input
+                    for row, index in enumerate(batch.indices):
+                        multi_rows[index] = out.multi[row].float().cpu().numpy()
+        dense = np.stack(dense_rows).astype(np.float32, copy=False) if want_dense else None  # (n, d)
+        multi = [m for m in multi_rows if m is not None] if want_multi else None
+        return EncodeResult(dense=dense, multi=multi, tasks=tasks, kinds=kinds)
+
+    def encode_query(self, items: Any, **kwargs: Any) -> EncodeResult:
+        """``encode(items, role="query", ...)``."""
+        return self.encode(items, role="query", **kwargs)
+
+    def encode_document(self, items: Any, **kwargs: Any) -> EncodeResult:
+        """``encode(items, role="document", ...)``."""
+        return self.encode(items, role="document", **kwargs)

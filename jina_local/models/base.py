@@ -1,0 +1,81 @@
+"""The contract between the family-neutral :class:`~jina_local.embedder.Embedder` and a model family.
+
+A backend owns everything model-specific: prompts, tokenisation, image preprocessing, the forward
+pass and pooling. The embedder owns everything shared: typing user items, choosing tasks,
+validating options, batching by length, restoring order, Matryoshka truncation, progress bars.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..inputs import TypedInput
+from ..types import ModelInfo, Role
+
+__all__ = ["BatchOutput", "ModelBackend", "Prepared"]
+
+
+@dataclass
+class Prepared:
+    """One item after preprocessing, ready to be collated into a batch.
+
+    ``cost`` is the sequence length the item will occupy (tokens after prompt and image-token
+    expansion); batches are formed so that ``max(cost) * batch_size`` stays under a budget.
+    ``group`` separates items that may not share a forward (e.g. text vs image for v4).
+    ``data`` is whatever the backend needs to collate (token ids, pixel arrays, ...).
+    """
+
+    cost: int
+    group: Hashable
+    data: Any
+
+
+@dataclass
+class BatchOutput:
+    """What one forward returns, in batch order.
+
+    ``dense``: ``(b, D)`` float32, L2-normalised, full dimension (the embedder truncates);
+    ``multi``: one ``(n_tokens_i, multi_dim)`` float32 tensor per item, rows L2-normalised, pad rows dropped.
+    """
+
+    dense: torch.Tensor | None
+    multi: list[torch.Tensor] | None
+
+
+class ModelBackend(ABC):
+    """A loaded model of one family."""
+
+    info: ModelInfo
+
+    @abstractmethod
+    def prepare(
+        self,
+        item: TypedInput,
+        *,
+        role: Role,
+        task: str,
+        max_length: int | None,
+        max_pixels: int | None,
+    ) -> Prepared:
+        """Build the prompt / pixels of one item for ``role`` and ``task``."""
+
+    @abstractmethod
+    def forward(
+        self, batch: Sequence[Prepared], *, task: str, dense: bool, multi: bool
+    ) -> BatchOutput:
+        """Run one forward over items that share ``task`` and ``group``; no gradient, no logits."""
+
+    @property
+    def token_budget(self) -> int:
+        """Default budget of padded tokens per forward (``max(cost) * batch_size``)."""
+        return 16384 if self.info.device.startswith("cuda") else 4096
+
+    @property
+    def max_batch_size(self) -> int:
+        """Default cap on items per forward, whatever their length."""
+        return 64 if self.info.device.startswith("cuda") else 32

@@ -1,0 +1,65 @@
+"""Small value types shared by the core: literals, model facts and the result of ``encode``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+__all__ = ["EncodeResult", "Kind", "ModelInfo", "Output", "Role", "Task"]
+
+Kind = Literal["text", "code", "image"]
+"""What an item is: prose, source code, or an image."""
+
+Role = Literal["query", "document"]
+"""Which side of retrieval an item is on."""
+
+Output = Literal["dense", "multi", "both"]
+"""``dense``: one vector per item; ``multi``: one 128-d vector per token; ``both``: both from one forward."""
+
+Task = Literal["retrieval", "text-matching", "code"]
+"""The task adapters of jina-embeddings-v4. Passing ``None`` lets jina-local choose."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a loaded model is and can do (``Embedder.info``)."""
+
+    name: str
+    family: str
+    dense_dim: int
+    matryoshka_dims: tuple[int, ...]
+    multi_dim: int | None
+    tasks: tuple[str, ...]
+    default_task: str
+    device: str
+    dtype: str
+    license: str
+    max_length: int
+    revision: str | None = None
+    path: str | None = None
+
+    @property
+    def has_multi(self) -> bool:
+        """Whether the model produces per-token (late-interaction) vectors."""
+        return self.multi_dim is not None
+
+
+@dataclass
+class EncodeResult:
+    """Vectors for a list of items, in the order the items were given.
+
+    ``dense`` is ``(n, d)`` float32, rows L2-normalised (``None`` when not requested);
+    ``multi`` holds one ``(n_tokens_i, 128)`` float32 array per item, rows L2-normalised
+    (``None`` when not requested); ``tasks`` is the adapter used per item and ``kinds``
+    what each item was taken to be.
+    """
+
+    dense: np.ndarray | None
+    multi: list[np.ndarray] | None
+    tasks: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.tasks)
