@@ -1,0 +1,30 @@
+"""Session fixtures: tiny checkpoints written in the published layouts, and models loaded from them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # fixture_* modules live beside this file
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # unit tests never reach a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from fixture_v4 import write_v4_checkpoint  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_v4_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random jina-embeddings-v4 checkpoint in the published on-disk layout."""
+    return write_v4_checkpoint(tmp_path_factory.mktemp("jina-embeddings-v4"), "tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_v4(tiny_v4_dir: Path):  # -> jina_local.Embedder
+    """The tiny checkpoint loaded by the real loader, on the CPU in float32."""
+    import jina_local
+
+    return jina_local.load(tiny_v4_dir, device="cpu", dtype="float32")
