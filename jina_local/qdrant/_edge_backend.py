@@ -1,0 +1,183 @@
+"""Backend on qdrant-edge-py: the real Qdrant engine (segments, HNSW, float16, quantization) in-process.
+
+Layout of a folder location ``ROOT`` holding collection ``NAME``::
+
+    ROOT/NAME/shard/            the edge shard (edge_config.json, segments/, wal/)
+    ROOT/NAME/jina_local.json   jina-local's metadata record (model, dims, tasks present)
+
+An edge shard has no collection metadata of its own, hence the JSON file next to it (written
+atomically). Validation reads ``shard/edge_config.json`` and the JSON record only: no segment is
+opened before the config is known to match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from qdrant_client import models
+
+from ._base import DENSE, MULTI, CollectionSpec, PointRecord, QueryPlan, RawHit, StoredConfig
+from .filters import to_edge_filter
+
+__all__ = ["EdgeBackend"]
+
+_META_FILE = "jina_local.json"
+
+
+def _edge_id(point_id: str | int) -> Any:
+    if isinstance(point_id, int):
+        return point_id
+    return uuid.UUID(str(point_id))
+
+
+class EdgeBackend:
+    """One collection stored as a qdrant-edge-py shard in a folder."""
+
+    def __init__(self, root: str | os.PathLike[str], name: str) -> None:
+        self.root = Path(root)
+        self.name = name
+        self.dir = self.root / name
+        self.shard_dir = self.dir / "shard"
+        self.label = f"qdrant-edge-py {self.dir}"
+        self._shard: Any = None
+
+    # ------------------------------------------------------------------ schema
+    def read(self) -> StoredConfig | None:
+        cfg_path = self.shard_dir / "edge_config.json"
+        if not cfg_path.is_file():
+            return None
+        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+        vectors: dict[str, dict[str, Any]] = {}
+        for vname, params in (raw.get("vectors") or {}).items():
+            mv = params.get("multivector_config") or {}
+            hnsw = params.get("hnsw_config") or {}
+            vectors[vname] = {
+                "size": params.get("size"),
+                "distance": str(params.get("distance", "")).lower() or None,
+                "comparator": str(mv["comparator"]).lower() if mv.get("comparator") else None,
+                "datatype": str(params["datatype"]).lower() if params.get("datatype") else None,
+                "m": hnsw.get("m"),
+            }
+        meta_path = self.dir / _META_FILE
+        metadata = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        return StoredConfig(vectors=vectors, metadata=metadata)
+
+    def create(self, spec: CollectionSpec, metadata: dict[str, Any]) -> None:
+        import qdrant_edge as qe
+
+        dense_quant = None
+        if spec.dense_quantization == "int8":
+            dense_quant = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+        vectors = {
+            DENSE: qe.EdgeVectorParams(
+                size=spec.dense_dim, distance=qe.Distance.Cosine, quantization_config=dense_quant,
+                hnsw_config=qe.HnswIndexConfig(m=spec.hnsw_m, ef_construct=spec.hnsw_ef_construct,
+                                               full_scan_threshold=10_000),
+            )
+        }
+        if spec.multi:
+            vectors[MULTI] = qe.EdgeVectorParams(
+                size=spec.multi_dim, distance=qe.Distance.Cosine,
+                multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
+                hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
+                datatype=qe.VectorStorageDatatype.Float16 if spec.multi_dtype == "float16" else None,
+                on_disk=True if spec.on_disk else None,
+            )
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._shard = qe.EdgeShard.create(str(self.shard_dir), qe.EdgeConfig(vectors=vectors))
+        for key in ("task", "kind", "source"):
+            self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+        self.set_metadata(metadata)
+
+    def attach(self) -> None:
+        import qdrant_edge as qe
+
+        if self._shard is not None:
+            return
+        try:
+            self._shard = qe.EdgeShard.load(str(self.shard_dir))
+        except Exception as exc:  # the engine reports a held lock as a generic runtime error
+            if "WouldBlock" in str(exc) or "lock" in str(exc).lower():
+                raise RuntimeError(
+                    f"the embedded collection at {self.dir} is already open (in this or another process). "
+                    "Close the other MultiVectorCollection first (collection.close()), or share one instance."
+                ) from exc
+            raise
+
+    def set_metadata(self, metadata: dict[str, Any]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / _META_FILE
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(metadata, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------------ data
+    def upsert(self, points: list[PointRecord]) -> None:
+        import qdrant_edge as qe
+
+        edge_points = []
+        for p in points:
+            vector: dict[str, Any] = {DENSE: np.ascontiguousarray(p.dense, dtype=np.float32)}
+            if p.multi is not None:
+                vector[MULTI] = np.ascontiguousarray(p.multi, dtype=np.float32)
+            edge_points.append(qe.Point(_edge_id(p.id), vector, p.payload))
+        self._shard.update(qe.UpdateOperation.upsert_points(edge_points))
+
+    def _request(self, plan: QueryPlan) -> Any:
+        import qdrant_edge as qe
+
+        flt = to_edge_filter(plan.filter)
+        if plan.mode == "dense":
+            return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(np.asarray(plan.dense, dtype=np.float32).tolist(), using=DENSE),
+                                   filter=flt, with_payload=plan.with_payload)
+        multi = np.asarray(plan.multi, dtype=np.float32).tolist()
+        if plan.mode == "multi":
+            return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(multi, using=MULTI), filter=flt,
+                                   with_payload=plan.with_payload)
+        prefetch = qe.Prefetch(limit=plan.prefetch_limit,
+                               query=qe.Query.Nearest(np.asarray(plan.dense, dtype=np.float32).tolist(), using=DENSE),
+                               filter=flt)
+        return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(multi, using=MULTI), prefetches=[prefetch],
+                               filter=flt, with_payload=plan.with_payload)
+
+    def query_batch(self, plans: list[QueryPlan]) -> list[list[RawHit]]:
+        import qdrant_edge as qe
+
+        if not plans:
+            return []
+        requests = [self._request(p) for p in plans]
+        if len(requests) == 1:
+            results = [self._shard.query(requests[0])]
+        else:
+            results = self._shard.query_batch(qe.QueryBatchRequest(requests))
+        return [[RawHit(id=str(pt.id), score=float(pt.score), payload=dict(pt.payload or {})) for pt in res]
+                for res in results]
+
+    def count(self, filter: models.Filter | None = None) -> int:
+        import qdrant_edge as qe
+
+        return int(self._shard.count(qe.CountRequest(filter=to_edge_filter(filter), exact=True)))
+
+    def retrieve(self, ids: list[str], with_vectors: bool = False) -> list[dict[str, Any]]:
+        records = self._shard.retrieve([_edge_id(i) for i in ids], True, with_vectors)
+        return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
+
+    def delete(self, ids: list[str]) -> None:
+        import qdrant_edge as qe
+
+        self._shard.update(qe.UpdateOperation.delete_points([_edge_id(i) for i in ids]))
+
+    def optimize(self) -> None:
+        if self._shard is not None:
+            self._shard.optimize()
+
+    def close(self) -> None:
+        if self._shard is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None

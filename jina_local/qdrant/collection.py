@@ -1,0 +1,674 @@
+"""``MultiVectorCollection``: one Qdrant collection of dense + multi-vector points for a jina-local model.
+
+The class is thin: it resolves a location to a backend (:mod:`._client_backend` or
+:mod:`._edge_backend`), validates the schema on open, turns items into points (encode, pool, ids,
+payloads) and queries into plans, and fuses per-task result lists. Engines live in the backends.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+from tqdm.auto import tqdm
+
+from ..errors import CollectionConfigError, InputError
+from ..inputs import ImageInput, TextInput, as_item_list, load_item
+from ..token_pooling import pool_tokens
+from ._base import DENSE, MULTI, SCHEMA_VERSION, Backend, CollectionSpec, PointRecord, QueryPlan, SearchMode
+from ._points import build_payload, content_digest, point_id, vectors_digest
+from .filters import and_filters, check_filter, field_equals, tasks_in_filter
+from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
+
+if TYPE_CHECKING:
+    from ..embedder import Embedder
+    from ..types import EncodeResult
+
+__all__ = ["AddSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
+
+BackendName = Literal["auto", "edge", "client"]
+_MODES = ("two_stage", "multi", "dense")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One result: point id, score (fused when several task lists were merged), payload."""
+
+    id: str
+    score: float
+    payload: dict[str, Any]
+    raw_score: float
+    """The engine's score (cosine for dense, MaxSim sum for multi / two-stage) before any fusion."""
+
+    @property
+    def task(self) -> str | None:
+        """The task adapter the point was embedded with."""
+        return self.payload.get("task")
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    """An item that was not stored, and why."""
+
+    index: int
+    error: str
+
+
+@dataclass
+class AddSummary:
+    """What ``add`` / ``add_embeddings`` did: one id per item (``None`` if it failed) and the failures."""
+
+    ids: list[str | None] = field(default_factory=list)
+    failures: list[ItemFailure] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        """Number of points written."""
+        return sum(1 for i in self.ids if i is not None)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item was stored."""
+        return not self.failures
+
+
+def _client_is_local(client: QdrantClient) -> bool:
+    from qdrant_client.local.qdrant_local import QdrantLocal
+
+    return isinstance(getattr(client, "_client", None), QdrantLocal)
+
+
+def _resolve_backend(location: Any, name: str, backend: BackendName, api_key: str | None,
+                     timeout: int | None) -> Backend:
+    from ._client_backend import ClientBackend
+    from ._edge_backend import EdgeBackend
+
+    if backend not in ("auto", "edge", "client"):
+        raise ValueError(f"backend={backend!r} is not valid; use 'auto', 'edge' or 'client'.")
+    if isinstance(location, QdrantClient):
+        if backend == "edge":
+            raise ValueError("backend='edge' needs a folder location, not a QdrantClient.")
+        local = _client_is_local(location)
+        return ClientBackend(location, name, label="qdrant-client (given client)", owns_client=False, local=local)
+    if not isinstance(location, (str, os.PathLike)):
+        raise TypeError(
+            f"location must be ':memory:', a folder, an http(s):// URL or a QdrantClient, got {type(location).__name__}."
+        )
+    loc = os.fspath(location)
+    if loc == ":memory:":
+        if backend == "edge":
+            raise ValueError("backend='edge' stores data in a folder; pass a folder path instead of ':memory:'.")
+        return ClientBackend(QdrantClient(":memory:"), name, label="qdrant-client :memory:", owns_client=True, local=True)
+    if loc.startswith(("http://", "https://")):
+        if backend == "edge":
+            raise ValueError("backend='edge' is the embedded engine; a URL is served by qdrant-client.")
+        client = QdrantClient(url=loc, api_key=api_key, timeout=timeout)
+        return ClientBackend(client, name, label=f"qdrant-client {loc}", owns_client=True, local=False)
+    folder = Path(loc)
+    client_layout = (folder / "meta.json").is_file() and (folder / "collection").is_dir()
+    if backend == "client" or (backend == "auto" and client_layout):
+        client = QdrantClient(path=str(folder))
+        return ClientBackend(client, name, label=f"qdrant-client path={folder}", owns_client=True, local=True)
+    if (folder / name / "shard").exists() or not client_layout:
+        return EdgeBackend(folder, name)
+    raise ValueError(  # backend == "edge" on a qdrant-client folder  # pragma: no cover
+        f"{folder} holds a qdrant-client local store; open it with backend='client' or 'auto'."
+    )
+
+
+def _check_id(value: Any, index: int) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    raise InputError(f"id {index} ({value!r}) is not a UUID; Qdrant point ids here are UUID strings.")
+
+
+class MultiVectorCollection:
+    """Dense + multi-vector (MaxSim) points in one Qdrant collection. Build it with :meth:`open`."""
+
+    def __init__(self, backend: Backend, name: str, model: Embedder | None, meta: dict[str, Any]) -> None:
+        self._backend = backend
+        self.name = name
+        self.model = model
+        self._meta = meta
+
+    # ------------------------------------------------------------------ open / validate
+    @classmethod
+    def open(
+        cls,
+        location: str | os.PathLike[str] | QdrantClient,
+        name: str,
+        model: Embedder | None = None,
+        *,
+        dense_dim: int | None = None,
+        multi: bool = True,
+        on_disk: bool = False,
+        multi_dtype: Literal["float32", "float16"] | None = None,
+        pool_factor: int | None = None,
+        dense_quantization: Literal["int8"] | None = None,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 100,
+        backend: BackendName = "auto",
+        api_key: str | None = None,
+        timeout: int | None = None,
+        shard_number: int | None = None,
+        replication_factor: int | None = None,
+        create: bool = True,
+    ) -> MultiVectorCollection:
+        """Open collection ``name`` at ``location``, creating it if missing (``create=True``).
+
+        ``location``: ``":memory:"`` (qdrant-client local mode), a folder (embedded Qdrant engine,
+        qdrant-edge-py; a folder written by ``QdrantClient(path=...)`` is opened with qdrant-client),
+        an ``http(s)://`` URL of a Qdrant server or cluster (``api_key``), or a ``QdrantClient``.
+        ``dense_dim`` picks the Matryoshka size at creation (default: the model's full size);
+        ``multi=False`` stores dense vectors only. Creation-only settings: ``on_disk`` (multi-vectors
+        memory-mapped), ``multi_dtype`` (``"float16"`` halves multi-vector storage),
+        ``dense_quantization="int8"``, ``hnsw_m`` / ``hnsw_ef_construct`` (dense graph),
+        ``shard_number`` / ``replication_factor`` (cluster). ``pool_factor`` (2-4) pools stored
+        document token vectors; it is recorded and must not change later. An existing collection
+        is validated against all explicit arguments and the model; a mismatch raises
+        :class:`CollectionConfigError` and changes nothing.
+        """
+        if model is not None and not hasattr(model, "info"):
+            raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
+        if pool_factor is not None and (isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or pool_factor < 1):
+            raise ValueError(f"pool_factor={pool_factor!r} is not valid; use None/1 (off) or 2-4.")
+        if multi_dtype not in (None, "float32", "float16"):
+            raise ValueError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
+        info = model.info if model is not None else None
+        if info is not None and multi and not info.has_multi:
+            raise CollectionConfigError(
+                f"{info.name} produces no per-token vectors, so a multi-vector collection cannot be filled; "
+                "open it with multi=False (dense only)."
+            )
+        store = _resolve_backend(location, name, backend, api_key, timeout)
+        try:
+            return cls._open_on(store, name, model, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
+                                multi_dtype=multi_dtype, pool_factor=pool_factor, dense_quantization=dense_quantization,
+                                hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
+                                replication_factor=replication_factor, create=create)
+        except BaseException:
+            store.close()  # release the folder lock / connection we took; nothing was written
+            raise
+
+    @classmethod
+    def _open_on(cls, store: Backend, name: str, model: Embedder | None, info: Any, *, dense_dim: int | None,
+                 multi: bool, on_disk: bool, multi_dtype: str | None, pool_factor: int | None,
+                 dense_quantization: Any, hnsw_m: int, hnsw_ef_construct: int, shard_number: int | None,
+                 replication_factor: int | None, create: bool) -> MultiVectorCollection:
+        stored = store.read()
+        if stored is None:
+            if not create:
+                raise CollectionConfigError(
+                    f"collection {name!r} does not exist at {store.label}; pass create=True to create it."
+                )
+            dim = dense_dim or (info.dense_dim if info is not None else None)
+            if dim is None:
+                raise CollectionConfigError(
+                    f"collection {name!r} does not exist yet and no model was given: pass model=... or dense_dim=... "
+                    "so the dense vector size is known."
+                )
+            cls._check_dim_for_model(dim, info)
+            meta = {
+                "schema": SCHEMA_VERSION, "model": info.name if info else None, "dense_dim": int(dim),
+                "multi": bool(multi), "multi_dim": 128 if multi else None,
+                "pool_factor": pool_factor if pool_factor and pool_factor > 1 else None, "tasks": [], "kinds": [],
+            }
+            spec = CollectionSpec(
+                dense_dim=int(dim), multi=multi, multi_dtype=multi_dtype or "float32",  # type: ignore[arg-type]
+                on_disk=on_disk,
+                hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization,
+                shard_number=shard_number, replication_factor=replication_factor,
+            )
+            store.create(spec, meta)
+        else:
+            meta = cls._validate(stored, name, store.label, info, dense_dim, multi, multi_dtype, pool_factor)
+        store.attach()
+        return cls(store, name, model, meta)
+
+    @staticmethod
+    def _check_dim_for_model(dim: int, info: Any) -> None:
+        if info is not None and dim != info.dense_dim and dim not in info.matryoshka_dims:
+            valid = ", ".join(str(d) for d in sorted({info.dense_dim, *info.matryoshka_dims}))
+            raise CollectionConfigError(f"dense_dim={dim} is not a Matryoshka size of {info.name}; use one of {valid}.")
+
+    @classmethod
+    def _validate(cls, stored: Any, name: str, label: str, info: Any, dense_dim: int | None, multi: bool,
+                  multi_dtype: str | None, pool_factor: int | None) -> dict[str, Any]:
+        vectors, meta = stored.vectors, dict(stored.metadata)
+        diffs: list[str] = []
+        fixes: list[str] = []
+        dense = vectors.get(DENSE)
+        if dense is None:
+            diffs.append(f"it has no named vector {DENSE!r} (vectors: {sorted(vectors) or 'none'}); it was not made by jina-local")
+        else:
+            if dense_dim is not None and dense["size"] != dense_dim:
+                diffs.append(f"dense vector size: collection has {dense['size']}, asked dense_dim={dense_dim}")
+                fixes.append(f"open with dense_dim={dense['size']} (or leave dense_dim out)")
+            if dense["distance"] != "cosine":
+                diffs.append(f"dense distance: collection uses {dense['distance']}, jina-local needs cosine")
+        mv = vectors.get(MULTI)
+        if multi and mv is None:
+            diffs.append(f"it has no multi-vector {MULTI!r}, but multi=True was asked")
+            fixes.append("open with multi=False to use it dense-only")
+        if not multi and mv is not None:
+            diffs.append(f"it stores multi-vectors ({MULTI!r}), but multi=False was asked")
+            fixes.append("open with multi=True")
+        if mv is not None:
+            if mv["size"] != 128:
+                diffs.append(f"multi-vector size: collection has {mv['size']}, jina-local writes 128")
+            if mv["comparator"] != "max_sim":
+                diffs.append(f"multi-vector comparator: collection has {mv['comparator']}, jina-local needs max_sim")
+            stored_dtype = mv["datatype"] or "float32"
+            if multi_dtype is not None and stored_dtype != multi_dtype:
+                diffs.append(f"multi-vector datatype: collection has {stored_dtype}, asked multi_dtype={multi_dtype!r}")
+                fixes.append(f"open with multi_dtype={stored_dtype!r} (or leave it out)")
+        if info is not None and dense is not None:
+            if meta.get("model") not in (None, info.name):
+                diffs.append(f"model: collection was built with {meta['model']!r}, this model is {info.name!r}")
+                fixes.append(f"load {meta['model']!r} to search it")
+            elif dense["size"] != info.dense_dim and dense["size"] not in info.matryoshka_dims:
+                diffs.append(f"dense vector size {dense['size']} is not a Matryoshka size of {info.name}")
+        stored_pool = meta.get("pool_factor") or 1
+        if pool_factor is not None and (pool_factor or 1) != stored_pool:
+            diffs.append(f"pool_factor: collection was filled with {stored_pool}, asked {pool_factor}")
+            fixes.append(f"open with pool_factor={stored_pool} (or leave it out)")
+        if diffs:
+            raise CollectionConfigError(
+                f"collection {name!r} at {label} does not match what was asked:\n  - " + "\n  - ".join(diffs)
+                + "\nHow to fix: " + "; ".join(fixes + [
+                    "or choose another collection name, or delete this collection and re-index"
+                ]) + ". Nothing was changed."
+            )
+        meta.setdefault("schema", SCHEMA_VERSION)
+        meta.setdefault("tasks", [])
+        meta.setdefault("kinds", [])
+        meta["dense_dim"] = int(dense["size"]) if dense else None
+        meta["multi"] = mv is not None
+        return meta
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def dense_dim(self) -> int:
+        """Size of the stored dense vectors."""
+        return int(self._meta["dense_dim"])
+
+    @property
+    def has_multi(self) -> bool:
+        """Whether points carry multi-vectors."""
+        return bool(self._meta.get("multi"))
+
+    @property
+    def pool_factor(self) -> int | None:
+        """Token pooling applied to stored multi-vectors (``None`` = off)."""
+        return self._meta.get("pool_factor")
+
+    @property
+    def tasks(self) -> list[str]:
+        """Task adapters present in the collection (kept in its metadata, updated on add)."""
+        return list(self._meta.get("tasks", []))
+
+    @property
+    def backend_label(self) -> str:
+        """Which engine and where."""
+        return self._backend.label
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """jina-local's record in the collection metadata (a copy)."""
+        return dict(self._meta)
+
+    def __repr__(self) -> str:
+        return f"MultiVectorCollection({self.name!r}, {self.backend_label}, dense_dim={self.dense_dim}, multi={self.has_multi})"
+
+    def __enter__(self) -> MultiVectorCollection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush and release the store (folders stay locked until closed)."""
+        self._backend.close()
+
+    def optimize(self) -> None:
+        """Build the dense HNSW graph / merge segments now (embedded engine; no-op elsewhere)."""
+        self._backend.optimize()
+
+    def count(self, filter: models.Filter | None = None) -> int:
+        """Number of points, optionally matching a Qdrant filter."""
+        return self._backend.count(check_filter(filter))
+
+    def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[dict[str, Any]]:
+        """Points by id: ``{"id", "payload", "vector"}``."""
+        return self._backend.retrieve([_check_id(i, n) for n, i in enumerate(ids)], with_vectors)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete points by id (the task record is not shrunk: a stale task only costs one empty search)."""
+        self._backend.delete([_check_id(i, n) for n, i in enumerate(ids)])
+
+    # ------------------------------------------------------------------ writing
+    def _require_model(self, what: str) -> Embedder:
+        if self.model is None:
+            raise CollectionConfigError(
+                f"{what} needs a model: open the collection with model=jina_local.load(...), "
+                "or use the *_embeddings method with precomputed vectors."
+            )
+        return self.model
+
+    def _record_written(self, tasks: set[str], kinds: set[str]) -> None:
+        new_tasks = set(self._meta.get("tasks", [])) | tasks
+        new_kinds = set(self._meta.get("kinds", [])) | kinds
+        model_name = self.model.info.name if self.model is not None else None
+        if (new_tasks != set(self._meta.get("tasks", [])) or new_kinds != set(self._meta.get("kinds", []))
+                or (self._meta.get("model") is None and model_name is not None)):
+            self._meta["tasks"] = sorted(new_tasks)
+            self._meta["kinds"] = sorted(new_kinds)
+            if self._meta.get("model") is None:
+                self._meta["model"] = model_name
+            self._backend.set_metadata(dict(self._meta))
+
+    def _pool(self, multi: np.ndarray | None) -> np.ndarray | None:
+        if multi is None or not self.pool_factor or self.pool_factor <= 1:
+            return multi
+        return pool_tokens(multi, self.pool_factor)
+
+    def add(
+        self,
+        items: Any,
+        payloads: Sequence[Mapping[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+        *,
+        task: str | None = None,
+        batch_size: int = 16,
+        progress: bool | None = None,
+    ) -> AddSummary:
+        """Encode documents (dense + multi in one forward) and upsert them in batches.
+
+        ``payloads``: one dict per item (``source`` sets the source used for the id; ``kind``,
+        ``task``, ``text``, ``image`` are reserved). ``ids``: UUIDs to use instead of the
+        deterministic ``uuid5(source, content)``. ``task``: force one adapter (default: automatic
+        routing per item). Items that cannot be read or encoded are listed in the returned
+        :class:`AddSummary`; the others are stored. A progress bar shows when more than one batch.
+        """
+        model = self._require_model("add()")
+        raw = as_item_list(items)
+        n = len(raw)
+        if payloads is not None and len(payloads) != n:
+            raise InputError(f"got {n} items but {len(payloads)} payloads; pass one payload (or None) per item.")
+        if ids is not None and len(ids) != n:
+            raise InputError(f"got {n} items but {len(ids)} ids; pass one id per item, or none.")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+        summary = AddSummary(ids=[None] * n)
+        prepared: list[tuple[int, Any, str, str]] = []  # (index, model input, source, id)
+        for i, item in enumerate(raw):
+            try:
+                typed = load_item(item, i)
+                user = payloads[i] if payloads is not None else None
+                source = str((user or {}).get("source") or (typed.source if isinstance(typed, ImageInput) else "") or "")
+                pid = _check_id(ids[i], i) if ids is not None else point_id(source, content_digest(typed))
+                prepared.append((i, typed.text if isinstance(typed, TextInput) else typed.image, source, pid))
+            except InputError as exc:
+                summary.failures.append(ItemFailure(i, str(exc)))
+        dim = None if self.dense_dim == model.info.dense_dim else self.dense_dim
+        output = "both" if self.has_multi else "dense"
+        tasks_seen: set[str] = set()
+        kinds_seen: set[str] = set()
+        show = n > batch_size if progress is None else progress
+        with tqdm(total=n, desc=f"indexing {self.name}", unit="item", disable=not show) as bar:
+            for start in range(0, len(prepared), batch_size):
+                chunk = prepared[start:start + batch_size]
+                encoded = self._encode_chunk(model, chunk, task, output, dim, summary)
+                records = []
+                for (i, inp, source, pid), (dense, multi, t, kind) in encoded:
+                    user = payloads[i] if payloads is not None else None
+                    try:
+                        payload = build_payload(
+                            user, index=i, kind=kind, task=t, source=source,
+                            text=inp if isinstance(inp, str) else None,
+                            image=source or None if not isinstance(inp, str) else None,
+                        )
+                    except InputError as exc:
+                        summary.failures.append(ItemFailure(i, str(exc)))
+                        continue
+                    records.append(PointRecord(pid, dense, self._pool(multi), payload))
+                    summary.ids[i] = pid
+                    tasks_seen.add(t)
+                    kinds_seen.add(kind)
+                if records:
+                    self._backend.upsert(records)
+                bar.update(len(chunk))
+            bar.update(n - bar.n)
+        summary.failures.sort(key=lambda f: f.index)
+        self._record_written(tasks_seen, kinds_seen)
+        return summary
+
+    def _encode_chunk(self, model: Embedder, chunk: list[tuple[int, Any, str, str]], task: str | None, output: str,
+                      dim: int | None, summary: AddSummary) -> list[tuple[tuple[int, Any, str, str], tuple[Any, ...]]]:
+        """Encode one batch; if it fails, encode item by item so one bad item only loses itself."""
+        def run(part: list[tuple[int, Any, str, str]]) -> list[tuple[Any, ...]]:
+            res = model.encode_document([p[1] for p in part], task=task, output=output, dim=dim, progress=False)
+            return [
+                (res.dense[j], res.multi[j] if res.multi is not None else None, res.tasks[j], res.kinds[j])
+                for j in range(len(part))
+            ]
+
+        try:
+            return list(zip(chunk, run(chunk)))
+        except Exception:  # noqa: BLE001 - isolate the failing item(s) below and report them
+            if len(chunk) == 1:
+                pass
+        out = []
+        for entry in chunk:
+            try:
+                out.append((entry, run([entry])[0]))
+            except Exception as exc:  # noqa: BLE001 - one bad item must not sink the batch
+                summary.failures.append(ItemFailure(entry[0], f"{type(exc).__name__}: {exc}"))
+        return out
+
+    def add_embeddings(
+        self,
+        dense: np.ndarray | EncodeResult,
+        multi: Sequence[np.ndarray] | None = None,
+        *,
+        payloads: Sequence[Mapping[str, Any] | None] | None = None,
+        ids: Sequence[str] | None = None,
+        tasks: str | Sequence[str] | None = None,
+        kinds: str | Sequence[str] | None = None,
+        texts: Sequence[str | None] | None = None,
+        sources: Sequence[str | None] | None = None,
+        batch_size: int = 256,
+        progress: bool | None = None,
+    ) -> AddSummary:
+        """Upsert precomputed vectors: ``dense`` ``(n, dense_dim)`` and ``multi`` (one ``(t_i, 128)`` per point).
+
+        ``dense`` may be an :class:`~jina_local.EncodeResult` (its ``multi``, ``tasks`` and ``kinds``
+        are then used). ``tasks`` / ``kinds``: one value or one per point (defaults: the model's
+        default task or ``"retrieval"``, and ``"text"``). ``texts`` / ``sources`` go to the payload
+        and into the deterministic ids (which fall back to a hash of the vectors).
+        """
+        if hasattr(dense, "dense") and hasattr(dense, "tasks"):
+            result = dense
+            dense, multi = result.dense, multi if multi is not None else result.multi
+            tasks = tasks if tasks is not None else list(result.tasks) or None
+            kinds = kinds if kinds is not None else list(result.kinds) or None
+        if dense is None:
+            raise InputError("add_embeddings() needs dense vectors; encode with output='both' (or 'dense').")
+        mat = np.asarray(dense, dtype=np.float32)
+        if mat.ndim != 2 or mat.shape[1] != self.dense_dim:
+            raise InputError(
+                f"dense vectors must have shape (n, {self.dense_dim}) for this collection, got {mat.shape}; "
+                f"encode with dim={self.dense_dim}."
+            )
+        n = mat.shape[0]
+        if self.has_multi:
+            if multi is None or len(multi) != n:
+                raise InputError(f"this collection stores multi-vectors: pass multi= with one (n_tokens, 128) array per point ({n}).")
+        elif multi is not None:
+            raise InputError("this collection is dense-only (multi=False); do not pass multi vectors.")
+
+        def per_point(value: Any, what: str, default: Any) -> list[Any]:
+            if value is None or isinstance(value, str):
+                return [value if value is not None else default] * n
+            if len(value) != n:
+                raise InputError(f"got {n} points but {len(value)} {what}; pass one per point or a single value.")
+            return list(value)
+
+        default_task = self.model.info.default_task if self.model is not None else "retrieval"
+        task_list = per_point(tasks, "tasks", default_task)
+        kind_list = per_point(kinds, "kinds", "text")
+        text_list = per_point(texts, "texts", None) if texts is not None else [None] * n
+        source_list = per_point(sources, "sources", None) if sources is not None else [None] * n
+        if payloads is not None and len(payloads) != n:
+            raise InputError(f"got {n} points but {len(payloads)} payloads; pass one payload (or None) per point.")
+        if ids is not None and len(ids) != n:
+            raise InputError(f"got {n} points but {len(ids)} ids; pass one id per point, or none.")
+        summary = AddSummary(ids=[None] * n)
+        records: list[PointRecord] = []
+        show = n > batch_size if progress is None else progress
+        with tqdm(total=n, desc=f"storing {self.name}", unit="point", disable=not show) as bar:
+            for i in range(n):
+                m = None
+                if self.has_multi:
+                    m = np.asarray(multi[i], dtype=np.float32)  # type: ignore[index]
+                    if m.ndim != 2 or m.shape[1] != 128 or m.shape[0] == 0:
+                        summary.failures.append(ItemFailure(i, f"multi-vector {i} has shape {m.shape}; expected (n_tokens>0, 128)."))
+                        continue
+                user = payloads[i] if payloads is not None else None
+                source = str((user or {}).get("source") or source_list[i] or "")
+                try:
+                    if ids is not None:
+                        pid = _check_id(ids[i], i)
+                    elif text_list[i] is not None:
+                        pid = point_id(source, content_digest(TextInput(str(text_list[i]))))
+                    else:
+                        pid = point_id(source, vectors_digest(mat[i], m))
+                    payload = build_payload(user, index=i, kind=str(kind_list[i]), task=str(task_list[i]),
+                                            source=source, text=text_list[i])
+                except InputError as exc:
+                    summary.failures.append(ItemFailure(i, str(exc)))
+                    continue
+                records.append(PointRecord(pid, mat[i], self._pool(m), payload))
+                summary.ids[i] = pid
+                if len(records) >= batch_size:
+                    self._backend.upsert(records)
+                    bar.update(len(records))
+                    records = []
+            if records:
+                self._backend.upsert(records)
+            bar.update(n - bar.n)
+        written = [i for i, pid in enumerate(summary.ids) if pid is not None]
+        self._record_written({str(task_list[i]) for i in written}, {str(kind_list[i]) for i in written})
+        return summary
+
+    # ------------------------------------------------------------------ searching
+    def _mode(self, mode: str | None) -> SearchMode:
+        chosen = mode or ("two_stage" if self.has_multi else "dense")
+        if chosen not in _MODES:
+            raise ValueError(f"mode={mode!r} is not valid; use 'two_stage', 'multi' or 'dense'.")
+        if chosen != "dense" and not self.has_multi:
+            raise CollectionConfigError(f"mode={chosen!r} needs multi-vectors, but {self.name!r} is dense-only; use mode='dense'.")
+        return chosen  # type: ignore[return-value]
+
+    def _query_tasks(self, flt: models.Filter | None, tasks: Sequence[str] | None) -> list[str]:
+        present = list(self._meta.get("tasks", []))
+        pinned = tasks_in_filter(flt)
+        if pinned is not None:
+            present = [t for t in present if t in pinned]
+        if tasks is not None:
+            wanted = [tasks] if isinstance(tasks, str) else list(tasks)
+            present = [t for t in present if t in wanted]
+        return present
+
+    def search(
+        self,
+        query: Any,
+        limit: int = 10,
+        *,
+        prefetch_limit: int | None = None,
+        filter: models.Filter | None = None,
+        mode: SearchMode | None = None,
+        tasks: str | Sequence[str] | None = None,
+        fusion: Fusion = DEFAULT_FUSION,
+    ) -> list[SearchHit]:
+        """Search with a text or image query.
+
+        The query is encoded once per task adapter present in the collection (or pinned by the filter
+        / ``tasks``), each encoding searches only the points of its task (filter ``task == t`` AND the
+        user filter), and the lists are fused (``fusion``). ``mode``: ``"two_stage"`` (default with
+        multi-vectors: dense prefetch of ``prefetch_limit`` candidates, MaxSim rerank, one engine
+        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter`` is a
+        ``qdrant_client.models.Filter``.
+        """
+        model = self._require_model("search()")
+        chosen = self._mode(mode)
+        flt = check_filter(filter)
+        task_list = self._query_tasks(flt, tasks)
+        if not task_list:
+            return []
+        output = {"two_stage": "both", "multi": "multi", "dense": "dense"}[chosen]
+        dim = None if self.dense_dim == model.info.dense_dim else self.dense_dim
+        vectors: dict[str | None, tuple[Any, Any]] = {}
+        for t in task_list:
+            res = model.encode_query(as_item_list(query)[:1] if not isinstance(query, str) else query,
+                                     task=t, output=output, dim=dim, progress=False)
+            vectors[t] = (res.dense[0] if res.dense is not None else None, res.multi[0] if res.multi else None)
+        return self._search_vectors(vectors, limit, prefetch_limit, flt, chosen, fusion)
+
+    def search_embeddings(
+        self,
+        dense: np.ndarray | None = None,
+        multi: np.ndarray | None = None,
+        limit: int = 10,
+        *,
+        prefetch_limit: int | None = None,
+        filter: models.Filter | None = None,
+        mode: SearchMode | None = None,
+        task: str | None = None,
+    ) -> list[SearchHit]:
+        """Search with precomputed query vectors (``dense`` ``(dense_dim,)``, ``multi`` ``(n_tokens, 128)``).
+
+        ``task`` restricts the search to points of that task; by default every point is searched.
+        """
+        chosen = self._mode(mode)
+        if chosen in ("two_stage", "dense") and dense is None:
+            raise InputError(f"mode={chosen!r} needs the dense query vector (dense=...).")
+        if chosen in ("two_stage", "multi") and multi is None:
+            raise InputError(f"mode={chosen!r} needs the query token vectors (multi=...).")
+        return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, check_filter(filter), chosen, "raw")
+
+    def _search_vectors(self, per_task: dict[str | None, tuple[Any, Any]], limit: int, prefetch_limit: int | None,
+                        flt: models.Filter | None, mode: SearchMode, fusion: Fusion) -> list[SearchHit]:
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit={limit!r} must be a positive integer.")
+        if fusion not in ("zscore", "rrf", "raw"):
+            raise ValueError(f"fusion={fusion!r} is not valid; use 'zscore', 'rrf' or 'raw'.")
+        depth = limit if len(per_task) == 1 or fusion != "zscore" else max(limit, FUSION_DEPTH)
+        pre = prefetch_limit if prefetch_limit is not None else max(100, 10 * limit)
+        if not isinstance(pre, int) or pre < 1:
+            raise ValueError(f"prefetch_limit={prefetch_limit!r} must be a positive integer.")
+        pre = max(pre, depth)
+        plans = []
+        for t, (dense, multi) in per_task.items():
+            d = None if dense is None else np.asarray(dense, dtype=np.float32).reshape(-1)
+            m = None if multi is None else np.asarray(multi, dtype=np.float32)
+            if d is not None and d.shape[0] != self.dense_dim:
+                raise InputError(f"dense query vector has {d.shape[0]} dims; this collection stores {self.dense_dim}.")
+            if m is not None and (m.ndim != 2 or m.shape[1] != 128):
+                raise InputError(f"query token vectors must have shape (n_tokens, 128), got {m.shape}.")
+            task_filter = and_filters(field_equals("task", t), flt) if t is not None else flt
+            plans.append(QueryPlan(mode=mode, limit=depth, dense=d, multi=m, prefetch_limit=pre, filter=task_filter))
+        results = self._backend.query_batch(plans)
+        fused = fuse(dict(zip([str(t) for t in per_task], results)), fusion, limit)
+        return [SearchHit(id=h.id, score=s, payload=h.payload, raw_score=h.score) for h, s in fused]
