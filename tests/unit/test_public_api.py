@@ -1,0 +1,62 @@
+"""The public surface is pinned, typed, and free of framework imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jina_local
+
+EXPECTED_ALL = [
+    "CheckpointError",
+    "CollectionConfigError",
+    "DimensionError",
+    "Embedder",
+    "EncodeResult",
+    "InputError",
+    "JinaLocalError",
+    "Kind",
+    "ModelInfo",
+    "ModelNotFoundError",
+    "Output",
+    "Role",
+    "Task",
+    "TaskError",
+    "UnsupportedModelError",
+    "__version__",
+    "load",
+]
+
+
+def test_all_is_pinned():
+    assert sorted(jina_local.__all__) == sorted(EXPECTED_ALL)
+    for name in jina_local.__all__:
+        assert hasattr(jina_local, name), name
+
+
+def test_package_is_typed():
+    assert (Path(jina_local.__file__).parent / "py.typed").is_file()
+
+
+def test_import_needs_no_rag_framework():
+    # Block langchain and llama_index at import time and check that the core still imports.
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'langchain', 'langchain_core', 'llama_index'}:\n"
+        "            raise ImportError('blocked ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import jina_local, jina_local.models.jina_v4\n"
+        "print('ok', sorted(m for m in sys.modules if m.startswith(('langchain', 'llama_index'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok []"
+
+
+def test_errors_share_one_base():
+    for name in EXPECTED_ALL:
+        obj = getattr(jina_local, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, jina_local.JinaLocalError)
