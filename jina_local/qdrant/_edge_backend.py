@@ -133,14 +133,14 @@ class EdgeBackend:
 
         flt = to_edge_filter(plan.filter)
         if plan.mode == "dense":
-            return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(np.asarray(plan.dense, dtype=np.float32).tolist(), using=DENSE),
+            return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(np.ascontiguousarray(plan.dense, dtype=np.float32), using=DENSE),
                                    filter=flt, with_payload=plan.with_payload)
-        multi = np.asarray(plan.multi, dtype=np.float32).tolist()
+        multi = np.ascontiguousarray(plan.multi, dtype=np.float32)
         if plan.mode == "multi":
             return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(multi, using=MULTI), filter=flt,
                                    with_payload=plan.with_payload)
         prefetch = qe.Prefetch(limit=plan.prefetch_limit,
-                               query=qe.Query.Nearest(np.asarray(plan.dense, dtype=np.float32).tolist(), using=DENSE),
+                               query=qe.Query.Nearest(np.ascontiguousarray(plan.dense, dtype=np.float32), using=DENSE),
                                filter=flt)
         return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(multi, using=MULTI), prefetches=[prefetch],
                                filter=flt, with_payload=plan.with_payload)
