@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from .batching import plan_batches
 from .errors import DimensionError, OutputError
 from .inputs import as_item_list, load_item
+from .kinds import ImageMode
 from .models.base import ModelBackend
 from .pooling import truncate_matryoshka
 from .routing import input_kind, resolve_tasks
@@ -62,7 +63,9 @@ class Embedder:
         items: Any,
         *,
         role: Role = "document",
-        task: str | Sequence[str | None] | None = None,
+        task: str | Sequence[str | None] | None = "auto",
+        symmetric: bool = False,
+        images: ImageMode = "off",
         output: Output = "dense",
         dim: int | None = None,
         batch_size: int | None = None,
@@ -72,8 +75,11 @@ class Embedder:
     ) -> EncodeResult:
         """Embed items (text, images, or a mix) in the order given.
 
-        ``task`` is one adapter for all items or one per item (``None`` = the model's default);
-        ``dim`` truncates dense vectors to a Matryoshka size and re-normalises; ``batch_size`` caps
+        ``task="auto"`` (or ``None``) picks the adapter per item by what it is and its role (code
+        documents -> ``code``, prose and images -> ``retrieval``; ``symmetric=True`` ->
+        ``text-matching``; see :mod:`jina_local.routing`); a task name, or a list with one per
+        item, overrides. ``images="auto"`` also reads strings naming image files or image URLs as
+        images. ``dim`` truncates dense vectors to a Matryoshka size and re-normalises; ``batch_size`` caps
         items per forward (batches are also capped by a padded-token budget); ``max_length`` caps
         text tokens; ``max_pixels`` caps image area; ``progress`` shows a bar (default: when there
         is more than one batch).
@@ -84,9 +90,9 @@ class Embedder:
         want_dense = output in ("dense", "both")
         want_multi = output in ("multi", "both")
         raw = as_item_list(items)
-        typed = [load_item(item, index) for index, item in enumerate(raw)]
+        typed = [load_item(item, index, images=images) for index, item in enumerate(raw)]
         kinds = [input_kind(t) for t in typed]
-        tasks = resolve_tasks(typed, task, self.info)
+        tasks = resolve_tasks(kinds, task, self.info, role=role, symmetric=symmetric)
         backend = self._backend
         out_dim = dim or self.info.dense_dim
 

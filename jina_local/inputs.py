@@ -1,12 +1,16 @@
 """Turn the items users pass to ``encode`` into typed inputs: text or a decoded RGB image.
 
-Accepted items: ``str`` (text), ``PIL.Image.Image``, ``pathlib.Path`` to an image file, and the
-raw ``bytes`` of an image file. Anything else raises :class:`~jina_local.errors.InputError`
-naming the position of the item and its type.
+Accepted items: ``str`` (text), ``PIL.Image.Image``, ``pathlib.Path`` to an image file, the raw
+``bytes`` of an image file, and ``data:image/...;base64,`` URIs. With ``images="auto"``, strings
+that are paths of existing image files or http(s) URLs ending in an image extension are loaded as
+images too (URLs through httpx, with timeouts and a size cap). Anything else raises
+:class:`~jina_local.errors.InputError` naming the position of the item and its type.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import os
 from collections.abc import Sequence
@@ -17,8 +21,22 @@ from typing import Any, Union
 from PIL import Image, UnidentifiedImageError
 
 from .errors import InputError
+from .kinds import ImageMode, looks_like_image_reference
 
-__all__ = ["ImageInput", "Item", "TextInput", "TypedInput", "as_item_list", "load_item"]
+__all__ = [
+    "MAX_DOWNLOAD_BYTES",
+    "ImageInput",
+    "Item",
+    "TextInput",
+    "TypedInput",
+    "as_item_list",
+    "fetch_url",
+    "load_item",
+]
+
+MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024
+"""Largest image fetched from a URL; bigger downloads are refused."""
+_HTTP_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
 
 Item = Union[str, Image.Image, Path, bytes]
 """What ``encode`` accepts per item."""
@@ -84,10 +102,56 @@ def _open_image(data: Image.Image | bytes | Path, index: int, source: str | None
     return ImageInput(image=image, source=source)
 
 
-def load_item(item: Any, index: int = 0) -> TypedInput:
-    """Type one user item; ``index`` is its position, used in error messages."""
+def fetch_url(url: str, index: int = 0, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+    """Download an image URL with timeouts and a size cap; errors name the item and the URL."""
+    import httpx
+
+    connect, read = _HTTP_TIMEOUT
+    timeout = httpx.Timeout(read, connect=connect)
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
+            response.raise_for_status()
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise InputError(
+                        f"item {index} ({url}) is larger than {max_bytes // (1024 * 1024)} MiB; "
+                        "download it yourself and pass the bytes or a PIL image."
+                    )
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise InputError(f"item {index} ({url}) could not be downloaded: {exc}") from exc
+    return b"".join(chunks)
+
+
+def _decode_data_uri(uri: str, index: int) -> bytes:
+    header, sep, payload = uri.partition(",")
+    if not sep or not header.lower().endswith(";base64"):
+        raise InputError(f"item {index} is a data URI without a ';base64,' payload; only base64 data URIs are read.")
+    try:
+        return base64.b64decode(payload.strip(), validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"item {index} is a data URI whose base64 payload is invalid: {exc}") from exc
+
+
+def load_item(item: Any, index: int = 0, *, images: ImageMode = "off") -> TypedInput:
+    """Type one user item; ``index`` is its position, used in error messages.
+
+    ``images="auto"`` also reads strings naming an image (existing file path, http(s) URL with an
+    image extension) as images; by default such strings are text. ``data:image/`` URIs are always images.
+    """
     if isinstance(item, str):
-        return TextInput(item)
+        if not looks_like_image_reference(item, images):
+            return TextInput(item)
+        ref = item.strip()
+        if ref[:11].lower() == "data:image/":
+            return _open_image(_decode_data_uri(ref, index), index, "data URI")
+        if ref.lower().startswith(("http://", "https://")):
+            return _open_image(fetch_url(ref, index), index, ref)
+        path = Path(ref.removeprefix("file://")).expanduser()
+        return _open_image(path, index, str(path))
     if isinstance(item, Image.Image):
         return _open_image(item, index, None)
     if isinstance(item, os.PathLike):

@@ -1,23 +1,63 @@
-"""Which task adapter and prompt each item gets.
+"""Which task adapter each item gets: one table, by input kind and role (see ``docs/routing.md``).
 
-For now every item without an explicit task uses the model's default task (``retrieval``);
-``task`` may be one name for all items or a list with one name per item.
+================  ===========================  =======================================
+what              ``task="auto"`` (default)    why
+================  ===========================  =======================================
+document, text    ``retrieval``                prose passages, ``Passage: `` prompt
+document, code    ``code``                     source / config, ``Passage: `` prompt
+document, image   ``retrieval``                the fixed image prompt
+query, any kind   ``retrieval``                a query follows its documents: pass their
+                                               task (the Qdrant store does, per task)
+symmetric=True    ``text-matching``            similarity between peers, ``Query: `` prompt
+================  ===========================  =======================================
+
+An explicit ``task=`` (one name, or one per item) always wins. A model without the routed task
+(jina-clip-v2 has no adapters) uses its default task.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from .errors import TaskError
 from .inputs import ImageInput, TypedInput
+from .kinds import detect_text_kind
 from .types import ModelInfo
 
-__all__ = ["input_kind", "resolve_tasks"]
+__all__ = ["AUTO", "ROUTES", "SYMMETRIC_TASK", "input_kind", "resolve_tasks", "route"]
+
+AUTO: Final = "auto"
+
+ROUTES: Final[dict[tuple[str, str], str]] = {
+    ("document", "text"): "retrieval",
+    ("document", "code"): "code",
+    ("document", "image"): "retrieval",
+    ("query", "text"): "retrieval",
+    ("query", "code"): "retrieval",
+    ("query", "image"): "retrieval",
+}
+"""(role, kind) -> task adapter, for ``task="auto"``."""
+
+SYMMETRIC_TASK: Final = "text-matching"
 
 
 def input_kind(item: TypedInput) -> str:
-    """``"image"`` for images, ``"text"`` for any string."""
-    return "image" if isinstance(item, ImageInput) else "text"
+    """``"image"`` for images; ``"code"`` or ``"text"`` for strings (see :mod:`jina_local.kinds`)."""
+    return "image" if isinstance(item, ImageInput) else detect_text_kind(item.text)
+
+
+def route(kind: str, role: str, info: ModelInfo, *, symmetric: bool = False) -> str:
+    """The automatic task for one item of ``kind`` in ``role`` on the model described by ``info``.
+
+    >>> from jina_local.types import ModelInfo
+    >>> v4 = ModelInfo("v4", "jina_v4", 2048, (128, 2048), 128, ("retrieval", "text-matching", "code"),
+    ...                "retrieval", "cpu", "float32", "", 32768)
+    >>> route("code", "document", v4), route("code", "query", v4), route("text", "query", v4, symmetric=True)
+    ('code', 'retrieval', 'text-matching')
+    """
+    task = SYMMETRIC_TASK if symmetric else ROUTES[(role, kind)]
+    return task if task in info.tasks else info.default_task
 
 
 def _check_task(task: object, info: ModelInfo, where: str) -> str:
@@ -27,25 +67,37 @@ def _check_task(task: object, info: ModelInfo, where: str) -> str:
                 f"{where}task={task!r} is not available: {info.name} has no task adapters "
                 f"(its only task is '{info.default_task}'); leave task unset."
             )
-        valid = ", ".join(repr(t) for t in info.tasks)
+        valid = ", ".join(repr(t) for t in (*info.tasks, AUTO))
         raise TaskError(f"{where}task={task!r} is not a task of {info.name}; valid tasks: {valid}.")
     return task
 
 
 def resolve_tasks(
-    items: Sequence[TypedInput], task: str | Sequence[str | None] | None, info: ModelInfo
+    kinds: Sequence[str],
+    task: str | Sequence[str | None] | None,
+    info: ModelInfo,
+    *,
+    role: str = "document",
+    symmetric: bool = False,
 ) -> list[str]:
-    """One task name per item; unknown names raise :class:`TaskError` listing the valid ones."""
+    """One task name per item. ``None`` and ``"auto"`` route by kind and role; names are checked.
+
+    Unknown names raise :class:`~jina_local.errors.TaskError` listing the valid ones.
+    """
+
+    def one(kind: str, name: str | None, where: str) -> str:
+        if name is None or name == AUTO:
+            return route(kind, role, info, symmetric=symmetric)
+        return _check_task(name, info, where)
+
     if task is None or isinstance(task, str):
-        chosen = info.default_task if task is None else _check_task(task, info, "")
-        return [chosen] * len(items)
+        if task is not None and task != AUTO:
+            _check_task(task, info, "")
+        return [one(kind, task, "") for kind in kinds]
     per_item = list(task)
-    if len(per_item) != len(items):
+    if len(per_item) != len(kinds):
         raise TaskError(
-            f"task is a list of {len(per_item)} names but {len(items)} items were given; "
+            f"task is a list of {len(per_item)} names but {len(kinds)} items were given; "
             "pass one task per item, or a single task for all."
         )
-    return [
-        info.default_task if t is None else _check_task(t, info, f"item {i}: ")
-        for i, t in enumerate(per_item)
-    ]
+    return [one(kind, name, f"item {i}: ") for i, (kind, name) in enumerate(zip(kinds, per_item))]

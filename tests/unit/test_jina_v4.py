@@ -130,9 +130,9 @@ def _matryoshka(vector: np.ndarray, dim: int | None) -> np.ndarray:
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("role", ["query", "document"])
 def test_text_matches_reference(tiny_v4, reference, task, role):
-    result = tiny_v4.encode(TEXTS, role=role, task=task, output="both")
+    result = tiny_v4.encode(TEXTS, role=role, task=task, output="both")  # explicit task beats auto
     assert result.tasks == [task] * len(TEXTS)
-    assert result.kinds == ["text"] * len(TEXTS)
+    assert result.kinds == ["text", "code", "text"]
     for i, text in enumerate(TEXTS):
         dense, multi = reference.text(text, task, role)
         np.testing.assert_allclose(result.dense[i], dense, atol=2e-5)
