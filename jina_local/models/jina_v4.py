@@ -32,7 +32,7 @@ from ..inputs import ImageInput, TextInput, TypedInput
 from ..pooling import l2_normalize, masked_mean
 from ..types import ModelInfo, Role
 from .base import BatchOutput, ModelBackend, Prepared
-from .registry import ModelSpec
+from .registry import ModelSpec, quiet_transformers_progress
 
 __all__ = ["IMAGE_PROMPT", "JinaV4Backend", "JinaV4Model", "load_backend", "text_prompt"]
 
@@ -299,16 +299,16 @@ def load_backend(
     hidden = int(_text_config(config).hidden_size)
     dims = dims or (hidden,)
 
-    attn = "sdpa"
-    model, loading_info = JinaV4Model.from_pretrained(
-        model_dir,
-        config=config,
-        key_mapping=LEGACY_KEY_MAPPING,
-        dtype=dtype,
-        attn_implementation=attn,
-        output_loading_info=True,
-        use_safetensors=True,
-    )
+    with quiet_transformers_progress():
+        model, loading_info = JinaV4Model.from_pretrained(
+            model_dir,
+            config=config,
+            key_mapping=LEGACY_KEY_MAPPING,
+            dtype=dtype,
+            attn_implementation="sdpa",
+            output_loading_info=True,
+            use_safetensors=True,
+        )
     problems = {k: sorted(v) for k, v in loading_info.items() if k != "error_msgs" and v}
     if problems or loading_info.get("error_msgs"):
         details = "; ".join(f"{k}: {len(v)} (e.g. {v[:3]})" for k, v in problems.items())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,7 @@ from ..errors import CheckpointError, ModelNotFoundError, UnsupportedModelError
 if TYPE_CHECKING:
     from .base import ModelBackend
 
-__all__ = ["MODEL_SPECS", "ModelSpec", "detect_family", "resolve_model_dir"]
+__all__ = ["MODEL_SPECS", "ModelSpec", "detect_family", "quiet_transformers_progress", "resolve_model_dir"]
 
 
 @dataclass(frozen=True)
@@ -156,3 +157,20 @@ def family_loader(family: str) -> Callable[..., ModelBackend]:
 
         return load_clip
     raise UnsupportedModelError(f"no loader for model family '{family}'")
+
+
+@contextlib.contextmanager
+def quiet_transformers_progress() -> Iterator[None]:
+    """Hide transformers' per-tensor loading bar while we load (restored afterwards).
+
+    Loading problems are not hidden: the loaders check missing / unexpected keys themselves.
+    """
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
