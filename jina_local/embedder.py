@@ -13,7 +13,7 @@ from .batching import plan_batches
 from .errors import DimensionError, OutputError
 from .inputs import as_item_list, load_item
 from .kinds import ImageMode
-from .models.base import ModelBackend
+from .models.base import BatchOutput, ModelBackend, Prepared
 from .pooling import truncate_matryoshka
 from .routing import input_kind, resolve_tasks
 from .types import EncodeResult, ModelInfo, Output, Role
@@ -119,24 +119,38 @@ class Embedder:
         show = len(batches) > 1 if progress is None else progress
         with torch.inference_mode():
             for batch in tqdm(batches, desc="encoding", unit="batch", disable=not show):
-                out = backend.forward(
-                    [prepared[i] for i in batch.indices],
-                    task=batch.key[0],
-                    dense=want_dense,
-                    multi=want_multi,
-                )
-                if want_dense:
-                    assert out.dense is not None  # backend contract, not user input
-                    vectors = truncate_matryoshka(out.dense.float(), dim).cpu().numpy()
-                    for row, index in enumerate(batch.indices):
-                        dense_rows[index] = vectors[row]
-                if want_multi:
-                    assert out.multi is not None  # backend contract, not user input
-                    for row, index in enumerate(batch.indices):
-                        multi_rows[index] = out.multi[row].float().cpu().numpy()
+                for indices, out in self._forward_with_backoff(
+                    prepared, batch.indices, task=batch.key[0], dense=want_dense, multi=want_multi
+                ):
+                    if out.dense is not None:
+                        vectors = truncate_matryoshka(out.dense.float(), dim).cpu().numpy()  # (b, d)
+                        for row, index in enumerate(indices):
+                            dense_rows[index] = vectors[row]
+                    if out.multi is not None:
+                        for row, index in enumerate(indices):
+                            multi_rows[index] = out.multi[row].float().cpu().numpy()  # (n_tokens, 128)
         dense = np.stack(dense_rows).astype(np.float32, copy=False) if want_dense else None  # (n, d)
         multi = [m for m in multi_rows if m is not None] if want_multi else None
         return EncodeResult(dense=dense, multi=multi, tasks=tasks, kinds=kinds)
+
+    def _forward_with_backoff(
+        self, prepared: list[Prepared], indices: tuple[int, ...], *, task: str, dense: bool, multi: bool
+    ) -> list[tuple[tuple[int, ...], BatchOutput]]:
+        """Run one batch; when the accelerator runs out of memory, split it in halves and retry."""
+        try:
+            out = self._backend.forward([prepared[i] for i in indices], task=task, dense=dense, multi=multi)
+        except torch.OutOfMemoryError:
+            if len(indices) == 1:
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            half = len(indices) // 2
+            return self._forward_with_backoff(
+                prepared, indices[:half], task=task, dense=dense, multi=multi
+            ) + self._forward_with_backoff(prepared, indices[half:], task=task, dense=dense, multi=multi)
+        if (dense and out.dense is None) or (multi and out.multi is None):
+            raise RuntimeError(f"{type(self._backend).__name__}.forward returned no {'dense' if dense else 'multi'} output")
+        return [(indices, out)]
 
     def encode_query(self, items: Any, **kwargs: Any) -> EncodeResult:
         """``encode(items, role="query", ...)``."""

@@ -83,3 +83,25 @@ def test_output_multi_on_a_model_without_multi_vectors(tiny_v4, monkeypatch):
     with pytest.raises(OutputError, match="does not produce"):
         tiny_v4.encode("x", output="multi")
     assert tiny_v4.encode("x").dense.shape == (1, 64) and np.isfinite(tiny_v4.encode("x").dense).all()
+
+
+def test_out_of_memory_splits_the_batch_and_keeps_results(tiny_v4, monkeypatch):
+    import torch
+
+    texts = [f"text number {i} " * (i + 1) for i in range(6)]
+    expected = tiny_v4.encode(texts, output="both")
+    real_forward = tiny_v4.backend.forward
+    sizes = []
+
+    def forward(batch, **kwargs):
+        sizes.append(len(batch))
+        if len(batch) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real_forward(batch, **kwargs)
+
+    monkeypatch.setattr(tiny_v4.backend, "forward", forward)
+    result = tiny_v4.encode(texts, output="both", progress=False)
+    assert max(sizes) == 6 and all(s <= 2 for s in sizes[1:] if s != 3)
+    np.testing.assert_allclose(result.dense, expected.dense, atol=2e-5)
+    for a, b in zip(result.multi, expected.multi):
+        np.testing.assert_allclose(a, b, atol=2e-5)
