@@ -1,0 +1,111 @@
+"""``JinaLocalRetriever``: a LangChain retriever over a jina-local ``MultiVectorCollection``.
+
+The collection does the work: it encodes the query once per task adapter its documents were
+stored with (so queries follow the documents), runs dense prefetch + MaxSim rerank in Qdrant, and
+fuses the per-task lists. This class only turns hits into ``Document`` objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field
+from qdrant_client import models
+
+from jina_local.qdrant import MultiVectorCollection, SearchHit
+
+from ._images import image_item
+
+__all__ = ["JinaLocalRetriever"]
+
+_IGNORED_KWARGS = frozenset({"verbose"})  # forwarded by BaseRetriever.invoke itself
+
+
+def hit_to_document(hit: SearchHit) -> Document:
+    """A text hit -> its stored text; an image hit -> its image reference (path / URL) as content.
+
+    ``metadata`` is the stored payload (``source``, ``kind``, ``task``, ``image``, user fields)
+    without the text, plus ``id``, ``score`` (fused) and ``raw_score`` (the engine's score).
+    """
+    payload = dict(hit.payload)
+    text = payload.pop("text", None)
+    if text is None:
+        content = str(payload.get("image") or payload.get("source") or "")
+    else:
+        content = str(text)
+    metadata = {**payload, "id": hit.id, "score": hit.score, "raw_score": hit.raw_score}
+    return Document(page_content=content, metadata=metadata, id=hit.id)
+
+
+class JinaLocalRetriever(BaseRetriever):
+    """Retrieve from a :class:`jina_local.qdrant.MultiVectorCollection` (dense prefetch, MaxSim rerank).
+
+    ::
+
+        store = MultiVectorCollection.open("./index", name="docs", model=jina_local.load(...))
+        retriever = JinaLocalRetriever(collection=store, k=5)
+        docs = retriever.invoke("how long do cats sleep")          # or .invoke(q, k=10, filter=...)
+
+    ``mode``: ``"two_stage"`` (default on multi-vector collections), ``"multi"`` (exhaustive MaxSim)
+    or ``"dense"``. ``filter`` is a ``qdrant_client.models.Filter`` on payload fields (``kind``,
+    ``task``, ``source`` and your own). ``tasks`` restricts the search to documents stored with
+    those adapters. Image hits carry their path / URL as ``page_content`` and in
+    ``metadata["image"]``; search by image with :meth:`search_by_image`.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    collection: MultiVectorCollection
+    """The store to search; it must have been opened with ``model=``."""
+    k: int = Field(default=4, ge=1)
+    """Number of documents to return."""
+    mode: Optional[Literal["two_stage", "multi", "dense"]] = None
+    """Search mode; ``None`` = two-stage on multi-vector collections, dense otherwise."""
+    filter: Optional[models.Filter] = None
+    """Qdrant payload filter applied to every search."""
+    prefetch_limit: Optional[int] = Field(default=None, ge=1)
+    """Dense candidates reranked by MaxSim in two-stage mode (default ``max(100, 10 * k)``)."""
+    tasks: Optional[list[str]] = None
+    """Search only documents stored with these task adapters (default: all present)."""
+
+    def _search(self, query: Any, k: Optional[int], filter: Optional[models.Filter],
+                mode: Optional[str], kwargs: dict[str, Any]) -> list[Document]:
+        unknown = sorted(set(kwargs) - _IGNORED_KWARGS)
+        if unknown:
+            raise TypeError(f"JinaLocalRetriever got unexpected argument(s) {unknown}; it accepts k, filter and mode.")
+        hits = self.collection.search(
+            query,
+            limit=self.k if k is None else k,
+            prefetch_limit=self.prefetch_limit,
+            filter=self.filter if filter is None else filter,
+            mode=self.mode if mode is None else mode,  # type: ignore[arg-type]
+            tasks=self.tasks,
+        )
+        return [hit_to_document(h) for h in hits]
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: Optional[int] = None,
+        filter: Optional[models.Filter] = None,
+        mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
+        **kwargs: Any,
+    ) -> list[Document]:
+        """Documents for a text query; ``k``, ``filter``, ``mode`` override the fields for one call."""
+        return self._search(query, k, filter, mode, kwargs)
+
+    def search_by_image(
+        self,
+        image: Any,
+        *,
+        k: Optional[int] = None,
+        filter: Optional[models.Filter] = None,
+        mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
+    ) -> list[Document]:
+        """Documents for an image query: a path, ``http(s)://`` URL, ``data:image/`` URI, bytes or PIL image."""
+        return self._search(image_item(image, 0), k, filter, mode, {})
