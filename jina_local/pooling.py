@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["l2_normalize", "masked_mean", "truncate_matryoshka"]
+__all__ = ["l2_normalize", "masked_mean", "truncate_matryoshka", "weights_fingerprint"]
 
 
 def l2_normalize(vectors: torch.Tensor) -> torch.Tensor:
@@ -39,3 +39,23 @@ def truncate_matryoshka(vectors: torch.Tensor, dim: int | None) -> torch.Tensor:
     if dim is None or dim >= vectors.shape[-1]:
         return vectors
     return l2_normalize(vectors[..., :dim])
+
+
+def weights_fingerprint(*tensors: torch.Tensor) -> str:
+    """A short hash of some weights that does not depend on the dtype they were loaded in.
+
+    Values are rounded to bfloat16 (the published storage type) before hashing, so a float32 and a
+    bfloat16 load of the same checkpoint agree.
+
+    >>> a = weights_fingerprint(torch.ones(3))
+    >>> a == weights_fingerprint(torch.ones(3, dtype=torch.bfloat16)), a == weights_fingerprint(torch.zeros(3))
+    (True, False)
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        values = tensor.detach().to("cpu", torch.bfloat16).float().contiguous()
+        digest.update(str(tuple(values.shape)).encode())
+        digest.update(values.numpy().tobytes())
+    return digest.hexdigest()[:16]

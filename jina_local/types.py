@@ -39,6 +39,8 @@ class ModelInfo:
     max_length: int
     revision: str | None = None
     path: str | None = None
+    fingerprint: str | None = None
+    """Short hash of a few weights: equal for the same weights wherever they were loaded from."""
 
     @property
     def has_multi(self) -> bool:

@@ -28,3 +28,6 @@ def tiny_v4(tiny_v4_dir: Path):  # -> jina_local.Embedder
     import jina_local
 
     return jina_local.load(tiny_v4_dir, device="cpu", dtype="float32")
+
+# Benchmarks are scripts (run them directly); keep doctest collection out of them.
+collect_ignore_glob = ["benchmarks/*"]

@@ -29,7 +29,7 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLIm
 
 from ..errors import CheckpointError, TaskError
 from ..inputs import ImageInput, TextInput, TypedInput
-from ..pooling import l2_normalize, masked_mean
+from ..pooling import l2_normalize, masked_mean, weights_fingerprint
 from ..types import ModelInfo, Role
 from .base import BatchOutput, ModelBackend, Prepared
 from .registry import ModelSpec, quiet_transformers_progress
@@ -346,5 +346,10 @@ def load_backend(
         max_length=DEFAULT_MAX_LENGTH,
         revision=revision,
         path=str(model_dir),
+        fingerprint=weights_fingerprint(
+            model.model.language_model.embed_tokens.weight[:8],  # (8, hidden)
+            model.multi_vector_projector.base_layer.bias,  # (128,)
+            model.model.language_model.norm.weight,  # (hidden,)
+        ),
     )
     return JinaV4Backend(model, tokenizer, image_processor, info)

@@ -220,7 +220,8 @@ class MultiVectorCollection:
                 )
             cls._check_dim_for_model(dim, info)
             meta = {
-                "schema": SCHEMA_VERSION, "model": info.name if info else None, "dense_dim": int(dim),
+                "schema": SCHEMA_VERSION, "model": info.name if info else None,
+                "model_fingerprint": getattr(info, "fingerprint", None), "dense_dim": int(dim),
                 "multi": bool(multi), "multi_dim": 128 if multi else None,
                 "pool_factor": pool_factor if pool_factor and pool_factor > 1 else None, "tasks": [], "kinds": [],
             }
@@ -274,7 +275,13 @@ class MultiVectorCollection:
                 diffs.append(f"multi-vector datatype: collection has {stored_dtype}, asked multi_dtype={multi_dtype!r}")
                 fixes.append(f"open with multi_dtype={stored_dtype!r} (or leave it out)")
         if info is not None and dense is not None:
-            if meta.get("model") not in (None, info.name):
+            stored_print, own_print = meta.get("model_fingerprint"), getattr(info, "fingerprint", None)
+            same_weights = stored_print is not None and own_print is not None and stored_print == own_print
+            if stored_print is not None and own_print is not None and not same_weights:
+                diffs.append(f"model: collection was built with other weights ({meta.get('model')!r}, fingerprint "
+                             f"{stored_print}) than this model ({info.name!r}, fingerprint {own_print})")
+                fixes.append(f"load {meta.get('model')!r} to search it")
+            elif not same_weights and meta.get("model") not in (None, info.name):
                 diffs.append(f"model: collection was built with {meta['model']!r}, this model is {info.name!r}")
                 fixes.append(f"load {meta['model']!r} to search it")
             elif dense["size"] != info.dense_dim and dense["size"] not in info.matryoshka_dims:
@@ -376,6 +383,7 @@ class MultiVectorCollection:
             self._meta["kinds"] = sorted(new_kinds)
             if self._meta.get("model") is None:
                 self._meta["model"] = model_name
+                self._meta["model_fingerprint"] = self.model.info.fingerprint if self.model is not None else None
             self._backend.set_metadata(dict(self._meta))
 
     def _pool(self, multi: np.ndarray | None) -> np.ndarray | None:

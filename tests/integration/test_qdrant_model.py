@@ -106,9 +106,14 @@ def test_matryoshka_pooling_and_model_validation(tiny_v4, tmp_path: Path) -> Non
         MultiVectorCollection.open(tmp_path, "bad", model=tiny_v4, dense_dim=small + 1)
     meta_file = tmp_path / "small" / "jina_local.json"
     meta = json.loads(meta_file.read_text())
+    assert meta["model_fingerprint"] == tiny_v4.info.fingerprint
     meta["model"] = "jinaai/some-other-model"
     meta_file.write_text(json.dumps(meta))
-    with pytest.raises(CollectionConfigError, match="built with 'jinaai/some-other-model'"):
+    # Same weights under another name (e.g. a hub id vs a local copy): accepted.
+    MultiVectorCollection.open(tmp_path, "small", model=tiny_v4).close()
+    meta["model_fingerprint"] = "0123456789abcdef"
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(CollectionConfigError, match="built with other weights .'jinaai/some-other-model'"):
         MultiVectorCollection.open(tmp_path, "small", model=tiny_v4)
     again = MultiVectorCollection.open(tmp_path, "small")  # without a model: vectors only
     assert again.count() == 4

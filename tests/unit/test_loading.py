@@ -125,3 +125,13 @@ def test_nonexistent_path_is_reported(tmp_path):
     with pytest.raises(ModelNotFoundError, match="neither an existing folder"):
         jina_local.load(tmp_path / "nope" / "deeper")
 
+
+
+def test_fingerprint_identifies_weights_not_paths_or_dtypes(tiny_v4, tiny_v4_dir, checkpoint_copy):
+    bf16 = jina_local.load(checkpoint_copy, device="cpu", dtype="bfloat16")
+    assert bf16.info.fingerprint == tiny_v4.info.fingerprint  # other folder, other dtype, same weights
+    other_dir = checkpoint_copy.parent / "other"
+    from fixture_v4 import write_v4_checkpoint
+
+    other = jina_local.load(write_v4_checkpoint(other_dir, "tiny", seed=1), device="cpu")
+    assert other.info.fingerprint != tiny_v4.info.fingerprint
