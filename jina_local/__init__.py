@@ -36,6 +36,7 @@ __all__ = [
     "ModelInfo",
     "ModelNotFoundError",
     "Output",
+    "OutputError",
     "Role",
     "Task",
     "TaskError",

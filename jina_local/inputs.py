@@ -31,6 +31,7 @@ __all__ = [
     "TypedInput",
     "as_item_list",
     "fetch_url",
+    "image_reference",
     "load_item",
 ]
 
@@ -124,6 +125,31 @@ def fetch_url(url: str, index: int = 0, *, max_bytes: int = MAX_DOWNLOAD_BYTES) 
     except httpx.HTTPError as exc:
         raise InputError(f"item {index} ({url}) could not be downloaded: {exc}") from exc
     return b"".join(chunks)
+
+
+def image_reference(ref: Any, index: int = 0) -> Any:
+    """Turn a reference that *must* be an image into an item :func:`load_item` reads as an image.
+
+    For callers that know they hold an image (e.g. a framework's ``embed_image(uris)``), whatever the
+    extension: a ``str`` is a local path (``~`` and ``file://`` allowed), an ``http(s)://`` URL
+    (downloaded here, with timeouts and a size cap) or a ``data:image/...;base64,`` URI; a
+    file-like object (``BytesIO``) gives its bytes; ``bytes``, ``Path`` and PIL images pass through.
+    """
+    if isinstance(ref, str):
+        text = ref.strip()
+        head = text[:16].lower()
+        if head.startswith("data:"):
+            if not head.startswith("data:image/"):
+                raise InputError(f"image {index} is a data URI that is not an image ({text[:32]!r}...).")
+            return text
+        if head.startswith(("http://", "https://")):
+            return fetch_url(text, index)
+        return Path(text.removeprefix("file://")).expanduser()
+    if hasattr(ref, "getvalue"):  # io.BytesIO
+        return ref.getvalue()
+    if hasattr(ref, "read"):
+        return ref.read()
+    return ref
 
 
 def _decode_data_uri(uri: str, index: int) -> bytes:

@@ -20,6 +20,7 @@ EXPECTED_ALL = [
     "ModelInfo",
     "ModelNotFoundError",
     "Output",
+    "OutputError",
     "Role",
     "Task",
     "TaskError",

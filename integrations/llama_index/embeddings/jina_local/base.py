@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Optional
 
 try:
@@ -27,6 +26,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 import jina_local
 from jina_local import Embedder, EncodeResult
 from jina_local.errors import InputError
+from jina_local.inputs import image_reference
 
 __all__ = ["JinaLocalEmbedding", "image_item"]
 
@@ -34,37 +34,9 @@ _SYMMETRIC = "text-matching"
 
 
 def image_item(ref: Any, index: int = 0) -> Any:
-    """Map one LlamaIndex image reference to an item ``Embedder.encode`` reads as an image.
-
-    ``str``: a local path (``~`` and ``file://`` allowed), an ``http(s)://`` URL (fetched by the
-    core's downloader: timeouts, size cap) or a ``data:image/...;base64,`` URI. ``BytesIO`` (what
-    ``ImageNode.resolve_image()`` returns for base64 images and URLs) becomes its bytes. ``bytes``,
-    ``pathlib.Path`` and ``PIL.Image.Image`` pass through unchanged.
-    """
-    if isinstance(ref, str):
-        text = ref.strip()
-        head = text[:16].lower()
-        if head.startswith("data:"):
-            if not head.startswith("data:image/"):
-                raise InputError(f"image {index} is a data URI that is not an image ({text[:32]!r}...).")
-            return text
-        if head.startswith(("http://", "https://")):
-            try:
-                from jina_local.inputs import fetch_url
-            except ImportError as exc:  # pragma: no cover - older core without a downloader
-                raise InputError(
-                    f"image {index} is a URL ({text}), and this jina-local cannot download; "
-                    "fetch it yourself and pass the bytes."
-                ) from exc
-            return fetch_url(text, index)
-        if head.startswith("file://"):
-            text = text[len("file://"):]
-        return Path(text).expanduser()
-    if hasattr(ref, "getvalue"):  # io.BytesIO
-        return ref.getvalue()
-    if hasattr(ref, "read"):
-        return ref.read()
-    return ref
+    """Map one LlamaIndex image reference (path, URL, data URI, ``BytesIO`` from
+    ``ImageNode.resolve_image()``, bytes, PIL) to an item the core reads as an image."""
+    return image_reference(ref, index)
 
 
 def _texts(texts: Sequence[str], method: str) -> list[str]:
