@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -21,8 +19,19 @@ from tqdm.auto import tqdm
 from ..errors import CollectionConfigError, InputError
 from ..inputs import ImageInput, TextInput, as_item_list, load_item
 from ..token_pooling import pool_tokens
-from ._base import DENSE, MULTI, SCHEMA_VERSION, Backend, CollectionSpec, PointRecord, QueryPlan, SearchMode
+from ._base import (
+    DENSE,
+    MULTI,
+    SCHEMA_VERSION,
+    Backend,
+    CollectionSpec,
+    PointRecord,
+    QueryPlan,
+    SearchMode,
+)
+from ._locations import BackendName, resolve_backend
 from ._points import build_payload, content_digest, point_id, vectors_digest
+from ._results import AddSummary, ItemFailure, SearchHit
 from .filters import and_filters, check_filter, field_equals, tasks_in_filter
 from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
 
@@ -31,95 +40,7 @@ if TYPE_CHECKING:
     from ..types import EncodeResult
 
 __all__ = ["AddSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
-
-BackendName = Literal["auto", "edge", "client"]
 _MODES = ("two_stage", "multi", "dense")
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    """One result: point id, score (fused when several task lists were merged), payload."""
-
-    id: str
-    score: float
-    payload: dict[str, Any]
-    raw_score: float
-    """The engine's score (cosine for dense, MaxSim sum for multi / two-stage) before any fusion."""
-
-    @property
-    def task(self) -> str | None:
-        """The task adapter the point was embedded with."""
-        return self.payload.get("task")
-
-
-@dataclass(frozen=True)
-class ItemFailure:
-    """An item that was not stored, and why."""
-
-    index: int
-    error: str
-
-
-@dataclass
-class AddSummary:
-    """What ``add`` / ``add_embeddings`` did: one id per item (``None`` if it failed) and the failures."""
-
-    ids: list[str | None] = field(default_factory=list)
-    failures: list[ItemFailure] = field(default_factory=list)
-
-    @property
-    def added(self) -> int:
-        """Number of points written."""
-        return sum(1 for i in self.ids if i is not None)
-
-    @property
-    def ok(self) -> bool:
-        """Whether every item was stored."""
-        return not self.failures
-
-
-def _client_is_local(client: QdrantClient) -> bool:
-    from qdrant_client.local.qdrant_local import QdrantLocal
-
-    return isinstance(getattr(client, "_client", None), QdrantLocal)
-
-
-def _resolve_backend(location: Any, name: str, backend: BackendName, api_key: str | None,
-                     timeout: int | None) -> Backend:
-    from ._client_backend import ClientBackend
-    from ._edge_backend import EdgeBackend
-
-    if backend not in ("auto", "edge", "client"):
-        raise ValueError(f"backend={backend!r} is not valid; use 'auto', 'edge' or 'client'.")
-    if isinstance(location, QdrantClient):
-        if backend == "edge":
-            raise ValueError("backend='edge' needs a folder location, not a QdrantClient.")
-        local = _client_is_local(location)
-        return ClientBackend(location, name, label="qdrant-client (given client)", owns_client=False, local=local)
-    if not isinstance(location, (str, os.PathLike)):
-        raise TypeError(
-            f"location must be ':memory:', a folder, an http(s):// URL or a QdrantClient, got {type(location).__name__}."
-        )
-    loc = os.fspath(location)
-    if loc == ":memory:":
-        if backend == "edge":
-            raise ValueError("backend='edge' stores data in a folder; pass a folder path instead of ':memory:'.")
-        return ClientBackend(QdrantClient(":memory:"), name, label="qdrant-client :memory:", owns_client=True, local=True)
-    if loc.startswith(("http://", "https://")):
-        if backend == "edge":
-            raise ValueError("backend='edge' is the embedded engine; a URL is served by qdrant-client.")
-        client = QdrantClient(url=loc, api_key=api_key, timeout=timeout)
-        return ClientBackend(client, name, label=f"qdrant-client {loc}", owns_client=True, local=False)
-    folder = Path(loc)
-    client_layout = (folder / "meta.json").is_file() and (folder / "collection").is_dir()
-    if backend == "client" or (backend == "auto" and client_layout):
-        client = QdrantClient(path=str(folder))
-        return ClientBackend(client, name, label=f"qdrant-client path={folder}", owns_client=True, local=True)
-    if (folder / name / "shard").exists() or not client_layout:
-        return EdgeBackend(folder, name)
-    raise ValueError(  # backend == "edge" on a qdrant-client folder  # pragma: no cover
-        f"{folder} holds a qdrant-client local store; open it with backend='client' or 'auto'."
-    )
 
 
 def _check_id(value: Any, index: int) -> str:
@@ -191,7 +112,7 @@ class MultiVectorCollection:
                 f"{info.name} produces no per-token vectors, so a multi-vector collection cannot be filled; "
                 "open it with multi=False (dense only)."
             )
-        store = _resolve_backend(location, name, backend, api_key, timeout)
+        store = resolve_backend(location, name, backend, api_key, timeout)
         try:
             return cls._open_on(store, name, model, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
                                 multi_dtype=multi_dtype, pool_factor=pool_factor, dense_quantization=dense_quantization,
