@@ -19,8 +19,10 @@ pipeline exactly: short side to ``size`` with the long side truncated, centre cr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +41,7 @@ __all__ = [
     "RESAMPLE",
     "Eva02Config",
     "Eva02VisionTower",
+    "ImageSettings",
     "apply_rope_interleaved",
     "build_rope_tables",
     "center_crop_box",
@@ -249,6 +252,22 @@ class Eva02VisionTower(nn.Module):
         self.rope_cos = cos.to(device)
         self.rope_sin = sin.to(device)
 
+    def check_stored_rope(self, name: str, stored: torch.Tensor) -> bool:
+        """Whether ``name`` is a RoPE table some checkpoints store (``rope.freqs_cos/sin``); raise if it differs."""
+        which = {"rope.freqs_cos": 0, "rope.freqs_sin": 1}.get(name)
+        if which is None:
+            return False
+        cfg = self.cfg
+        expected = build_rope_tables(
+            cfg.grid, cfg.pt_grid, cfg.head_width, theta=cfg.rope_theta, intp_freq=cfg.intp_freq
+        )[which]
+        if tuple(stored.shape) != tuple(expected.shape) or not torch.allclose(stored.float(), expected, atol=2e-3):
+            raise CheckpointError(
+                f"vision_model.{name} differs from the 2-D RoPE table jina-local computes for a {cfg.grid}x{cfg.grid} "
+                f"grid rescaled to {cfg.pt_grid}: check vision_config.image_size / pt_hw_seq_len / intp_freq."
+            )
+        return True
+
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         size = self.cfg.image_size
         if pixels.shape[-3:] != (3, size, size):
@@ -316,3 +335,36 @@ def normalize_pixels(
     m = torch.tensor(mean, dtype=torch.float32, device=pixels.device).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=torch.float32, device=pixels.device).view(1, 3, 1, 1)
     return (pixels.to(torch.float32).div(255.0) - m) / s  # (b, 3, S, S)
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    """``preprocessor_config.json``: crop size, mean/std and interpolation."""
+
+    size: int
+    mean: tuple[float, ...] = CLIP_MEAN
+    std: tuple[float, ...] = CLIP_STD
+    interpolation: str = "bicubic"
+
+    @classmethod
+    def from_preprocessor_config(cls, path: Path, image_size: int) -> ImageSettings:
+        """Read the file (defaults when absent); it must agree with the tower's ``image_size``."""
+        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        size = raw.get("size", image_size)
+        if isinstance(size, dict):
+            size = size.get("shortest_edge") or size.get("height")
+        elif isinstance(size, (list, tuple)):
+            size = size[0]
+        mode, interpolation = raw.get("resize_mode", "shortest"), raw.get("interpolation", "bicubic")
+        problems = []
+        if int(size) != image_size:
+            problems.append(f"size {size} differs from vision_config.image_size {image_size}")
+        if mode != "shortest":
+            problems.append(f"resize_mode {mode!r} (only 'shortest' is implemented)")
+        if interpolation not in RESAMPLE:
+            problems.append(f"interpolation {interpolation!r} (use 'bicubic' or 'bilinear')")
+        if problems:
+            raise CheckpointError(f"{path}: {'; '.join(problems)}.")
+        mean = tuple(float(x) for x in raw.get("mean", raw.get("image_mean", CLIP_MEAN)))
+        std = tuple(float(x) for x in raw.get("std", raw.get("image_std", CLIP_STD)))
+        return cls(size=int(size), mean=mean, std=std, interpolation=str(interpolation))

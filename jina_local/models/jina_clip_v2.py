@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator, KeysView, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,10 +39,9 @@ from .base import BatchOutput, ModelBackend, Prepared
 from .eva02 import (
     CLIP_MEAN,
     CLIP_STD,
-    RESAMPLE,
     Eva02Config,
     Eva02VisionTower,
-    build_rope_tables,
+    ImageSettings,
     center_crop_box,
     normalize_pixels,
     preprocess_image,
@@ -120,7 +120,6 @@ _TEXT_RENAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 _PARAM_RE = re.compile(r"^(?P<base>.+)\.parametrizations\.weight\.(?P<part>original|0\.lora_A|0\.lora_B)$")
 _TEXT_ROPE_RE = re.compile(r"^encoder\.layers\.\d+\.mixer\.rotary_emb\.inv_freq$")
-_VISION_ROPE = {"rope.freqs_cos": 0, "rope.freqs_sin": 1}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -374,8 +373,7 @@ def _materialise_text_buffers(model: JinaEmbeddingsV3Model, device: torch.device
 def _convert_vision(
     reader: _Reader, model: Eva02VisionTower, device: torch.device, dtype: torch.dtype
 ) -> tuple[dict[str, torch.Tensor], list[str], list[str]]:
-    cfg = model.cfg
-    tables = build_rope_tables(cfg.grid, cfg.pt_grid, cfg.head_width, theta=cfg.rope_theta, intp_freq=cfg.intp_freq)
+    """``vision_model.*`` tensors by module name (no renaming needed); (state, unexpected, ignored)."""
     state: dict[str, torch.Tensor] = {}
     unexpected: list[str] = []
     ignored: list[str] = []
@@ -383,17 +381,11 @@ def _convert_vision(
     for key in reader.keys():
         if not key.startswith(_VISION_PREFIX):
             continue
-        name = key[len(_VISION_PREFIX):]
-        if name in _VISION_ROPE:
-            stored, expected = reader.get(key).float(), tables[_VISION_ROPE[name]]
-            if stored.shape != expected.shape or not torch.allclose(stored, expected, atol=2e-3):
-                raise CheckpointError(
-                    f"{key} differs from the 2-D RoPE table jina-local computes for a {cfg.grid}x{cfg.grid} grid "
-                    f"rescaled to {cfg.pt_grid}: check vision_config.image_size / pt_hw_seq_len / intp_freq."
-                )
-            ignored.append(key)
-        elif name in names:
+        name = key[len(_VISION_PREFIX) :]
+        if name in names:
             state[name] = reader.get(key).to(device=device, dtype=dtype)
+        elif model.check_stored_rope(name, reader.get(key)):  # raises when a stored table disagrees
+            ignored.append(key)
         else:
             unexpected.append(key)
     return state, unexpected, ignored
@@ -428,37 +420,6 @@ def _load_tokenizer(model_dir: Path, pad_id: int) -> tuple[Tokenizer, int]:
     return tokenizer, int(limit)
 
 
-@dataclass(frozen=True)
-class _ImageSettings:
-    size: int
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    interpolation: str
-
-
-def _image_settings(model_dir: Path, image_size: int) -> _ImageSettings:
-    path = model_dir / "preprocessor_config.json"
-    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    size = raw.get("size", image_size)
-    if isinstance(size, dict):
-        size = size.get("shortest_edge") or size.get("height")
-    elif isinstance(size, (list, tuple)):
-        size = size[0]
-    mode, interpolation = raw.get("resize_mode", "shortest"), raw.get("interpolation", "bicubic")
-    problems = []
-    if int(size) != image_size:
-        problems.append(f"size {size} differs from vision_config.image_size {image_size}")
-    if mode != "shortest":
-        problems.append(f"resize_mode {mode!r} (only 'shortest' is implemented)")
-    if interpolation not in RESAMPLE:
-        problems.append(f"interpolation {interpolation!r} (use 'bicubic' or 'bilinear')")
-    if problems:
-        raise CheckpointError(f"{path}: {'; '.join(problems)}.")
-    mean = tuple(float(x) for x in raw.get("mean", raw.get("image_mean", CLIP_MEAN)))
-    std = tuple(float(x) for x in raw.get("std", raw.get("image_std", CLIP_STD)))
-    return _ImageSettings(size=int(size), mean=mean, std=std, interpolation=str(interpolation))
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Backend
 
@@ -479,7 +440,7 @@ class JinaClipV2Backend(ModelBackend):
         tokenizer: Tokenizer,
         query_prompt: str,
         max_positions: int,
-        image: _ImageSettings,
+        image: ImageSettings,
         report: LoadReport,
     ) -> None:
         self.info = info
@@ -493,6 +454,7 @@ class JinaClipV2Backend(ModelBackend):
         self.load_report = report
         self.device = torch.device(info.device)
         self._truncation: int | None = None
+        self._tokenizer_lock = threading.Lock()  # truncation is tokenizer state; encode() may run in threads
         self._pixel_pool: ThreadPoolExecutor | None = None
 
     def _pixels_later(self, image: Image.Image) -> Future[torch.Tensor]:
@@ -510,10 +472,11 @@ class JinaClipV2Backend(ModelBackend):
                 f"max_length={max_length} exceeds {self.info.name}'s limit of {self.max_positions} tokens; "
                 f"pass max_length<={self.max_positions}."
             )
-        if self._truncation != limit:
-            self.tokenizer.enable_truncation(limit)
-            self._truncation = limit
-        return list(self.tokenizer.encode(text).ids)
+        with self._tokenizer_lock:
+            if self._truncation != limit:
+                self.tokenizer.enable_truncation(limit)  # content first, then <s> ... </s> fit in `limit`
+                self._truncation = limit
+            return list(self.tokenizer.encode(text).ids)
 
     def prepare(
         self,
@@ -653,7 +616,7 @@ def load_backend(
     logger.info("jina-clip-v2: merged LoRA '%s' (scaling %.3g, |B| = %.4g)", lora["task"], scaling, b_norm)
 
     tokenizer, max_positions = _load_tokenizer(model_dir, _pad_id(text_model))
-    image = _image_settings(model_dir, vision_model.cfg.image_size)
+    image = ImageSettings.from_preprocessor_config(model_dir / "preprocessor_config.json", vision_model.cfg.image_size)
     dense_dim = int(config.get("projection_dim") or text_model.config.hidden_size)
     if not dense_dim == text_model.config.hidden_size == vision_model.cfg.width:
         raise CheckpointError(

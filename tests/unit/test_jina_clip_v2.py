@@ -358,3 +358,41 @@ def test_multi_and_task_errors_are_clear(model: jina_local.Embedder) -> None:
 def test_empty_input_gives_empty_result(model: jina_local.Embedder) -> None:
     result = model.encode([])
     assert result.dense.shape == (0, 64)
+
+
+def test_full_size_config_has_the_published_parameter_count() -> None:
+    from jina_local.models.eva02 import Eva02Config, Eva02VisionTower
+    from jina_local.models.jina_clip_v2 import _build_text_model, _TextShape
+
+    published = {"width": 1024, "layers": 24, "head_width": 64, "mlp_ratio": 2.6667, "patch_size": 14,
+                 "image_size": 512, "pt_hw_seq_len": 16}
+    with torch.device("meta"):
+        vision = Eva02VisionTower(Eva02Config.from_jina_clip(published))
+    text = _build_text_model(_TextShape(vocab=250002, hidden=1024, layers=24, intermediate=4096, type_vocab=1), {})
+    # reference §1.3: vision 304,382,912; text 560,895,564 of which 2,581,068 are LoRA (merged away here)
+    assert sum(p.numel() for p in vision.parameters()) == 304_382_912
+    assert sum(p.numel() for p in text.parameters()) == 560_895_564 - 2_581_068
+    assert (vision.cfg.num_tokens, vision.cfg.mlp_hidden, vision.cfg.num_heads) == (1297, 2730, 16)
+
+
+def test_preprocessor_config_must_agree_with_the_vision_tower(tiny_clip_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mismatch"
+    shutil.copytree(tiny_clip_dir, folder)
+    path = folder / "preprocessor_config.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "size": 512, "resize_mode": "squash"}))
+    with pytest.raises(CheckpointError, match=r"size 512 differs from vision_config.image_size 64.*'squash'"):
+        jina_local.load(folder)
+
+
+def test_stored_vision_rope_tables_are_checked(tiny_clip_dir: Path, tmp_path: Path) -> None:
+    grid, hd, quarter = 4, 16, 4  # fixture: 64 px / 14 -> 4x4 patches, head_width 16
+    freqs = 1.0 / 10000 ** (torch.arange(quarter).float() * 2 / (hd // 2))
+    pos = torch.arange(grid).float() * 16 / grid
+    rows, cols = torch.meshgrid(pos, pos, indexing="ij")
+    angle = torch.cat([rows.reshape(-1, 1) * freqs, cols.reshape(-1, 1) * freqs], -1).repeat_interleave(2, -1)
+    tables = {f"{VP}rope.freqs_cos": angle.cos(), f"{VP}rope.freqs_sin": angle.sin()}
+    good = _rewrite(tiny_clip_dir, tmp_path / "good", lambda t: t.update(tables))
+    assert set(tables) <= set(jina_local.load(good).backend.load_report.ignored)
+    swapped = {f"{VP}rope.freqs_cos": angle.sin(), f"{VP}rope.freqs_sin": angle.cos()}
+    with pytest.raises(CheckpointError, match="2-D RoPE table"):
+        jina_local.load(_rewrite(tiny_clip_dir, tmp_path / "bad", lambda t: t.update(swapped)))
