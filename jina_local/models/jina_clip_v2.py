@@ -21,20 +21,22 @@ import logging
 import os
 import re
 import threading
-from collections import Counter
-from collections.abc import Iterator, KeysView, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors import safe_open
 
 from ..errors import CheckpointError, OutputError, TaskError, UnsupportedModelError
 from ..inputs import ImageInput, TextInput, TypedInput
-from ..pooling import l2_normalize, masked_mean
+from ..pooling import l2_normalize, masked_mean, weights_fingerprint
 from ..types import ModelInfo, Role
+from ._checkpoint import SafetensorsReader as _Reader
+from ._checkpoint import dominant_dtype as _dominant_dtype
+from ._checkpoint import fail_on_mismatch as _fail_on_mismatch
+from ._checkpoint import no_meta as _no_meta
 from .base import BatchOutput, ModelBackend, Prepared
 from .eva02 import (
     CLIP_MEAN,
@@ -126,42 +128,6 @@ _TEXT_ROPE_RE = re.compile(r"^encoder\.layers\.\d+\.mixer\.rotary_emb\.inv_freq$
 # Checkpoint reading
 
 
-class _Reader:
-    """Lazy access to the tensors of ``model.safetensors`` (or a sharded ``model.safetensors.index.json``)."""
-
-    def __init__(self, model_dir: Path) -> None:
-        single, index = model_dir / "model.safetensors", model_dir / "model.safetensors.index.json"
-        if single.is_file():
-            files = [single]
-        elif index.is_file():
-            weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
-            files = [model_dir / name for name in sorted(set(weight_map.values()))]
-        else:
-            raise CheckpointError(
-                f"{model_dir} has no model.safetensors: jina-clip-v2 loads only safetensors weights. "
-                "Download model.safetensors from jinaai/jina-clip-v2 into this folder."
-            )
-        self._where: dict[str, Any] = {}
-        self._handles = []
-        for path in files:
-            handle = safe_open(str(path), framework="pt", device="cpu")
-            self._handles.append(handle)
-            for key in handle.keys():
-                self._where[key] = handle
-
-    def keys(self) -> KeysView[str]:
-        return self._where.keys()
-
-    def shape(self, key: str) -> tuple[int, ...]:
-        return tuple(self._where[key].get_slice(key).get_shape())
-
-    def dtype(self, key: str) -> str:
-        return str(self._where[key].get_slice(key).get_dtype())
-
-    def get(self, key: str) -> torch.Tensor:
-        return self._where[key].get_tensor(key)
-
-
 @dataclass(frozen=True)
 class LoadReport:
     """What loading found: checkpoint keys not used, model weights not filled, keys checked and skipped."""
@@ -172,21 +138,6 @@ class LoadReport:
     checkpoint_dtype: str
     lora_scaling: float
     lora_b_norm: float
-
-
-def _fail_on_mismatch(missing: list[str], unexpected: list[str], where: Path) -> None:
-    if not missing and not unexpected:
-        return
-
-    def listing(names: list[str]) -> str:
-        shown = ", ".join(sorted(names)[:20])
-        return f"{len(names)} ({shown}{', ...' if len(names) > 20 else ''})"
-
-    raise CheckpointError(
-        f"{where} does not match the jina-clip-v2 layout: missing weights {listing(missing)}; "
-        f"unexpected weights {listing(unexpected)}. The file is incomplete or belongs to another model; "
-        "re-download jinaai/jina-clip-v2's model.safetensors."
-    )
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -539,19 +490,6 @@ class JinaClipV2Backend(ModelBackend):
         return BatchOutput(dense=l2_normalize(features), multi=None)
 
 
-def _no_meta(module: torch.nn.Module, what: str) -> None:
-    left = [n for n, t in (*module.named_parameters(), *module.named_buffers()) if t.is_meta]
-    if left:
-        raise CheckpointError(f"{what}: {len(left)} tensors were not materialised ({', '.join(left[:5])}).")
-
-
-def _dominant_dtype(reader: _Reader) -> str:
-    counts = Counter(reader.dtype(k) for k in reader.keys())
-    names = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
-    top = counts.most_common(1)[0][0] if counts else "unknown"
-    return names.get(top, top.lower())
-
-
 def _iter_dims(config: dict[str, Any], dense_dim: int) -> Iterator[int]:
     for value in config.get("matryoshka_dimensions") or [dense_dim]:
         dim = int(value)
@@ -638,6 +576,9 @@ def load_backend(
         max_length=min(DEFAULT_MAX_LENGTH, max_positions),
         revision=revision,
         path=str(model_dir),
+        fingerprint=weights_fingerprint(
+            next(text_model.parameters())[:8], next(vision_model.parameters()).reshape(-1)[:4096]
+        ),
     )
     report = LoadReport(
         missing=tuple(missing),

@@ -218,6 +218,7 @@ def test_bfloat16_load_keeps_the_vectors(tiny_clip_dir: Path, model: jina_local.
     half = jina_local.load(tiny_clip_dir, dtype="bfloat16")
     assert half.info.dtype == "bfloat16"
     assert next(half.backend.vision_model.parameters()).dtype == torch.bfloat16
+    assert half.info.fingerprint == model.info.fingerprint is not None  # same weights, other dtype
     items = [TEXTS[1], random_image(90, 70)]
     cos = (half.encode(items).dense * model.encode(items).dense).sum(-1)
     assert cos.min() > 0.98
