@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # fixture_* modules live beside 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # unit tests never reach a hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from fixture_clip import tiny_clip_dir  # noqa: E402, F401 - session fixture shared by all tests
 from fixture_v4 import write_v4_checkpoint  # noqa: E402
 
 
@@ -28,6 +29,20 @@ def tiny_v4(tiny_v4_dir: Path):  # -> jina_local.Embedder
     import jina_local
 
     return jina_local.load(tiny_v4_dir, device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tiny_clip_dir: Path):  # -> jina_local.Embedder
+    """The tiny jina-clip-v2 checkpoint loaded by the real loader, on the CPU in float32."""
+    import jina_local
+
+    return jina_local.load(tiny_clip_dir, device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session", params=["jina-embeddings-v4", "jina-clip-v2"])
+def any_model(request: pytest.FixtureRequest):  # -> jina_local.Embedder
+    """Each model family in turn: integration tests that must hold for both use this."""
+    return request.getfixturevalue("tiny_v4" if request.param == "jina-embeddings-v4" else "tiny_clip")
 
 # Benchmarks are scripts (run them directly); keep doctest collection out of them.
 collect_ignore_glob = ["benchmarks/*"]
