@@ -10,7 +10,10 @@ split, fewer and narrower layers) and measures:
 (c) achieved GFLOP/s (FLOPs counted by torch's FlopCounterMode) as a fraction of ``torch.matmul``
     GFLOP/s measured in the same run.
 
-Usage: ``python tests/benchmarks/bench_encode.py [--items 160] [--threads 2] [--repeats 3]``
+Then the jina-clip-v2 rows (text and image throughput, overhead vs the bare towers) from
+``bench_encode_clip.py`` (skip them with ``--no-clip``).
+
+Usage: ``python tests/benchmarks/bench_encode.py [--items 160] [--threads 2] [--repeats 3] [--no-clip]``
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--fixed-batch", type=int, default=16, help="batch size of the input-order baseline")
+    parser.add_argument("--no-clip", action="store_true", help="skip the jina-clip-v2 rows")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -162,6 +166,13 @@ def main() -> None:
     print("| measure | value | target |\n|---|---|---|")
     for name, value, target in rows:
         print(f"| {name} | {value} | {target} |")
+
+    if not args.no_clip:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_encode_clip
+
+        print()
+        bench_encode_clip.main(["--repeats", str(args.repeats)])
 
 
 if __name__ == "__main__":
