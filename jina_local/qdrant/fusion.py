@@ -7,7 +7,9 @@ merge them:
 
 * ``"rrf"``: reciprocal-rank fusion, ``sum 1 / (k + rank)``; ignores scores entirely.
 * ``"zscore"``: each list's scores standardised by that list's own mean and standard deviation
-  (over its top ``depth`` hits), then merged by the standardised score.
+  (over its top ``depth`` hits), then merged by the standardised score. A list shorter than
+  ``MIN_ZSCORE_HITS`` cannot estimate its own scale (two hits always standardise to -1 and +1), so
+  it is standardised with the statistics of all lists pooled instead.
 * ``"raw"``: merge by the raw scores (only right when the adapters' score scales agree).
 
 The default is chosen by the synthetic experiment in ``tests/benchmarks/bench_search.py
@@ -23,13 +25,19 @@ import numpy as np
 
 from ._base import RawHit
 
-__all__ = ["DEFAULT_FUSION", "FUSION_DEPTH", "Fusion", "fuse", "fuse_ranked"]
+__all__ = ["DEFAULT_FUSION", "FUSION_DEPTH", "MIN_ZSCORE_HITS", "Fusion", "fuse", "fuse_ranked"]
 
 Fusion = Literal["rrf", "zscore", "raw"]
 DEFAULT_FUSION: Fusion = "zscore"
 FUSION_DEPTH = 50
 """Hits fetched per task list when fusing, so z-score statistics rest on more than ``limit`` scores."""
 RRF_K = 60
+MIN_ZSCORE_HITS = 10
+"""Below this many hits a list is standardised with the pooled statistics of all lists."""
+
+
+def _standardise(arr: np.ndarray, mean: float, std: float) -> np.ndarray:
+    return (arr - mean) / std if std > 1e-12 else np.zeros_like(arr)
 
 
 def fuse_ranked(lists: Sequence[Sequence[float]], method: Fusion, k: int = RRF_K) -> list[tuple[int, int, float]]:
@@ -41,21 +49,25 @@ def fuse_ranked(lists: Sequence[Sequence[float]], method: Fusion, k: int = RRF_K
     [(0, 0, 0.9), (0, 1, 0.5), (1, 0, 0.3)]
     >>> [(i, r) for i, r, _ in fuse_ranked([[0.9, 0.5], [0.3]], "rrf")]
     [(0, 0), (1, 0), (0, 1)]
+    >>> [(i, r) for i, r, _ in fuse_ranked([[0.9, 0.5], [0.95, 0.2]], "zscore")]  # short lists: pooled scale
+    [(1, 0), (0, 0), (0, 1), (1, 1)]
     """
     if method not in ("rrf", "zscore", "raw"):
         raise ValueError(f"fusion={method!r} is not valid; use 'zscore', 'rrf' or 'raw'.")
+    arrays = [np.asarray(scores, dtype=np.float64) for scores in lists]
+    pooled = np.concatenate(arrays) if arrays else np.zeros(0)
+    pooled_mean = float(pooled.mean()) if pooled.size else 0.0
+    pooled_std = float(pooled.std()) if pooled.size else 0.0
     out: list[tuple[int, int, float]] = []
-    for li, scores in enumerate(lists):
-        arr = np.asarray(scores, dtype=np.float64)
+    for li, arr in enumerate(arrays):
         if method == "raw":
             fused = arr
         elif method == "rrf":
             fused = 1.0 / (k + 1.0 + np.arange(len(arr)))
+        elif len(arr) >= MIN_ZSCORE_HITS:
+            fused = _standardise(arr, float(arr.mean()), float(arr.std()))
         else:
-            if len(arr) >= 2 and float(arr.std()) > 1e-12:
-                fused = (arr - arr.mean()) / arr.std()
-            else:
-                fused = np.zeros_like(arr)
+            fused = _standardise(arr, pooled_mean, pooled_std)
         out.extend((li, r, float(s)) for r, s in enumerate(fused))
     out.sort(key=lambda t: (-t[2], t[1], t[0]))
     return out

@@ -120,3 +120,26 @@ def test_matryoshka_pooling_and_model_validation(tiny_v4, tmp_path: Path) -> Non
     with pytest.raises(CollectionConfigError, match="needs a model"):
         again.search("x")
     again.close()
+
+
+def test_mixed_collection_routes_documents_and_queries_follow_them(tiny_v4, tmp_path: Path) -> None:
+    """Issue 4 end to end: auto routing on add, per-task query encodings on search, fused results.
+
+    The tiny model has random weights, so "a code question" is the code snippet itself: what is
+    checked is that the code hit comes back, stored with the code adapter, found through the
+    query encoded with the code adapter (and the same for prose).
+    """
+    items = [*CODE, *PROSE, _image((10, 200, 10))]
+    with MultiVectorCollection.open(tmp_path / "mixed", "docs", model=tiny_v4) as store:
+        summary = store.add(items)  # no task: routed per item
+        stored = {p["id"]: p["payload"] for p in store.get(summary.ids)}  # type: ignore[arg-type]
+        tasks = [stored[i]["task"] for i in summary.ids]  # type: ignore[index]
+        assert tasks == ["code", "code"] + ["retrieval"] * 5
+        for mode in ("two_stage", "multi", "dense"):
+            code_hit = store.search(CODE[1], limit=3, mode=mode)[0]
+            assert code_hit.id == summary.ids[1] and code_hit.task == "code", mode
+            prose_hit = store.search(PROSE[2], limit=3, mode=mode)[0]
+            assert prose_hit.id == summary.ids[4] and prose_hit.task == "retrieval", mode
+        # Override beats auto: forcing retrieval stores the code snippet under the retrieval adapter.
+        forced = store.add([CODE[0] + "  # forced"], task="retrieval")
+        assert store.get(forced.ids)[0]["payload"]["task"] == "retrieval"  # type: ignore[arg-type]
