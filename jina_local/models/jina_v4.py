@@ -275,7 +275,7 @@ class JinaV4Backend(ModelBackend):
         multi_out = None
         if multi:
             tokens = self.model.multi_vector_projector(hidden)  # (b, L, 128), task LoRA applied
-            tokens = l2_normalize(tokens)  # fp32
+            tokens = l2_normalize(tokens).cpu()  # fp32; one device-to-host copy per batch, not per item
             lengths = mask.sum(dim=1).tolist()
             multi_out = [tokens[row, :n] for row, n in enumerate(lengths)]  # right padding: prefix rows
         return BatchOutput(dense=dense_out, multi=multi_out)
