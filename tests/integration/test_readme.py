@@ -24,7 +24,7 @@ def test_readme_python_runs(tiny_v4, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Image.fromarray(np.full((56, 84, 3), 200, dtype=np.uint8)).save("chart.png")
     monkeypatch.setattr(jina_local, "load", lambda *a, **k: tiny_v4)
-    dims = {"dim=256": "dim=16", "dense_dim=512": "dense_dim=32", "dimensions=512": "dimensions=32", "[:, :256]": "[:, :16]"}
+    dims = {"dim=256": "dim=16", "dense_dim=512": "dense_dim=32", "dimensions=512": "dimensions=32"}
     namespace: dict[str, object] = {"Path": Path}
     for block in blocks:
         code = block
@@ -38,3 +38,4 @@ def test_readme_python_runs(tiny_v4, tmp_path, monkeypatch):
     docs = namespace["docs"]
     assert docs.tasks == ["retrieval", "retrieval"] and docs.kinds == ["text", "image"]
     assert namespace["code"].tasks == ["code"]
+    assert namespace["small_query"].dense.shape == (1, 16) and namespace["scores"].shape == (2,)
