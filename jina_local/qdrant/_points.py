@@ -18,7 +18,15 @@ import numpy as np
 from ..errors import InputError
 from ..inputs import ImageInput, TextInput, TypedInput
 
-__all__ = ["ID_NAMESPACE", "RESERVED_KEYS", "build_payload", "content_digest", "point_id", "vectors_digest"]
+__all__ = [
+    "ID_NAMESPACE",
+    "RESERVED_KEYS",
+    "build_payload",
+    "check_id",
+    "content_digest",
+    "point_id",
+    "vectors_digest",
+]
 
 ID_NAMESPACE = uuid.UUID("6c0f4a52-8f6e-5b0e-9d3a-6a696e616c63")
 """Namespace of jina-local point ids (fixed forever: changing it would re-key every collection)."""
@@ -88,3 +96,15 @@ def build_payload(
     if image is not None:
         payload["image"] = image
     return payload
+
+
+def check_id(value: Any, index: int) -> str:
+    """A user-given point id as a UUID string; anything else raises :class:`InputError`."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    raise InputError(f"id {index} ({value!r}) is not a UUID; Qdrant point ids here are UUID strings.")

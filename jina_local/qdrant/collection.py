@@ -8,7 +8,6 @@ payloads) and queries into plans, and fuses per-task result lists. Engines live 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +29,7 @@ from ._base import (
     SearchMode,
 )
 from ._locations import BackendName, resolve_backend
-from ._points import build_payload, content_digest, point_id, vectors_digest
+from ._points import build_payload, check_id, content_digest, point_id, vectors_digest
 from ._results import AddSummary, ItemFailure, SearchHit
 from .filters import and_filters, check_filter, field_equals, tasks_in_filter
 from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
@@ -41,17 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AddSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
 _MODES = ("two_stage", "multi", "dense")
-
-
-def _check_id(value: Any, index: int) -> str:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, str):
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            pass
-    raise InputError(f"id {index} ({value!r}) is not a UUID; Qdrant point ids here are UUID strings.")
 
 
 class MultiVectorCollection:
@@ -279,11 +267,11 @@ class MultiVectorCollection:
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[dict[str, Any]]:
         """Points by id: ``{"id", "payload", "vector"}``."""
-        return self._backend.retrieve([_check_id(i, n) for n, i in enumerate(ids)], with_vectors)
+        return self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete points by id (the task record is not shrunk: a stale task only costs one empty search)."""
-        self._backend.delete([_check_id(i, n) for n, i in enumerate(ids)])
+        self._backend.delete([check_id(i, n) for n, i in enumerate(ids)])
 
     # ------------------------------------------------------------------ writing
     def _require_model(self, what: str) -> Embedder:
@@ -346,7 +334,7 @@ class MultiVectorCollection:
                 typed = load_item(item, i)
                 user = payloads[i] if payloads is not None else None
                 source = str((user or {}).get("source") or (typed.source if isinstance(typed, ImageInput) else "") or "")
-                pid = _check_id(ids[i], i) if ids is not None else point_id(source, content_digest(typed))
+                pid = check_id(ids[i], i) if ids is not None else point_id(source, content_digest(typed))
                 prepared.append((i, typed.text if isinstance(typed, TextInput) else typed.image, source, pid))
             except InputError as exc:
                 summary.failures.append(ItemFailure(i, str(exc)))
@@ -478,7 +466,7 @@ class MultiVectorCollection:
                 source = str((user or {}).get("source") or source_list[i] or "")
                 try:
                     if ids is not None:
-                        pid = _check_id(ids[i], i)
+                        pid = check_id(ids[i], i)
                     elif text_list[i] is not None:
                         pid = point_id(source, content_digest(TextInput(str(text_list[i]))))
                     else:
