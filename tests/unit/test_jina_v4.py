@@ -256,3 +256,22 @@ def test_bfloat16_on_cpu_is_close_to_float32(tiny_v4_dir, tiny_v4):
     assert a.dense.dtype == np.float32
     cosines = np.sum(a.dense * b.dense, axis=1)
     assert np.all(cosines > 0.98), cosines
+
+
+@torch.no_grad()
+def test_image_positions_are_3d_mrope(tiny_v4, reference):
+    """Without mm_token_type_ids transformers 5 falls back to 1-D positions; ours must not."""
+    reference.use("retrieval")
+    feats = reference.processor(images=[IMAGES[0]], return_tensors="pt")
+    n = int(feats["image_grid_thw"].prod()) // 4
+    ids = reference.tokenizer(
+        "<|im_start|>user\n<|vision_start|>" + "<|image_pad|>" * n + "<|vision_end|>Describe the image.<|im_end|>\n"
+    )["input_ids"]
+    hidden = reference.model(
+        input_ids=torch.tensor([ids]), pixel_values=feats["pixel_values"],
+        image_grid_thw=feats["image_grid_thw"], output_hidden_states=True,
+    ).hidden_states[-1][0]  # fmt: skip
+    one_d, _ = reference._pool(hidden, slice(ids.index(151652), ids.index(151653) + 1))
+    ours = tiny_v4.encode(IMAGES[0], task="retrieval").dense[0]
+    assert np.abs(ours - one_d).max() > 1e-3
+    np.testing.assert_allclose(ours, reference.image(IMAGES[0], "retrieval")[0], atol=2e-5)
