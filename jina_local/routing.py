@@ -25,7 +25,7 @@ from .inputs import ImageInput, TypedInput
 from .kinds import detect_text_kind
 from .types import ModelInfo
 
-__all__ = ["AUTO", "ROUTES", "SYMMETRIC_TASK", "input_kind", "resolve_tasks", "route"]
+__all__ = ["AUTO", "ROUTES", "SYMMETRIC_TASK", "input_kind", "paired_document_task", "resolve_tasks", "route"]
 
 AUTO: Final = "auto"
 
@@ -58,6 +58,21 @@ def route(kind: str, role: str, info: ModelInfo, *, symmetric: bool = False) -> 
     """
     task = SYMMETRIC_TASK if symmetric else ROUTES[(role, kind)]
     return task if task in info.tasks else info.default_task
+
+
+def paired_document_task(query_task: str | None, document_task: str | None) -> str | None:
+    """The document task to use when queries use ``query_task`` and documents were left open.
+
+    ``text-matching`` is symmetric, so documents follow it; otherwise ``None`` (automatic routing).
+
+    >>> paired_document_task("text-matching", None), paired_document_task("code", None)
+    ('text-matching', None)
+    >>> paired_document_task("text-matching", "retrieval")
+    'retrieval'
+    """
+    if document_task is None and query_task == SYMMETRIC_TASK:
+        return SYMMETRIC_TASK
+    return document_task
 
 
 def _check_task(task: object, info: ModelInfo, where: str) -> str:

@@ -18,13 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 import jina_local
 from jina_local import Embedder, EncodeResult
+from jina_local.inputs import image_reference
+from jina_local.routing import paired_document_task
 
-from ._images import check_all_images, image_item
 
 __all__ = ["JinaLocalEmbeddings", "MultiVectorEmbeddings"]
-
-_SYMMETRIC = "text-matching"
-
 
 class MultiVectorEmbeddings(ABC):
     """Late-interaction embeddings: one vector per token, compared with MaxSim.
@@ -142,9 +140,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
     @property
     def _doc_task(self) -> Optional[str]:
-        if self.document_task is None and self.query_task == _SYMMETRIC:
-            return _SYMMETRIC
-        return self.document_task
+        return paired_document_task(self.query_task, self.document_task)
 
     def _encode(self, items: list[Any], *, role: str, task: Optional[str], output: str = "dense") -> EncodeResult:
         return self.embedder.encode(
@@ -176,11 +172,10 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
         Images are documents (document role, ``document_task``); query them with ``embed_query``.
         """
-        items = [image_item(u, i) for i, u in enumerate(uris)]
+        items = [image_reference(u, i) for i, u in enumerate(uris)]
         if not items:
             return []
         result = self._encode(items, role="document", task=self._doc_task)
-        check_all_images(result.kinds, "embed_image")
         return result.dense.tolist()  # type: ignore[union-attr]
 
     embed_images = embed_image  # the name langchain-community's JinaEmbeddings uses
@@ -213,9 +208,8 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
     def embed_image_multi(self, uris: list[Any]) -> list[list[list[float]]]:
         """Per-token vectors of images (same inputs as ``embed_image``)."""
-        items = [image_item(u, i) for i, u in enumerate(uris)]
+        items = [image_reference(u, i) for i, u in enumerate(uris)]
         if not items:
             return []
         result = self._encode(items, role="document", task=self._doc_task, output="multi")
-        check_all_images(result.kinds, "embed_image_multi")
         return [m.tolist() for m in result.multi]  # type: ignore[union-attr]

@@ -15,9 +15,9 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 from qdrant_client import models
 
+from jina_local.inputs import image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
 
-from ._images import image_item
 
 __all__ = ["JinaLocalRetriever"]
 
@@ -108,4 +108,4 @@ class JinaLocalRetriever(BaseRetriever):
         mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
     ) -> list[Document]:
         """Documents for an image query: a path, ``http(s)://`` URL, ``data:image/`` URI, bytes or PIL image."""
-        return self._search(image_item(image, 0), k, filter, mode, {})
+        return self._search(image_reference(image, 0), k, filter, mode, {})

@@ -25,18 +25,11 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 import jina_local
 from jina_local import Embedder, EncodeResult
-from jina_local.errors import InputError
 from jina_local.inputs import image_reference
+from jina_local.routing import paired_document_task
 
-__all__ = ["JinaLocalEmbedding", "image_item"]
+__all__ = ["JinaLocalEmbedding"]
 
-_SYMMETRIC = "text-matching"
-
-
-def image_item(ref: Any, index: int = 0) -> Any:
-    """Map one LlamaIndex image reference (path, URL, data URI, ``BytesIO`` from
-    ``ImageNode.resolve_image()``, bytes, PIL) to an item the core reads as an image."""
-    return image_reference(ref, index)
 
 
 def _texts(texts: Sequence[str], method: str) -> list[str]:
@@ -133,9 +126,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
 
     @property
     def _doc_task(self) -> Optional[str]:
-        if self.document_task is None and self.query_task == _SYMMETRIC:
-            return _SYMMETRIC
-        return self.document_task
+        return paired_document_task(self.query_task, self.document_task)
 
     def _encode(self, items: list[Any], *, role: str, task: Optional[str]) -> EncodeResult:
         return self.embedder.encode(items, role=role, task=task, dim=self.dimensions, progress=False)  # type: ignore[arg-type]
@@ -171,14 +162,10 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         return await asyncio.to_thread(self._get_image_embedding, img_file_path)
 
     def _get_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
-        items = [image_item(ref, i) for i, ref in enumerate(img_file_paths)]
+        items = [image_reference(ref, i) for i, ref in enumerate(img_file_paths)]
         if not items:
             return []
-        result = self._encode(items, role="document", task=self._doc_task)
-        bad = [i for i, kind in enumerate(result.kinds) if kind != "image"]
-        if bad:
-            raise InputError(f"image(s) {bad} were not read as images; pass image paths, URLs, BytesIO or bytes.")
-        return result.dense.tolist()  # type: ignore[union-attr]
+        return self._encode(items, role="document", task=self._doc_task).dense.tolist()  # type: ignore[union-attr]
 
     async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_image_embeddings, img_file_paths)

@@ -23,8 +23,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from qdrant_client import models
 
+from jina_local.inputs import image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
-from llama_index.embeddings.jina_local.base import image_item
 
 __all__ = ["JinaLocalRetriever", "hit_to_node"]
 
@@ -111,7 +111,7 @@ class JinaLocalRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query: Any = query_bundle.query_str
         if query_bundle.image_path:
-            query = image_item(query_bundle.image_path, 0)
+            query = image_reference(query_bundle.image_path, 0)
         hits = self.collection.search(
             query,
             limit=self.similarity_top_k,
