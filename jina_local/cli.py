@@ -143,8 +143,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_index(args: argparse.Namespace) -> int:
     from .qdrant import MultiVectorCollection
-    from .qdrant._points import content_digest, point_id
-    from .inputs import load_item
 
     chunks, skipped = collect_chunks(args.paths, args.chunk_chars)
     for line in skipped:
@@ -157,23 +155,17 @@ def _cmd_index(args: argparse.Namespace) -> int:
         args.index, args.collection, model, dense_dim=args.dim, pool_factor=args.pool_factor
     )
     with store:
-        # Resume: skip chunks whose deterministic id is already stored.
-        ids = []
-        for i, chunk in enumerate(chunks):
-            source = f"{chunk.source}#{chunk.index}"
-            ids.append(point_id(source, content_digest(load_item(chunk.item, i))))
-        present = {str(p["id"]) for p in store.get(ids)} if ids else set()
-        todo = [(c, pid) for c, pid in zip(chunks, ids) if pid not in present]
-        if present:
-            print(f"{len(present)} chunk(s) already indexed, {len(todo)} to go", file=sys.stderr)
-        summary = store.add(
-            [c.item for c, _ in todo],
-            payloads=[{"source": f"{c.source}#{c.index}", "path": c.source, "chunk": c.index} for c, _ in todo],
-            ids=[pid for _, pid in todo],
+        summary = store.add(  # deterministic ids: chunks already stored are skipped, so a rerun resumes
+            [c.item for c in chunks],
+            payloads=[{"source": f"{c.source}#{c.index}", "path": c.source, "chunk": c.index} for c in chunks],
             batch_size=args.batch_size,
+            skip_existing=True,
         )
+        if summary.skipped:
+            print(f"{len(summary.skipped)} chunk(s) already indexed, {len(chunks) - len(summary.skipped)} to go",
+                  file=sys.stderr)
         for failure in summary.failures:
-            print(f"failed {todo[failure.index][0].source}: {failure.error}", file=sys.stderr)
+            print(f"failed {chunks[failure.index].source}: {failure.error}", file=sys.stderr)
         files = len({c.source for c in chunks})
         print(f"indexed {summary.added} new chunk(s) from {files} file(s) into {args.index} [{args.collection}]; "
               f"{store.count()} in total")

@@ -38,11 +38,13 @@ class AddSummary:
 
     ids: list[str | None] = field(default_factory=list)
     failures: list[ItemFailure] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    """Positions of items already stored under the same id (``add(..., skip_existing=True)``)."""
 
     @property
     def added(self) -> int:
         """Number of points written."""
-        return sum(1 for i in self.ids if i is not None)
+        return sum(1 for i in self.ids if i is not None) - len(self.skipped)
 
     @property
     def ok(self) -> bool:

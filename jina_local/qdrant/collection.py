@@ -309,14 +309,17 @@ class MultiVectorCollection:
         task: str | None = None,
         batch_size: int = 16,
         progress: bool | None = None,
+        skip_existing: bool = False,
     ) -> AddSummary:
         """Encode documents (dense + multi in one forward) and upsert them in batches.
 
         ``payloads``: one dict per item (``source`` sets the source used for the id; ``kind``,
         ``task``, ``text``, ``image`` are reserved). ``ids``: UUIDs to use instead of the
         deterministic ``uuid5(source, content)``. ``task``: force one adapter (default: automatic
-        routing per item). Items that cannot be read or encoded are listed in the returned
-        :class:`AddSummary`; the others are stored. A progress bar shows when more than one batch.
+        routing per item). ``skip_existing``: items whose id is already stored are not encoded
+        again (listed in ``AddSummary.skipped``), so an interrupted indexing run resumes cheaply.
+        Items that cannot be read or encoded are listed in the returned :class:`AddSummary`; the
+        others are stored. A progress bar shows when more than one batch.
         """
         model = self._require_model("add()")
         raw = as_item_list(items)
@@ -338,6 +341,13 @@ class MultiVectorCollection:
                 prepared.append((i, typed.text if isinstance(typed, TextInput) else typed.image, source, pid))
             except InputError as exc:
                 summary.failures.append(ItemFailure(i, str(exc)))
+        if skip_existing and prepared:
+            stored = {str(p["id"]) for p in self._backend.retrieve([pid for *_, pid in prepared], False)}
+            for i, _, _, pid in prepared:
+                if pid in stored:
+                    summary.ids[i] = pid
+                    summary.skipped.append(i)
+            prepared = [entry for entry in prepared if entry[3] not in stored]
         dim = None if self.dense_dim == model.info.dense_dim else self.dense_dim
         output = "both" if self.has_multi else "dense"
         tasks_seen: set[str] = set()

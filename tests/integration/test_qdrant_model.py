@@ -143,3 +143,13 @@ def test_mixed_collection_routes_documents_and_queries_follow_them(tiny_v4, tmp_
         # Override beats auto: forcing retrieval stores the code snippet under the retrieval adapter.
         forced = store.add([CODE[0] + "  # forced"], task="retrieval")
         assert store.get(forced.ids)[0]["payload"]["task"] == "retrieval"  # type: ignore[arg-type]
+
+
+def test_skip_existing_does_not_encode_stored_items(filled, tiny_v4, monkeypatch) -> None:
+    store, s1, _ = filled
+    calls: list[int] = []
+    real = tiny_v4.encode_document
+    monkeypatch.setattr(tiny_v4, "encode_document", lambda items, **kw: calls.append(len(items)) or real(items, **kw))
+    again = store.add([*PROSE[:2], "A brand new note."], payloads=[{"lang": "en"}] * 3, skip_existing=True)
+    assert again.skipped == [0, 1] and again.ids[:2] == s1.ids[:2] and again.added == 1
+    assert calls == [1] and store.count() == 8
