@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .batching import plan_batches
-from .errors import DimensionError, OutputError
+from .errors import DimensionError, InputError, OutputError
 from .inputs import as_item_list, load_item
 from .kinds import ImageMode
 from .models.base import BatchOutput, ModelBackend, Prepared
@@ -151,6 +151,19 @@ class Embedder:
         if (dense and out.dense is None) or (multi and out.multi is None):
             raise RuntimeError(f"{type(self._backend).__name__}.forward returned no {'dense' if dense else 'multi'} output")
         return [(indices, out)]
+
+    def tokenize(self, text: str) -> list[tuple[int, int]]:
+        """Character spans ``(start, end)`` of the model's tokens of ``text`` (no prompt, no special tokens).
+
+        For chunking by the model's own tokens: ``text[start:end]`` is the text of each token.
+        """
+        if not isinstance(text, str):
+            raise InputError(f"tokenize() takes a str, got {type(text).__name__}.")
+        return self._backend.token_spans(text)
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` is for this model (no prompt, no special tokens)."""
+        return len(self.tokenize(text))
 
     def encode_query(self, items: Any, **kwargs: Any) -> EncodeResult:
         """``encode(items, role="query", ...)``."""

@@ -70,6 +70,10 @@ class ModelBackend(ABC):
     ) -> BatchOutput:
         """Run one forward over items that share ``task`` and ``group``; no gradient, no logits."""
 
+    @abstractmethod
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans ``(start, end)`` of the model's tokens of ``text``: no prompt, no special tokens."""
+
     @property
     def token_budget(self) -> int:
         """Default budget of padded tokens per forward (``max(cost) * batch_size``)."""

@@ -429,6 +429,14 @@ class JinaClipV2Backend(ModelBackend):
                 self._truncation = limit
             return list(self.tokenizer.encode(text).ids)
 
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        with self._tokenizer_lock:  # truncation is tokenizer state
+            if self._truncation is not None:
+                self.tokenizer.no_truncation()
+                self._truncation = None
+            encoding = self.tokenizer.encode(text, add_special_tokens=False)
+        return [tuple(span) for span in encoding.offsets]
+
     def prepare(
         self,
         item: TypedInput,

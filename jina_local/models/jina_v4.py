@@ -167,6 +167,10 @@ class JinaV4Backend(ModelBackend):
         self._image_prompt_parts = IMAGE_PROMPT.split("<|image_pad|>")
 
     # -- preprocessing -------------------------------------------------------------------------
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        encoding = self.tokenizer.backend_tokenizer.encode(text, add_special_tokens=False)
+        return [tuple(span) for span in encoding.offsets]
+
     def prepare(
         self,
         item: TypedInput,
