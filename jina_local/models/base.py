@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..errors import OutputError
 from ..inputs import TypedInput
 from ..types import ModelInfo, Role
 
@@ -73,6 +74,16 @@ class ModelBackend(ABC):
     @abstractmethod
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans ``(start, end)`` of the model's tokens of ``text``: no prompt, no special tokens."""
+
+    def multi_row_spans(
+        self, text: str, *, role: Role, task: str, max_length: int | None = None
+    ) -> list[tuple[int, int] | None]:
+        """One entry per multi-vector row of ``text``: its span in ``text``, ``None`` for prompt rows."""
+        raise OutputError(f"{self.info.name} produces no per-token vectors.")
+
+    def image_patch_grid(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int, int]:
+        """``(first_row, rows, cols)`` of an image's tokens among its multi-vector rows (row-major grid)."""
+        raise OutputError(f"{self.info.name} produces no per-token vectors.")
 
     @property
     def token_budget(self) -> int:
