@@ -7,6 +7,7 @@ validating options, batching by length, restoring order, Matryoshka truncation, 
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -49,9 +50,22 @@ class BatchOutput:
 
 
 class ModelBackend(ABC):
-    """A loaded model of one family."""
+    """A loaded model of one family.
+
+    ``prepare`` and the tokenizer hooks are thread-safe. Everything that touches the model's weights or
+    its active task (``forward``, task switches) runs while holding :attr:`lock`, the per-model critical
+    section the engine takes around every forward.
+    """
 
     info: ModelInfo
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The per-model critical section: hold it around set-task + forward."""
+        lock = self.__dict__.get("_critical_section")
+        if lock is None:
+            lock = self.__dict__.setdefault("_critical_section", threading.RLock())  # atomic under the GIL
+        return lock
 
     @abstractmethod
     def prepare(
