@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from .batching import plan_batches
 from .errors import DimensionError, InputError, OutputError
-from .inputs import as_item_list, load_item
+from .inputs import TextInput, as_item_list, load_item
 from .kinds import ImageMode
 from .models.base import BatchOutput, ModelBackend, Prepared
 from .pooling import truncate_matryoshka
@@ -164,6 +164,32 @@ class Embedder:
     def count_tokens(self, text: str) -> int:
         """How many tokens ``text`` is for this model (no prompt, no special tokens)."""
         return len(self.tokenize(text))
+
+    def multi_row_spans(
+        self, text: str, *, role: Role = "document", task: str | None = None, max_length: int | None = None
+    ) -> list[tuple[int, int] | None]:
+        """One entry per multi-vector row ``encode(text, role=role, task=task, output="multi")`` gives:
+        the character span in ``text`` of that row's token, or ``None`` for rows of the prompt.
+
+        For explaining a MaxSim score: the rows with the largest contributions point at the words that
+        matched. ``task`` defaults to what ``task="auto"`` would choose.
+        """
+        if not isinstance(text, str):
+            raise InputError(f"multi_row_spans() takes a str, got {type(text).__name__}.")
+        chosen = resolve_tasks([input_kind(TextInput(text))], task, self.info, role=role)[0]
+        return self._backend.multi_row_spans(text, role=role, task=chosen, max_length=max_length)
+
+    def image_patch_grid(self, image: Any, *, max_pixels: int | None = None) -> tuple[int, int, int]:
+        """``(first_row, rows, cols)`` for an image (a PIL image or its ``(width, height)``).
+
+        The multi-vector rows ``first_row .. first_row + rows * cols`` of the image are its image tokens,
+        row-major over a ``rows x cols`` grid laid over the whole image: a per-token score reshaped to
+        ``(rows, cols)`` is a heat map of the image.
+        """
+        size = getattr(image, "size", image)
+        if not (isinstance(size, tuple) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+            raise InputError("image_patch_grid() takes a PIL image or a (width, height) tuple of positive ints.")
+        return self._backend.image_patch_grid(size[0], size[1], max_pixels)
 
     def encode_query(self, items: Any, **kwargs: Any) -> EncodeResult:
         """``encode(items, role="query", ...)``."""
