@@ -37,11 +37,14 @@ def peers_dir() -> Path:
     return Path(os.environ.get("JINA_LOCAL_PEERS_DIR", DEFAULT_PEERS_DIR))
 
 
-def merged_state_dict(jina_model: torch.nn.Module, task: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def merged_state_dict(backend: Any, task: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """``(backbone, projector)`` float32 tensors with ``task``'s LoRA merged, in Qwen2_5_VLModel names.
 
-    ``backbone`` keys are ``language_model.*`` / ``visual.*``; ``projector`` has ``weight`` / ``bias``.
+    Merged by hand in float64 from the loaded base weights (``TaskSwitcher.pristine_weight``, whatever
+    jina-local's own adapter mode). ``backbone`` keys are ``language_model.*`` / ``visual.*``;
+    ``projector`` has ``weight`` / ``bias``.
     """
+    jina_model = backend.model
     merged: dict[str, torch.Tensor] = {}
     lora_prefixes: list[str] = []
     for name, module in jina_model.named_modules():
@@ -49,7 +52,8 @@ def merged_state_dict(jina_model: torch.nn.Module, task: str) -> tuple[dict[str,
             base = module.get_base_layer()
             a = module.lora_A[task].weight.double()  # (r, in)
             b = module.lora_B[task].weight.double()  # (out, r)
-            weight = base.weight.double() + module.scaling[task] * (b @ a)  # (out, in)
+            pristine = backend.adapters.pristine_weight(module).double()  # (out, in)
+            weight = pristine + module.scaling[task] * (b @ a)  # (out, in)
             merged[f"{name}.weight"] = weight.float()
             if base.bias is not None:
                 merged[f"{name}.bias"] = base.bias.float()
@@ -113,7 +117,7 @@ def build_colpali(backend: Any, model_dir: Path, task: str) -> tuple[torch.nn.Mo
     from transformers import AutoTokenizer
 
     model_cls, processor_cls = import_colpali()
-    backbone, projector = merged_state_dict(backend.model, task)
+    backbone, projector = merged_state_dict(backend, task)
     config = copy.deepcopy(backend.model.config)
     model = model_cls._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
     state = dict(backbone)
@@ -142,7 +146,7 @@ def colpali_images(model: torch.nn.Module, processor: Any, images: list[Any]) ->
 def build_transformers(backend: Any, model_dir: Path, task: str, prefix: str) -> tuple[torch.nn.Module, Any]:
     from transformers import AutoTokenizer, ColQwen2Config, ColQwen2ForRetrieval, ColQwen2Processor
 
-    backbone, projector = merged_state_dict(backend.model, task)
+    backbone, projector = merged_state_dict(backend, task)
     config = ColQwen2Config(vlm_config=copy.deepcopy(backend.model.config).to_dict(), embedding_dim=128)
     model = ColQwen2ForRetrieval._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
     state = {f"vlm.{k}": v for k, v in backbone.items()}
