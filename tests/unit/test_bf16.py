@@ -24,8 +24,10 @@ def test_rotary_frequencies_stay_float32(bf16_model: jina_local.Embedder) -> Non
     buffers = {name: b for name, b in model.named_buffers() if "inv_freq" in name}
     assert buffers and all(b.dtype == torch.float32 for b in buffers.values()), {n: b.dtype for n, b in buffers.items()}
     assert model.model.language_model.layers[0].mlp.up_proj.base_layer.weight.dtype == torch.bfloat16
-    lora = [p for name, p in model.named_parameters() if ".lora_" in name]
+    lora = [p for name, p in model.named_parameters() if ".lora_" in name and "multi_vector_projector" not in name]
     assert lora and all(p.dtype == torch.bfloat16 for p in lora)
+    projector = [p for name, p in model.named_parameters() if name.startswith("multi_vector_projector.")]
+    assert len(projector) == 2 + 2 * 3 and all(p.dtype == torch.float32 for p in projector)  # fp32 on the CPU
 
 
 def test_rotary_angles_are_exact_at_late_positions(bf16_model: jina_local.Embedder) -> None:

@@ -8,7 +8,7 @@ from ...inputs import ImageInput, TextInput, TypedInput
 from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
 from .adapters import TaskSwitcher
-from .modeling import JinaV4Model, embed, hidden_states, pool_mask
+from .modeling import JinaV4Model, embed, hidden_states, mixed_precision, pool_mask
 from .processing import IMAGE_GROUP, TEXT_GROUP, JinaV4Processor
 
 __all__ = ["JinaV4Backend"]
@@ -63,7 +63,6 @@ class JinaV4Backend(ModelBackend):
         self.set_task(task)
         processor = self.processor
         inputs = processor.collate(batch, self.device, self.model.dtype)
-        hidden = hidden_states(self.model, inputs, processor.image_token_id)  # (b, L, hidden)
         mask = inputs["attention_mask"]
         dense_mask = None
         if dense:
@@ -74,5 +73,7 @@ class JinaV4Backend(ModelBackend):
                 vision_start_id=processor.vision_start_id,
                 vision_end_id=processor.vision_end_id,
             )
-        dense_out, multi_out = embed(self.model, hidden, mask, dense_mask, multi=multi)
+        with mixed_precision(self.model):  # bf16 on the CPU: matmuls in bf16, residual stream in fp32
+            hidden = hidden_states(self.model, inputs, processor.image_token_id)  # (b, L, hidden)
+            dense_out, multi_out = embed(self.model, hidden, mask, dense_mask, multi=multi)
         return BatchOutput(dense=dense_out, multi=multi_out)

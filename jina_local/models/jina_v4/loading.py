@@ -16,7 +16,7 @@ from ...types import ModelInfo
 from ..registry import ModelSpec, quiet_transformers_progress
 from .adapters import attach_adapters
 from .backend import JinaV4Backend
-from .modeling import JinaV4Model
+from .modeling import JinaV4Model, use_fp32_residual_stream
 from .processing import DEFAULT_MAX_LENGTH, JinaV4Processor
 
 __all__ = ["LEGACY_KEY_MAPPING", "load_backend"]
@@ -83,6 +83,8 @@ def load_backend(
         )
     attach_adapters(model, model_dir / "adapters", tasks, dtype)
     model.eval().requires_grad_(False).to(device)
+    if dtype != torch.float32 and device.type == "cpu":
+        use_fp32_residual_stream(model)  # bf16 on the CPU: keep the token vectors within 0.99 of fp32
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenizer.padding_side = "right"
