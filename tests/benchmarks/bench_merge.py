@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--images", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dtype", default="float32")
+    parser.add_argument("--switch-only", action="store_true", help="only the task-switch table")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         model_dir = write_v4_checkpoint(Path(tmp) / "mid", "mid", seed=0)
         model = jina_local.load(model_dir, device="cpu", dtype=args.dtype)
     switcher = model.backend.adapters
-    corpora = {"mixed texts": skewed_corpus(args.texts), "images": image_corpus(args.images)}
+    corpora = {} if args.switch_only else {"mixed texts": skewed_corpus(args.texts), "images": image_corpus(args.images)}
 
     print(f"jina-embeddings-v4 'mid' random config, CPU {args.dtype}, {args.threads} threads, task retrieval, "
           f"median of {args.rounds} interleaved rounds\n")
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     mid_seconds = statistics.median(switch_times[2:])
     config = model.backend.model.config.text_config
     mid_flops, mid_elements = switch_flops(config.hidden_size, config.intermediate_size, config.num_hidden_layers,
-                                           config.num_key_value_heads * config.head_dim, 32, 128)
+                                           config.num_key_value_heads * (config.hidden_size // config.num_attention_heads),
+                                           32, 128)
     full_flops, full_elements = switch_flops(**FULL)
     rate = mid_flops / mid_seconds
     print("\n| task switch (merge buffers) | mid size (measured) | full size (estimated) |")
