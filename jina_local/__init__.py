@@ -12,13 +12,17 @@ from .errors import (
     CheckpointError,
     CollectionConfigError,
     DimensionError,
+    FetchError,
     InputError,
     JinaLocalError,
     ModelNotFoundError,
+    OptionError,
     OutputError,
     TaskError,
     UnsupportedModelError,
+    URLNotAllowedError,
 )
+from .fetch import FetchPolicy
 from .loading import load
 from .types import EncodeResult, Kind, ModelInfo, Output, Role, Task
 
@@ -30,16 +34,20 @@ __all__ = [
     "DimensionError",
     "Embedder",
     "EncodeResult",
+    "FetchError",
+    "FetchPolicy",
     "InputError",
     "JinaLocalError",
     "Kind",
     "ModelInfo",
     "ModelNotFoundError",
+    "OptionError",
     "Output",
     "OutputError",
     "Role",
     "Task",
     "TaskError",
+    "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
     "load",

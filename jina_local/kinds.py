@@ -52,6 +52,7 @@ __all__ = [
     "detect_text_kind",
     "is_code",
     "looks_like_image_reference",
+    "names_image_file",
     "sniff_image_format",
 ]
 
@@ -165,6 +166,42 @@ def looks_like_image_reference(s: str, images: ImageMode = "off") -> bool:
         return os.path.isfile(os.path.expanduser(ref))
     except (OSError, ValueError):
         return False
+
+
+_PATH_PREFIXES = ("/", "./", "../", "~/", "~\\", ".\\", "..\\", "\\\\", "file://")
+
+
+def names_image_file(s: str) -> bool:
+    """Whether ``s`` reads as the path of an image file, whether or not that file exists.
+
+    True for a single line with an image extension that either has no whitespace (``cat.png``),
+    starts like a path (``/``, ``./``, ``~/``, ``C:\\``, ``file://``) or contains a path separator
+    (``photos/cat 1.png``). ``images="auto"`` uses it to refuse a missing image path instead of
+    embedding the path as text. URLs and ``data:`` URIs are not paths.
+
+    >>> names_image_file("photos/cat 1.png"), names_image_file("cat.JPG"), names_image_file("I like cat.png")
+    (True, True, False)
+    >>> names_image_file("https://example.com/cat.png")
+    False
+    """
+    ref = s.strip()
+    if not ref or len(ref) > 4096 or "\n" in ref or "\r" in ref:
+        return False
+    head = ref[:16].lower()
+    if head.startswith(("http://", "https://", "data:")):
+        return False
+    if head.startswith("file://"):
+        ref = urlsplit(ref).path
+    if os.path.splitext(ref)[1].lower() not in IMAGE_EXTENSIONS:
+        return False
+    drive = len(ref) > 2 and ref[0].isalpha() and ref[1] == ":" and ref[2] in "/\\"
+    return (
+        not any(c.isspace() for c in ref)
+        or drive
+        or head.startswith(_PATH_PREFIXES)
+        or "/" in ref
+        or "\\" in ref
+    )
 
 
 def _path_kind(path: Path) -> Kind:
