@@ -114,6 +114,8 @@ class FetchPolicy:
     def address_allowed(self, address: str) -> str | None:
         """``None`` when ``address`` may be connected to, else why not (``"loopback"``, ``"private"``...)."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
         if self.allow_private_networks or any(ip in net for net in self._networks):
             return None
         return blocked_address_reason(ip)
@@ -343,7 +345,8 @@ def _target(url: str, policy: FetchPolicy, fail: Any) -> tuple[httpcore.URL, str
     default = 443 if scheme == "https" else 80
     shown_host = f"[{host}]" if ":" in host else host
     host_header = shown_host if port in (None, default) else f"{shown_host}:{port}"
-    return httpcore.URL(scheme=scheme.encode(), host=host_bytes, port=port or default, target=target), host_header
+    explicit = None if port in (None, default) else port
+    return httpcore.URL(scheme=scheme.encode(), host=host_bytes, port=explicit, target=target), host_header
 
 
 def _proxy_for(url: httpcore.URL, trust_env: bool) -> str | None:
@@ -368,11 +371,12 @@ def fetch(url: str, policy: FetchPolicy | None = None, *, index: int = 0) -> byt
     if not isinstance(policy, FetchPolicy):
         raise OptionError(f"fetch={policy!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None.")
     clock = _Clock(policy.deadline)
-    current = str(url).strip()
+    original = current = str(url).strip()
 
     def fail(reason: str, kind: type[FetchError] = FetchError, fix: str = "") -> FetchError:
         hint = f" {fix}" if fix else ""
-        return kind(f"item {index} ({_shown(current)}) {reason}.{hint}", index=index, url=_shown(current))
+        via = f", reached by a redirect from {_shown(original)}" if current != original else ""
+        return kind(f"item {index} ({_shown(current)}{via}) {reason}.{hint}", index=index, url=_shown(current))
 
     if not policy.allow_urls:
         raise fail("is a URL, and URL fetching is switched off (FetchPolicy(allow_urls=False))",
