@@ -26,6 +26,7 @@ item index, the URL and what to do. See ``docs/security.md`` for the residual ri
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import threading
@@ -415,6 +416,15 @@ def fetch(url: str, policy: FetchPolicy | None = None, *, index: int = 0) -> byt
                fix="Raise FetchPolicy(max_redirects=...) if the chain is legitimate.")
 
 
+@functools.lru_cache(maxsize=2)
+def _ssl_context(trust_env: bool) -> Any:
+    """httpx's verified context (certifi, or ``SSL_CERT_FILE`` with ``trust_env``), built once: loading
+    the CA bundle costs tens of milliseconds."""
+    import httpx
+
+    return httpx.create_ssl_context(trust_env=trust_env)
+
+
 def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock: _Clock,
              fail: Any) -> tuple[int, str | None, bytes | None]:
     """One request: ``(status, location, None)`` for a redirect, ``(200, None, body)`` for an image."""
@@ -435,14 +445,13 @@ def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock:
             reason = None if host != "localhost" else "loopback"
         if reason is not None:
             raise _Refused(f"{host} is a {reason} address")
-    import httpx  # only for its SSL context (certifi, or SSL_CERT_FILE with trust_env)
-
     backend = _GuardedBackend(policy, clock, proxy_addr)
     headers = [(b"Host", host_header.encode("ascii")), (b"User-Agent", policy.user_agent.encode()),
                (b"Accept", b"image/*"), (b"Accept-Encoding", b"identity, gzip, deflate")]
     timeouts = {"connect": policy.connect_timeout, "read": policy.read_timeout,
                 "write": policy.read_timeout, "pool": policy.connect_timeout}
-    with httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=policy.trust_env),
+    needs_tls = target.scheme == b"https" or (proxy_url or "").startswith("https:")
+    with httpcore.ConnectionPool(ssl_context=_ssl_context(policy.trust_env) if needs_tls else None,
                                  proxy=proxy, network_backend=backend, retries=0) as pool:
         with pool.stream("GET", target, headers=headers, extensions={"timeout": timeouts}) as response:
             head = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}

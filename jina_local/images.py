@@ -2,10 +2,11 @@
 
 * **Pixel limit before decoding.** The size is read from the file header and checked against
   ``max_image_pixels`` (default :data:`DEFAULT_MAX_IMAGE_PIXELS`, PIL's own warning threshold) before
-  any pixel is decoded, so a 140 KB PNG claiming 12000x12000 costs nothing. PIL's own
-  ``DecompressionBombError`` / ``DecompressionBombWarning`` never escape: the header is read without
-  PIL's check (which would warn or raise first), and the rare plugin-level bomb check becomes an
-  ``InputError``. Limits above ``2 * PIL.Image.MAX_IMAGE_PIXELS`` also need PIL's limit raised.
+  any pixel is decoded, so a 140 KB PNG claiming 12000x12000 costs nothing. ``max_image_pixels``
+  replaces PIL's global ``Image.MAX_IMAGE_PIXELS`` for the header check: the header is read without
+  PIL's check (which would warn, or raise ``DecompressionBombError``, before the size can be looked
+  at), so neither escapes. The few formats that check frames or tiles again inside PIL (GIF, ICO,
+  TIFF tiles, ...) still apply PIL's limit; that error becomes an ``InputError`` too.
 * **Degenerate images** (a side of 0 pixels) are refused.
 * **EXIF orientation** is applied (``ImageOps.exif_transpose``): phone photos are stored rotated. A
   broken EXIF block leaves the image as stored rather than losing it.
@@ -33,7 +34,7 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from .errors import InputError, OptionError
+from .errors import InputError, JinaLocalError, OptionError
 
 __all__ = [
     "DEFAULT_MAX_IMAGE_PIXELS",
@@ -179,7 +180,7 @@ def open_image(
             _draft(image, min_size, orientation)
         image.load()  # the first frame of an animated file
         return _finish(image, where, user_image=False, orientation=orientation)
-    except InputError:
+    except JinaLocalError:  # ours: already names the item / option
         raise
     except FileNotFoundError as exc:
         raise InputError(f"{where} is not an existing file ({exc.strerror}).") from None

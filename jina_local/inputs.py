@@ -16,7 +16,7 @@ import base64
 import binascii
 import io
 import os
-from collections.abc import Iterable, Iterator, Mapping, Set
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -76,7 +76,7 @@ def _refuse_container(items: Any) -> None:
             f"encode() got a {name} (a mapping); its keys would be embedded. Pass a list of items, "
             "e.g. list(d.values()) for the values."
         )
-    if isinstance(items, Set):
+    if isinstance(items, (set, frozenset)):  # dict views are ordered and welcome
         raise InputError(f"encode() got a {name}, which has no order; pass a list (e.g. sorted(items)).")
     if isinstance(items, io.IOBase) or (hasattr(items, "read") and hasattr(items, "__iter__")):
         raise InputError(
