@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import os
 import socket
 import threading
 import time
@@ -416,11 +417,15 @@ def fetch(url: str, policy: FetchPolicy | None = None, *, index: int = 0) -> byt
                fix="Raise FetchPolicy(max_redirects=...) if the chain is legitimate.")
 
 
-@functools.lru_cache(maxsize=2)
 def _ssl_context(trust_env: bool) -> Any:
-    """httpx's verified context (certifi, or ``SSL_CERT_FILE`` with ``trust_env``), built once: loading
-    the CA bundle costs tens of milliseconds."""
-    import httpx
+    """httpx's verified context: certifi's CAs, or ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` with ``trust_env``."""
+    env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")) if trust_env else (None, None)
+    return _cached_ssl_context(trust_env, *env)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_ssl_context(trust_env: bool, cert_file: str | None, cert_dir: str | None) -> Any:
+    import httpx  # built once per setting: loading a CA bundle costs tens of milliseconds
 
     return httpx.create_ssl_context(trust_env=trust_env)
 

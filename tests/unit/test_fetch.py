@@ -503,3 +503,65 @@ def test_policy_is_frozen_and_normalised():
         policy.deadline = 10  # type: ignore[misc]
     with pytest.raises(OptionError, match="not a FetchPolicy"):
         fetch("http://example.com/x.png", {"deadline": 1})  # type: ignore[arg-type]
+
+
+# -- https: the pinned address is connected, the certificate is checked against the name --------
+
+
+@pytest.fixture(scope="module")
+def tls_base(tmp_path_factory):
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=img.test",
+         "-addext", "subjectAltName=DNS:img.test", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    server.daemon_threads = True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield server.server_address[1], str(cert)
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+@pytest.fixture()
+def names_to_loopback(monkeypatch):
+    real = socket.getaddrinfo
+
+    def fake(host, *args, **kwargs):
+        return real("127.0.0.1" if host.endswith(".test") else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_name(tls_base, names_to_loopback, monkeypatch,
+                                                                     only_loopback_connections):
+    port, cert = tls_base
+    monkeypatch.setenv("SSL_CERT_FILE", cert)
+    policy = FetchPolicy(allowed_networks=("127.0.0.1/32",), trust_env=True, deadline=3.0)
+    assert fetch(f"https://img.test:{port}/png", policy) == PNG
+    assert only_loopback_connections == ["127.0.0.1"]
+    with pytest.raises(FetchError, match="could not be downloaded.*(certificate|hostname)"):
+        fetch(f"https://other.test:{port}/png", policy)  # same address, a name the certificate lacks
+
+
+def test_https_with_an_untrusted_certificate_fails(tls_base, names_to_loopback):
+    port, _ = tls_base
+    with pytest.raises(FetchError, match="CERTIFICATE_VERIFY_FAILED|certificate verify failed"):
+        fetch(f"https://img.test:{port}/png", LOCAL)
+    with pytest.raises(URLNotAllowedError, match="img.test -> 127.0.0.1 is a loopback"):
+        fetch(f"https://img.test:{port}/png")
