@@ -104,6 +104,8 @@ class FetchPolicy:
             object.__setattr__(self, name, float(value))
         if isinstance(self.max_redirects, bool) or not isinstance(self.max_redirects, int) or self.max_redirects < 0:
             raise bad("max_redirects", "use 0 or a positive integer")
+        if not isinstance(self.user_agent, str) or not self.user_agent.isprintable() or not self.user_agent.isascii():
+            raise bad("user_agent", "use printable ASCII text without line breaks")
         if isinstance(self.allowed_networks, str):
             object.__setattr__(self, "allowed_networks", (self.allowed_networks,))
         try:

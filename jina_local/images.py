@@ -117,7 +117,10 @@ def _orientation(image: Image.Image) -> int:
 
 def _target(min_size: MinSize, size: tuple[int, int]) -> tuple[int, int]:
     target = min_size(size) if callable(min_size) else min_size
-    width, height = (int(v) for v in target)
+    try:
+        width, height = (int(v) for v in target)
+    except (TypeError, ValueError):
+        width = height = 0
     if width < 1 or height < 1:
         raise OptionError(f"min_size={target!r} is not valid: use a (width, height) of positive integers.")
     return width, height
@@ -157,6 +160,8 @@ def open_image(
     jina_local.errors.InputError: item 2 could not be read as an image: cannot identify the image format. Pass a readable PNG/JPEG/WebP/GIF/... file, its bytes, or a PIL image.
     """
     limit = check_max_image_pixels(max_image_pixels)
+    if min_size is not None and not callable(min_size):
+        _target(min_size, (1, 1))  # validate now, whatever the format turns out to be
     where = _where(index, source)
     opened: Any = None
     try:
