@@ -11,6 +11,7 @@ import io
 from datetime import timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -20,6 +21,7 @@ from jina_local.images import open_image
 from jina_local.inputs import ImageInput, load_item
 
 FUZZ_PIXELS = 2_000_000
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # PIL warns about corrupt EXIF; that is fine
 
 
 def _seed_files() -> list[bytes]:
