@@ -29,18 +29,24 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
-import socket
-import threading
-import time
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpcore
 
+from ._fetch_net import (
+    Clock,
+    DeadlinePassed,
+    GuardedBackend,
+    Refused,
+    TooLarge,
+    blocked_address_reason,
+    inflate_chunks,
+)
 from .errors import FetchError, OptionError, URLNotAllowedError
 from .kinds import sniff_image_format
 
@@ -129,188 +135,6 @@ DEFAULT_FETCH_POLICY = FetchPolicy()
 """The policy used when ``fetch=None``."""
 
 
-def blocked_address_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> str | None:
-    """Why an address is not public (``"loopback"``, ``"private"``, ``"link-local"``...), or ``None``.
-
-    IPv6 forms that carry an IPv4 address (IPv4-mapped ``::ffff:a.b.c.d``, NAT64 ``64:ff9b::/96``,
-    6to4 ``2002::/16``) are judged by the IPv4 address they carry.
-
-    >>> blocked_address_reason("169.254.169.254"), blocked_address_reason("::ffff:10.0.0.1")
-    ('link-local', 'private')
-    >>> blocked_address_reason("8.8.8.8") is None, blocked_address_reason("64:ff9b::808:808") is None
-    (True, True)
-    """
-    if isinstance(ip, str):
-        ip = ipaddress.ip_address(ip)
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return blocked_address_reason(embedded)
-        if ip.is_site_local:
-            return "site-local"
-    for reason, flag in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
-                         ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                         ("private", ip.is_private), ("reserved", ip.is_reserved)):
-        if flag:
-            return reason
-    return None if ip.is_global else "not globally routable"
-
-
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-# ----------------------------------------------------------------------------------------------
-# Network: resolve once, check, connect to the checked address; every wait clamped to the deadline
-# ----------------------------------------------------------------------------------------------
-
-
-class _Refused(Exception):
-    """Raised inside the network layer; :func:`fetch` turns it into ``URLNotAllowedError``."""
-
-
-class _DeadlinePassed(Exception):
-    pass
-
-
-class _Clock:
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
-
-    def clamp(self, timeout: float | None) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise _DeadlinePassed
-        return left if timeout is None else min(timeout, left)
-
-    @property
-    def passed(self) -> bool:
-        return time.monotonic() >= self.end - 1e-3
-
-
-def _resolve(host: str, port: int, timeout: float) -> list[tuple[Any, ...]]:
-    """``getaddrinfo`` in a daemon thread, so a stuck resolver cannot outlive the deadline."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError as exc:
-            box["error"] = exc
-
-    worker = threading.Thread(target=run, name="jina-local-dns", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise httpcore.ConnectTimeout(f"resolving {host!r} took longer than {timeout:.1f} s")
-    if "error" in box:
-        raise httpcore.ConnectError(f"cannot resolve {host!r}: {box['error']}")
-    return box["infos"]
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, clock: _Clock) -> None:
-        self._inner, self._clock = inner, clock
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, self._clock.clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, self._clock.clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, self._clock.clamp(timeout))
-        return _DeadlineStream(inner, self._clock)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _GuardedBackend(httpcore.SyncBackend):
-    """Connects only to addresses the policy allows, and only to the address it checked."""
-
-    def __init__(self, policy: FetchPolicy, clock: _Clock, proxy: tuple[str, int] | None) -> None:
-        self._policy, self._clock, self._proxy = policy, clock, proxy
-        self.connected: list[str] = []
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
-        infos = _resolve(host, port, self._clock.clamp(timeout))
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
-        if (host, port) != self._proxy:  # the configured proxy is trusted; every other address is checked
-            for address in addresses:
-                reason = self._policy.address_allowed(address)
-                if reason is not None:
-                    shown = address if address == host else f"{host} -> {address}"
-                    raise _Refused(f"{shown} is a {reason} address")
-        error: Exception = httpcore.ConnectError(f"no address for {host!r}")
-        for address in addresses:
-            try:
-                stream = super().connect_tcp(address, port, self._clock.clamp(timeout),
-                                             local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-                continue
-            self.connected.append(address)
-            return _DeadlineStream(stream, self._clock)
-        raise error
-
-
-# ----------------------------------------------------------------------------------------------
-# Bodies: bounded content decoding
-# ----------------------------------------------------------------------------------------------
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Inflater:
-    """Undo one gzip / deflate layer without ever producing more than ``limit`` bytes."""
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        self._gzip = encoding in ("gzip", "x-gzip")
-        self._limit = limit
-        self._produced = 0
-        self._obj: Any = None
-
-    def _new(self, first: bytes) -> Any:
-        if self._gzip:
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
-        zlib_header = len(first) >= 2 and first[0] & 0x0F == 8 and (first[0] << 8 | first[1]) % 31 == 0
-        return zlib.decompressobj(zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS)
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        while data:
-            if self._obj is None:
-                self._obj = self._new(data)
-            out = self._obj.decompress(data, self._limit - self._produced + 1)
-            yield self._take(out)
-            data = self._obj.unconsumed_tail
-            if self._obj.eof:  # a second gzip member may follow
-                data, self._obj = self._obj.unused_data + data, None
-
-    def _take(self, out: bytes) -> bytes:
-        self._produced += len(out)
-        if self._produced > self._limit:
-            raise _TooLarge
-        return out
-
-
-def _decoded(chunks: Iterable[bytes], encodings: list[str], limit: int) -> Iterator[bytes]:
-    stream: Iterable[bytes] = chunks
-    for encoding in reversed(encodings):  # the last encoding applied is undone first
-        inflater = _Inflater(encoding, limit)
-        stream = (out for chunk in stream for out in inflater.feed(chunk))
-    return iter(stream)
-
-
 # ----------------------------------------------------------------------------------------------
 # fetch()
 # ----------------------------------------------------------------------------------------------
@@ -374,7 +198,7 @@ def fetch(url: str, policy: FetchPolicy | None = None, *, index: int = 0) -> byt
     policy = DEFAULT_FETCH_POLICY if policy is None else policy
     if not isinstance(policy, FetchPolicy):
         raise OptionError(f"fetch={policy!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None.")
-    clock = _Clock(policy.deadline)
+    clock = Clock(policy.deadline)
     original = current = str(url).strip()
 
     def fail(reason: str, kind: type[FetchError] = FetchError, fix: str = "") -> FetchError:
@@ -390,12 +214,12 @@ def fetch(url: str, policy: FetchPolicy | None = None, *, index: int = 0) -> byt
         target, host_header = _target(current, policy, fail)
         try:
             status, location, data = _one_hop(target, host_header, policy, clock, fail)
-        except _Refused as exc:
+        except Refused as exc:
             raise fail(f"was refused: {exc}", URLNotAllowedError,
                        "Private and local addresses are refused by default; pass "
                        "fetch=FetchPolicy(allow_private_networks=True) or allowed_networks=(...) "
                        "if you trust this network.") from None
-        except _DeadlinePassed:
+        except DeadlinePassed:
             raise fail(f"did not finish within the deadline of {policy.deadline:g} s",
                        fix="Raise FetchPolicy(deadline=...) for slow servers.") from None
         except httpcore.TimeoutException as exc:
@@ -432,7 +256,7 @@ def _cached_ssl_context(trust_env: bool, cert_file: str | None, cert_dir: str | 
     return httpx.create_ssl_context(trust_env=trust_env)
 
 
-def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock: _Clock,
+def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock: Clock,
              fail: Any) -> tuple[int, str | None, bytes | None]:
     """One request: ``(status, location, None)`` for a redirect, ``(200, None, body)`` for an image."""
     proxy_url = _proxy_for(target, policy.trust_env)
@@ -451,23 +275,22 @@ def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock:
         except ValueError:
             reason = None if host != "localhost" else "loopback"
         if reason is not None:
-            raise _Refused(f"{host} is a {reason} address")
-    backend = _GuardedBackend(policy, clock, proxy_addr)
+            raise Refused(f"{host} is a {reason} address")
+    backend = GuardedBackend(policy.address_allowed, clock, proxy_addr)
     headers = [(b"Host", host_header.encode("ascii")), (b"User-Agent", policy.user_agent.encode()),
                (b"Accept", b"image/*"), (b"Accept-Encoding", b"identity, gzip, deflate")]
     timeouts = {"connect": policy.connect_timeout, "read": policy.read_timeout,
                 "write": policy.read_timeout, "pool": policy.connect_timeout}
     needs_tls = target.scheme == b"https" or (proxy_url or "").startswith("https:")
-    with httpcore.ConnectionPool(ssl_context=_ssl_context(policy.trust_env) if needs_tls else None,
-                                 proxy=proxy, network_backend=backend, retries=0) as pool:
-        with pool.stream("GET", target, headers=headers, extensions={"timeout": timeouts}) as response:
-            head = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
-            if response.status in _REDIRECTS:
-                return response.status, head.get("location"), None
-            if response.status not in (200, 203):
-                raise fail(f"answered HTTP {response.status}",
-                           fix="Check the URL, or download the image yourself.")
-            return response.status, None, _read_body(response, head, policy, fail)
+    pool = httpcore.ConnectionPool(ssl_context=_ssl_context(policy.trust_env) if needs_tls else None,
+                                   proxy=proxy, network_backend=backend, retries=0)
+    with pool, pool.stream("GET", target, headers=headers, extensions={"timeout": timeouts}) as response:
+        head = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+        if response.status in _REDIRECTS:
+            return response.status, head.get("location"), None
+        if response.status not in (200, 203):
+            raise fail(f"answered HTTP {response.status}", fix="Check the URL, or download the image yourself.")
+        return response.status, None, _read_body(response, head, policy, fail)
 
 
 def _read_body(response: httpcore.Response, head: dict[str, str], policy: FetchPolicy, fail: Any) -> bytes:
@@ -491,22 +314,22 @@ def _read_body(response: httpcore.Response, head: dict[str, str], policy: FetchP
         for chunk in response.iter_stream():
             raw_total += len(chunk)
             if raw_total > cap:
-                raise _TooLarge
+                raise TooLarge
             yield chunk
 
     parts: list[bytes] = []
     size = 0
     checked = media_type.startswith("image/")
     try:
-        for piece in _decoded(raw(), encodings, cap):
+        for piece in inflate_chunks(raw(), encodings, cap):
             parts.append(piece)
             size += len(piece)
             if size > cap:
-                raise _TooLarge
+                raise TooLarge
             if not checked and size >= _SNIFF_BYTES:
                 _check_image(b"".join(parts)[:_SNIFF_BYTES], media_type, fail)
                 checked = True
-    except _TooLarge:
+    except TooLarge:
         raise too_large from None
     except zlib.error as exc:
         raise fail(f"has a body that is not valid {'/'.join(encodings)} ({exc})") from None

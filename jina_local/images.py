@@ -54,7 +54,7 @@ REDUCE_MARGIN = 2.0
 so the model's own resize still averages several source pixels per output pixel (antialiasing)."""
 
 ImageData = Union[Image.Image, bytes, bytearray, memoryview, str, "os.PathLike[str]"]
-MinSize = Union[tuple[int, int], Callable[[tuple[int, int]], tuple[int, int]]]
+MinSize = Union[tuple[int, int], Callable[[tuple[int, int]], tuple[int, int]]]  # noqa: UP007 - runtime alias on 3.10
 """``(width, height)`` the decoded image must still cover, or a function of the stored size giving it."""
 
 _ORIENTATION_TAG = 0x0112
@@ -173,7 +173,7 @@ def open_image(
         if isinstance(data, (bytes, bytearray, memoryview)):
             opened = io.BytesIO(bytes(data))
         elif isinstance(data, (str, os.PathLike)):
-            opened = Path(data).open("rb")
+            opened = Path(data).open("rb")  # noqa: SIM115 - closed in the finally below
         else:
             raise InputError(
                 f"{where} has unsupported type {type(data).__name__}: pass a PIL image, image file bytes or a path."
@@ -193,7 +193,7 @@ def open_image(
         raise InputError(f"{where} was refused by PIL's decompression-bomb check: {exc}") from None
     except MemoryError:
         raise InputError(f"{where} needs more memory to decode than is available; pass a smaller image.") from None
-    except Exception as exc:  # noqa: BLE001 - any failure inside PIL is a bad item, never a crash
+    except Exception as exc:
         reason = str(exc) or type(exc).__name__
         raise InputError(
             f"{where} could not be read as an image: {reason}. "
@@ -221,7 +221,7 @@ def _finish(image: Image.Image, where: str, *, user_image: bool, orientation: in
     if orientation != 1:
         try:
             image = ImageOps.exif_transpose(image)
-        except Exception:  # noqa: BLE001 - keep the stored orientation rather than losing the image
+        except Exception:  # noqa: BLE001, S110 - keep the stored orientation rather than losing the image
             pass
     return to_rgb(image, where=where)
 

@@ -312,10 +312,10 @@ _LOG_LINE = re.compile(
     | \#\d+\ +0x[0-9a-f]+\ in\ 
     | \^+~*$
     )""",
-    re.X,
+    re.VERBOSE,
 )
 _COMMENT_CODE = re.compile(r"^(?://|/\*|\*/|<!--|\"\"\"|'''|r\"\"\"|#!|=begin|=end)")
-_COMMENT_AMBIGUOUS = re.compile(r"^(?:#(?!include|define|if|endif|pragma|import|undef|\[|!)|--\s|;\s|%\s|rem\s)", re.I)
+_COMMENT_AMBIGUOUS = re.compile(r"^(?:#(?!include|define|if|endif|pragma|import|undef|\[|!)|--\s|;\s|%\s|rem\s)", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+")
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _STRINGS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|(?<![\w'])'(?:[^'\\\n]|\\.)*'(?![\w'])")
@@ -361,7 +361,7 @@ _CODE_START = re.compile(
     )
 )
 _SHELL_STRONG = re.compile(r"(?:^|\s)--?[A-Za-z0-9]|\||&&|>|<|\$\(|\$\{?\w|/|=|\*|~|\.\w{1,5}\b")
-_SQL_START = re.compile(r"^(?:select|grant|revoke|explain|show\s+(?:tables|databases|columns|index)|describe|insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(?:table|index|view|unique|database|schema)|alter\s+table|drop\s+(?:table|index|view|database)|with\s+\w+\s+as\s*\()\b", re.I)
+_SQL_START = re.compile(r"^(?:select|grant|revoke|explain|show\s+(?:tables|databases|columns|index)|describe|insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(?:table|index|view|unique|database|schema)|alter\s+table|drop\s+(?:table|index|view|database)|with\s+\w+\s+as\s*\()\b", re.IGNORECASE)
 _OPERATORS = re.compile(r"[=!&|:+\-<>?][=&|:+\-<>.]")
 _CALL = re.compile(r"[\w$\]>]\(")
 _ATTR = re.compile(r"\.[A-Za-z_]")

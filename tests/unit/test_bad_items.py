@@ -19,7 +19,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jina_local.errors import InputError, JinaLocalError, OptionError, URLNotAllowedError
+from jina_local.errors import (
+    InputError,
+    JinaLocalError,
+    OptionError,
+    URLNotAllowedError,
+)
 from jina_local.fetch import FetchPolicy, fetch
 from jina_local.images import check_max_image_pixels, open_image
 from jina_local.inputs import as_item_list, image_reference, load_item

@@ -13,7 +13,13 @@ import pytest
 from PIL import Image
 
 from jina_local.errors import InputError, OptionError
-from jina_local.images import DEFAULT_MAX_IMAGE_PIXELS, REDUCE_MARGIN, check_max_image_pixels, open_image, to_rgb
+from jina_local.images import (
+    DEFAULT_MAX_IMAGE_PIXELS,
+    REDUCE_MARGIN,
+    check_max_image_pixels,
+    open_image,
+    to_rgb,
+)
 from jina_local.inputs import ImageInput, load_item
 
 

@@ -10,7 +10,14 @@ import pytest
 from PIL import Image
 
 from jina_local.errors import InputError
-from jina_local.inputs import ImageInput, TextInput, as_item_list, check_text, iter_items, load_item
+from jina_local.inputs import (
+    ImageInput,
+    TextInput,
+    as_item_list,
+    check_text,
+    iter_items,
+    load_item,
+)
 from jina_local.kinds import names_image_file
 
 
