@@ -9,11 +9,16 @@ from pathlib import Path
 import jina_local
 
 EXPECTED_ALL = [
+    "BatchEvent",
     "CheckpointError",
     "CollectionConfigError",
     "DimensionError",
     "Embedder",
     "EncodeResult",
+    "Encoded",
+    "EncodingError",
+    "EngineStats",
+    "ErrorMode",
     "FetchError",
     "FetchPolicy",
     "InputError",
