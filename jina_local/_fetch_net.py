@@ -16,7 +16,16 @@ from typing import Any
 
 import httpcore
 
-__all__ = ["Clock", "DeadlinePassed", "GuardedBackend", "Refused", "TooLarge", "blocked_address_reason", "inflate_chunks"]
+__all__ = [
+    "Clock",
+    "DeadlinePassed",
+    "GuardedBackend",
+    "Refused",
+    "TooLarge",
+    "blocked_address_reason",
+    "describe_reason",
+    "inflate_chunks",
+]
 
 
 def blocked_address_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | str) -> str | None:
@@ -49,6 +58,13 @@ def blocked_address_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | s
 
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def describe_reason(reason: str) -> str:
+    """``"loopback"`` -> ``"a loopback address"``, ``"unspecified"`` -> ``"an unspecified address"``."""
+    if reason.startswith("not "):
+        return reason
+    return ("an " if reason[0] in "aeiou" else "a ") + reason + " address"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -139,7 +155,7 @@ class GuardedBackend(httpcore.SyncBackend):
                 reason = self._address_allowed(address)
                 if reason is not None:
                     shown = address if address == host else f"{host} -> {address}"
-                    raise Refused(f"{shown} is a {reason} address")
+                    raise Refused(f"{shown} is {describe_reason(reason)}")
         error: Exception = httpcore.ConnectError(f"no address for {host!r}")
         for address in addresses:
             try:

@@ -45,6 +45,7 @@ from ._fetch_net import (
     Refused,
     TooLarge,
     blocked_address_reason,
+    describe_reason,
     inflate_chunks,
 )
 from .errors import FetchError, OptionError, URLNotAllowedError
@@ -275,7 +276,7 @@ def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock:
         except ValueError:
             reason = None if host != "localhost" else "loopback"
         if reason is not None:
-            raise Refused(f"{host} is a {reason} address")
+            raise Refused(f"{host} is {describe_reason(reason)}")
     backend = GuardedBackend(policy.address_allowed, clock, proxy_addr)
     headers = [(b"Host", host_header.encode("ascii")), (b"User-Agent", policy.user_agent.encode()),
                (b"Accept", b"image/*"), (b"Accept-Encoding", b"identity, gzip, deflate")]

@@ -174,6 +174,8 @@ def open_image(
             image.load()
             return _finish(image, where, user_image=True)
         if isinstance(data, (bytes, bytearray, memoryview)):
+            if len(data) == 0:
+                raise InputError(f"{where} is empty (0 bytes), not an image file.")
             opened = io.BytesIO(bytes(data))
         elif isinstance(data, (str, os.PathLike)):
             opened = Path(data).open("rb")  # noqa: SIM115 - closed in the finally below
@@ -197,7 +199,8 @@ def open_image(
     except MemoryError:
         raise InputError(f"{where} needs more memory to decode than is available; pass a smaller image.") from None
     except Exception as exc:
-        reason = str(exc) or type(exc).__name__
+        truncated = isinstance(exc, (struct.error, IndexError, EOFError))
+        reason = "the file is truncated or corrupt" if truncated else (str(exc) or type(exc).__name__)
         raise InputError(
             f"{where} could not be read as an image: {reason}. "
             "Pass a readable PNG/JPEG/WebP/GIF/... file, its bytes, or a PIL image."

@@ -208,8 +208,10 @@ def load_item(
     if isinstance(item, str):
         if not looks_like_image_reference(item, images):
             if images == "auto" and names_image_file(item):
+                ref = item.strip()
+                what = "is not a file" if Path(ref.removeprefix("file://")).expanduser().exists() else "does not exist"
                 raise InputError(
-                    f"item {index} names the image file {item.strip()[:200]!r}, which does not exist. "
+                    f"item {index} names the image file {ref[:200]!r}, which {what}. "
                     "Fix the path, or pass images='off' if the string is meant as text."
                 )
             return TextInput(check_text(item, index))
