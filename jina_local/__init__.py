@@ -14,13 +14,17 @@ from .errors import (
     CollectionConfigError,
     DimensionError,
     EncodingError,
+    FetchError,
     InputError,
     JinaLocalError,
     ModelNotFoundError,
+    OptionError,
     OutputError,
     TaskError,
     UnsupportedModelError,
+    URLNotAllowedError,
 )
+from .fetch import FetchPolicy
 from .loading import load
 from .types import EncodeResult, Encoded, ErrorMode, Kind, ModelInfo, Output, Role, Task
 
@@ -37,16 +41,20 @@ __all__ = [
     "EncodingError",
     "EngineStats",
     "ErrorMode",
+    "FetchError",
+    "FetchPolicy",
     "InputError",
     "JinaLocalError",
     "Kind",
     "ModelInfo",
     "ModelNotFoundError",
+    "OptionError",
     "Output",
     "OutputError",
     "Role",
     "Task",
     "TaskError",
+    "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
     "load",
