@@ -19,7 +19,9 @@ from .errors import (
     TaskError,
     UnsupportedModelError,
 )
-from .loading import load
+from .inputs import image_reference
+from .loading import hf_style_options, load
+from .routing import paired_document_task, parse_task
 from .types import EncodeResult, Kind, ModelInfo, Output, Role, Task
 
 __version__ = "0.1.0"
@@ -42,5 +44,9 @@ __all__ = [
     "TaskError",
     "UnsupportedModelError",
     "__version__",
+    "hf_style_options",
+    "image_reference",
     "load",
+    "paired_document_task",
+    "parse_task",
 ]

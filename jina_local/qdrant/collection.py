@@ -8,7 +8,7 @@ payloads) and queries into plans, and fuses per-task result lists. Engines live 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -27,17 +27,21 @@ from ._base import (
     SearchMode,
 )
 from ._locations import BackendName, resolve_backend
-from ._points import build_payload, check_id, content_digest, point_id, vectors_digest
-from ._results import AddSummary, ItemFailure, SearchHit
+from ._points import PAYLOAD_LAYOUT, build_payload, check_id, content_digest, parse_payload, point_id, vectors_digest
+from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
 from ._schema import check_dim_for_model, validate_existing
-from .filters import and_filters, check_filter, field_equals, tasks_in_filter
+from .filters import and_filters, field_equals, tasks_in_filter
+from ._copy import copy_collection
+from ._foreign import open_foreign
+from ._scan import delete_matching, scroll_points
+from .filters import FilterError, check_filter
 from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
     from ..types import EncodeResult
 
-__all__ = ["AddSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
+__all__ = ["AddSummary", "CopySummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
 _MODES = ("two_stage", "multi", "dense")
 
 
@@ -72,6 +76,7 @@ class MultiVectorCollection:
         shard_number: int | None = None,
         replication_factor: int | None = None,
         create: bool = True,
+        vector_name: str | None = None,
     ) -> MultiVectorCollection:
         """Open collection ``name`` at ``location``, creating it if missing (``create=True``).
 
@@ -86,6 +91,12 @@ class MultiVectorCollection:
         document token vectors; it is recorded and must not change later. An existing collection
         is validated against all explicit arguments and the model; a mismatch raises
         :class:`CollectionConfigError` and changes nothing.
+
+        ``vector_name``: open a dense-only collection written by another tool (langchain-qdrant:
+        ``""``, its unnamed vector; llama-index: ``"text-dense"`` or ``""``) for dense search
+        through that vector. Such a collection is read-only here (``add`` is refused: its payload
+        layout is the other tool's); ``search`` encodes the query once (no task routing) and the
+        model must produce vectors of the collection's size.
         """
         if model is not None and not hasattr(model, "info"):
             raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
@@ -100,6 +111,8 @@ class MultiVectorCollection:
                 "open it with multi=False (dense only)."
             )
         store = resolve_backend(location, name, backend, api_key, timeout)
+        if vector_name is not None:
+            return open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
         try:
             return cls._open_on(store, name, model, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
                                 multi_dtype=multi_dtype, pool_factor=pool_factor, dense_quantization=dense_quantization,
@@ -132,6 +145,7 @@ class MultiVectorCollection:
                 "model_fingerprint": getattr(info, "fingerprint", None), "dense_dim": int(dim),
                 "multi": bool(multi), "multi_dim": 128 if multi else None,
                 "pool_factor": pool_factor if pool_factor and pool_factor > 1 else None, "tasks": [], "kinds": [],
+                "payload_layout": PAYLOAD_LAYOUT,
             }
             spec = CollectionSpec(
                 dense_dim=int(dim), multi=multi, multi_dtype=multi_dtype or "float32",  # type: ignore[arg-type]
@@ -193,20 +207,80 @@ class MultiVectorCollection:
         """Build the dense HNSW graph / merge segments now (embedded engine; no-op elsewhere)."""
         self._backend.optimize()
 
-    def count(self, filter: models.Filter | None = None) -> int:
-        """Number of points, optionally matching a Qdrant filter."""
-        return self._backend.count(check_filter(filter))
+    @property
+    def is_foreign(self) -> bool:
+        """Whether this is another tool's dense-only collection opened with ``vector_name=`` (read-only)."""
+        return bool(self._meta.get("foreign"))
+
+    @property
+    def _legacy_payload(self) -> bool:
+        """Whether points of the flat payload layout 1 may be stored (filters then read both places)."""
+        return int(self._meta.get("payload_layout") or 1) < PAYLOAD_LAYOUT
+
+    def filter(self, filter: Any) -> models.Filter | None:
+        """Check and translate a filter (``models.Filter``, Qdrant-shaped or LangChain-style dict) for this collection."""
+        return check_filter(filter, legacy=self._legacy_payload or self.is_foreign)
+
+    def count(self, filter: Any = None) -> int:
+        """Number of points, optionally matching a filter (see :mod:`jina_local.qdrant.filters`)."""
+        return self._backend.count(self.filter(filter))
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[dict[str, Any]]:
-        """Points by id: ``{"id", "payload", "vector"}``."""
-        return self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)
+        """Points by id: ``{"id", "payload" (flat view), "stored" (as stored), "vector"}``; missing ids are skipped."""
+        return [_with_view(r) for r in self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)]
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete points by id (the task record is not shrunk: a stale task only costs one empty search)."""
+        self._refuse_foreign_write("delete()")
         self._backend.delete([check_id(i, n) for n, i in enumerate(ids)])
+
+    def scroll(self, filter: Any = None, *, batch_size: int = 256, with_vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """Every point (matching ``filter``) in id order, as :meth:`get` returns them, page by page."""
+        yield from (_with_view(r) for r in scroll_points(self._backend, self.filter(filter), batch_size, with_vectors))
+
+    def delete_where(self, filter: Any) -> int:
+        """Delete every point matching ``filter``; returns how many were deleted."""
+        self._refuse_foreign_write("delete_where()")
+        flt = self.filter(filter)
+        if flt is None:
+            raise FilterError("delete_where() needs a filter; use clear() to delete every point.")
+        return delete_matching(self._backend, flt)
+
+    def clear(self) -> int:
+        """Delete every point (the collection, its settings and model record stay); returns how many."""
+        self._refuse_foreign_write("clear()")
+        deleted = delete_matching(self._backend, None)
+        self._meta["tasks"], self._meta["kinds"] = [], []
+        self._backend.set_metadata(dict(self._meta))
+        return deleted
+
+    def copy_to(self, location: str | os.PathLike[str] | QdrantClient, name: str | None = None, *,
+                batch_size: int = 256, overwrite: bool = False, progress: bool | None = None,
+                **open_kwargs: Any) -> CopySummary:
+        """Copy every point (vectors, payloads) and the collection's settings and record to another location.
+
+        ``location`` is anything :meth:`open` takes (a folder, a ``QdrantClient``, a server URL);
+        ``name`` defaults to this collection's name. The target is created with this collection's
+        vector settings, or validated when it exists. Points already in the target are skipped
+        (``overwrite=True`` writes them again), so an interrupted copy resumes where it stopped.
+        The copy is checked at the end: every source point must be in the target, else
+        :class:`~jina_local.errors.CollectionConfigError`. ``open_kwargs`` (``api_key``,
+        ``timeout``, ``on_disk``, ``shard_number``...) go to :meth:`open` for the target.
+        """
+        return copy_collection(self, location, name, batch_size=batch_size, overwrite=overwrite,
+                               progress=progress, open_kwargs=open_kwargs)
+
+    def _refuse_foreign_write(self, what: str) -> None:
+        if self.is_foreign:
+            raise CollectionConfigError(
+                f"{what} is refused on {self.name!r}: it was written by another tool and is opened read-only "
+                "(vector_name=...). Write to it with that tool, or copy what you need into a jina-local collection."
+            )
 
     # ------------------------------------------------------------------ writing
     def _require_model(self, what: str) -> Embedder:
+        if what.startswith(("add", "index")):
+            self._refuse_foreign_write(what)
         if self.model is None:
             raise CollectionConfigError(
                 f"{what} needs a model: open the collection with model=jina_local.load(...), "
@@ -294,7 +368,7 @@ class MultiVectorCollection:
                     user = payloads[i] if payloads is not None else None
                     try:
                         payload = build_payload(
-                            user, index=i, kind=kind, task=t, source=source,
+                            user, index=i, kind=kind, task=t, source=source, point_id=pid,
                             text=inp if isinstance(inp, str) else None,
                             image=source or None if not isinstance(inp, str) else None,
                         )
@@ -357,6 +431,7 @@ class MultiVectorCollection:
         default task or ``"retrieval"``, and ``"text"``). ``texts`` / ``sources`` go to the payload
         and into the deterministic ids (which fall back to a hash of the vectors).
         """
+        self._refuse_foreign_write("add_embeddings()")
         if hasattr(dense, "dense") and hasattr(dense, "tasks"):
             result = dense
             dense, multi = result.dense, multi if multi is not None else result.multi
@@ -414,7 +489,7 @@ class MultiVectorCollection:
                     else:
                         pid = point_id(source, vectors_digest(mat[i], m))
                     payload = build_payload(user, index=i, kind=str(kind_list[i]), task=str(task_list[i]),
-                                            source=source, text=text_list[i])
+                                            source=source, text=text_list[i], point_id=pid)
                 except InputError as exc:
                     summary.failures.append(ItemFailure(i, str(exc)))
                     continue
@@ -440,7 +515,9 @@ class MultiVectorCollection:
             raise CollectionConfigError(f"mode={chosen!r} needs multi-vectors, but {self.name!r} is dense-only; use mode='dense'.")
         return chosen  # type: ignore[return-value]
 
-    def _query_tasks(self, flt: models.Filter | None, tasks: Sequence[str] | None) -> list[str]:
+    def _query_tasks(self, flt: models.Filter | None, tasks: Sequence[str] | None) -> list[str | None]:
+        if self.is_foreign:  # another tool's points carry no task: one query encoding, no task filter
+            return [None]
         present = list(self._meta.get("tasks", []))
         pinned = tasks_in_filter(flt)
         if pinned is not None:
@@ -448,7 +525,7 @@ class MultiVectorCollection:
         if tasks is not None:
             wanted = [tasks] if isinstance(tasks, str) else list(tasks)
             present = [t for t in present if t in wanted]
-        return present
+        return present  # type: ignore[return-value]
 
     def search(
         self,
@@ -456,7 +533,7 @@ class MultiVectorCollection:
         limit: int = 10,
         *,
         prefetch_limit: int | None = None,
-        filter: models.Filter | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
         mode: SearchMode | None = None,
         tasks: str | Sequence[str] | None = None,
         fusion: Fusion = DEFAULT_FUSION,
@@ -467,12 +544,13 @@ class MultiVectorCollection:
         / ``tasks``), each encoding searches only the points of its task (filter ``task == t`` AND the
         user filter), and the lists are fused (``fusion``). ``mode``: ``"two_stage"`` (default with
         multi-vectors: dense prefetch of ``prefetch_limit`` candidates, MaxSim rerank, one engine
-        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter`` is a
-        ``qdrant_client.models.Filter``.
+        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter``: a
+        ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict on
+        metadata fields such as ``{"lang": "py"}`` (see :mod:`jina_local.qdrant.filters`).
         """
         model = self._require_model("search()")
         chosen = self._mode(mode)
-        flt = check_filter(filter)
+        flt = self.filter(filter)
         task_list = self._query_tasks(flt, tasks)
         if not task_list:
             return []
@@ -492,7 +570,7 @@ class MultiVectorCollection:
         limit: int = 10,
         *,
         prefetch_limit: int | None = None,
-        filter: models.Filter | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
         mode: SearchMode | None = None,
         task: str | None = None,
     ) -> list[SearchHit]:
@@ -505,7 +583,7 @@ class MultiVectorCollection:
             raise InputError(f"mode={chosen!r} needs the dense query vector (dense=...).")
         if chosen in ("two_stage", "multi") and multi is None:
             raise InputError(f"mode={chosen!r} needs the query token vectors (multi=...).")
-        return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, check_filter(filter), chosen, "raw")
+        return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, self.filter(filter), chosen, "raw")
 
     def _search_vectors(self, per_task: dict[str | None, tuple[Any, Any]], limit: int, prefetch_limit: int | None,
                         flt: models.Filter | None, mode: SearchMode, fusion: Fusion) -> list[SearchHit]:
@@ -530,4 +608,11 @@ class MultiVectorCollection:
             plans.append(QueryPlan(mode=mode, limit=depth, dense=d, multi=m, prefetch_limit=pre, filter=task_filter))
         results = self._backend.query_batch(plans)
         fused = fuse(dict(zip([str(t) for t in per_task], results)), fusion, limit)
-        return [SearchHit(id=h.id, score=s, payload=h.payload, raw_score=h.score) for h, s in fused]
+        return [SearchHit(id=h.id, score=s, payload=parse_payload(h.payload).flat(), raw_score=h.score, stored=h.payload)
+                for h, s in fused]
+
+
+def _with_view(record: dict[str, Any]) -> dict[str, Any]:
+    """A backend record with the flat payload view beside the payload as stored."""
+    return {"id": record["id"], "payload": parse_payload(record["payload"]).flat(), "stored": record["payload"],
+            "vector": record.get("vector")}

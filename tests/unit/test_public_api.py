@@ -26,7 +26,11 @@ EXPECTED_ALL = [
     "TaskError",
     "UnsupportedModelError",
     "__version__",
+    "hf_style_options",
+    "image_reference",
     "load",
+    "paired_document_task",
+    "parse_task",
 ]
 
 
