@@ -107,19 +107,30 @@ def route(kind: str, role: str, info: ModelInfo, *, symmetric: bool = False) -> 
     return task if task in info.tasks else info.default_task
 
 
-def paired_document_task(query_task: str | None, document_task: str | None) -> str | None:
-    """The document task to use when queries use ``query_task`` and documents were left open.
+def paired_document_task(query_task: str | None, document_task: str | None, *, per_item: bool = False) -> str | None:
+    """The document adapter that matches queries encoded with ``query_task``; ``None`` = route per item.
 
-    ``text-matching`` is symmetric, so documents follow it; otherwise ``None`` (automatic routing).
+    An explicit ``document_task`` wins (``"auto"`` asks for per-item routing). Left unset, documents
+    take the queries' adapter so both sit in one vector space (``text-matching`` is symmetric, so it
+    is always shared) -- unless ``per_item=True``: a store that searches each task's documents with
+    a query of that task (jina-local's collection) routes documents per item instead.
 
-    >>> paired_document_task("text-matching", None), paired_document_task("code", None)
-    ('text-matching', None)
-    >>> paired_document_task("text-matching", "retrieval")
-    'retrieval'
+    >>> paired_document_task("retrieval", None), paired_document_task("code", None)
+    ('retrieval', 'code')
+    >>> paired_document_task("retrieval", None, per_item=True), paired_document_task("text-matching", None, per_item=True)
+    (None, 'text-matching')
+    >>> paired_document_task("text-matching", "retrieval"), paired_document_task("retrieval", "auto")
+    ('retrieval', None)
     """
-    if document_task is None and query_task == SYMMETRIC_TASK:
+    if document_task == AUTO:
+        return None
+    if document_task is not None:
+        return document_task
+    if query_task == SYMMETRIC_TASK:
         return SYMMETRIC_TASK
-    return document_task
+    if per_item:
+        return None
+    return ROUTES[("query", "text")] if query_task in (None, AUTO) else query_task
 
 
 def _check_task(task: object, info: ModelInfo, where: str) -> str:

@@ -33,6 +33,7 @@ from ._schema import check_dim_for_model, validate_existing
 from .filters import and_filters, field_equals, tasks_in_filter
 from ._copy import copy_collection
 from ._foreign import open_foreign
+from ._mmr import mmr_order
 from ._scan import delete_matching, scroll_points
 from .filters import FilterError, check_filter
 from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
@@ -585,6 +586,39 @@ class MultiVectorCollection:
             raise InputError(f"mode={chosen!r} needs the query token vectors (multi=...).")
         return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, self.filter(filter), chosen, "raw")
 
+    def search_mmr(
+        self,
+        query: Any = None,
+        limit: int = 4,
+        *,
+        fetch_limit: int = 20,
+        lambda_mult: float = 0.5,
+        dense: np.ndarray | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[SearchHit]:
+        """Maximal marginal relevance: ``fetch_limit`` candidates, then ``limit`` relevant but diverse ones.
+
+        With ``query`` the candidates come from :meth:`search` (two-stage MaxSim on multi-vector
+        collections); with ``dense`` (a query vector) from a dense search. ``lambda_mult``: 1 = by
+        relevance only, 0 = most diverse. See :mod:`jina_local.qdrant._mmr` for the scoring.
+        """
+        if (query is None) == (dense is None):
+            raise InputError("search_mmr() takes a query or a dense query vector (dense=...), one of them.")
+        fetch = max(int(fetch_limit), int(limit))
+        if dense is not None:
+            hits = self.search_embeddings(dense=dense, limit=fetch, filter=filter, mode="dense")
+        else:
+            hits = self.search(query, limit=fetch, filter=filter, mode=mode)
+        if not hits:
+            return []
+        vectors = {r["id"]: r["vector"] for r in self._backend.retrieve([h.id for h in hits], True)}
+        kept = [h for h in hits if h.id in vectors]
+        mat = np.stack([np.asarray(_dense_of(vectors[h.id]), dtype=np.float32) for h in kept])
+        order = mmr_order([h.raw_score if dense is not None else h.score for h in kept], mat,
+                          [h.task for h in kept], limit, lambda_mult, scale=dense is None)
+        return [kept[i] for i in order]
+
     def _search_vectors(self, per_task: dict[str | None, tuple[Any, Any]], limit: int, prefetch_limit: int | None,
                         flt: models.Filter | None, mode: SearchMode, fusion: Fusion) -> list[SearchHit]:
         if not isinstance(limit, int) or limit < 1:
@@ -610,6 +644,10 @@ class MultiVectorCollection:
         fused = fuse(dict(zip([str(t) for t in per_task], results)), fusion, limit)
         return [SearchHit(id=h.id, score=s, payload=parse_payload(h.payload).flat(), raw_score=h.score, stored=h.payload)
                 for h, s in fused]
+
+
+def _dense_of(vector: Any) -> Any:
+    return vector.get("dense", next(iter(vector.values()))) if isinstance(vector, dict) else vector
 
 
 def _with_view(record: dict[str, Any]) -> dict[str, Any]:
