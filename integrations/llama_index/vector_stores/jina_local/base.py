@@ -80,11 +80,13 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         store = JinaLocalVectorStore(location="./index", collection_name="docs", model=model)
         index = VectorStoreIndex(nodes, storage_context=StorageContext.from_defaults(vector_store=store),
                                  embed_model=JinaLocalEmbedding(model=model))
-        pipeline = IngestionPipeline(transformations=[SentenceSplitter()], vector_store=store,
-                                     docstore=SimpleDocumentStore())      # encodes each node once
+        pipeline = IngestionPipeline(transformations=[SentenceSplitter(), JinaLocalEmbedding(model=model)],
+                                     vector_store=store, docstore=SimpleDocumentStore())
 
-    ``model``: a ``jina_local.Embedder``, a ``JinaLocalEmbedding`` or a model name; without one the
-    nodes' own embeddings are stored dense-only (``dense_dim=`` for a new collection). ``mode``:
+    ``model``: a ``jina_local.Embedder``, a ``JinaLocalEmbedding`` or a model name. With one, the
+    store encodes every node itself (dense + token vectors, routed per node), so the dense vectors
+    LlamaIndex computed first are not used; without one the nodes' own embeddings are stored
+    dense-only (``dense_dim=`` for a new collection). ``mode``:
     ``"two_stage"`` / ``"multi"`` / ``"dense"`` for query strings. ``document_task``: force one
     adapter on every node (default: routed per node, queries follow per task). ``filters`` in
     queries: ``MetadataFilters`` (every operator Qdrant can express), filter dicts, or a
