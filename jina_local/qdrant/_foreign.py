@@ -46,9 +46,9 @@ def foreign_advice(stored: StoredConfig, name: str, label: str) -> str:
         vname, params = dense[0]
         lines.append(
             f"To search it dense-only, open it with vector_name={vname!r} "
-            f"(MultiVectorCollection.open(location, {name!r}, model=model, vector_name={vname!r})); the model must "
-            f"produce {params.get('size')}-d vectors (e.g. jina-embeddings-v4 with dense_dim={params.get('size')} "
-            "is only right if the collection was filled by the same model at that size). It is then read-only."
+            f"(MultiVectorCollection.open(location, {name!r}, model=model, vector_name={vname!r})), with the model "
+            f"that filled it ({params.get('size')}-d vectors; a jina-local model is cut to that size when it is one "
+            "of its Matryoshka sizes), or without a model and search_embeddings(). It is then read-only."
         )
     lines.append("To search it with multi-vectors (MaxSim), index the documents again into a new jina-local "
                  "collection (another name); nothing was changed.")

@@ -95,13 +95,15 @@ class PointPayload(Mapping[str, Any]):
     payload does). ``item_id``: the caller's id when it is not the point id (any string; handed
     back as given). ``node``: a LlamaIndex node record (JSON) to store instead of the one built
     from the text and metadata. ``fields``: extra top-level keys (LlamaIndex's ``doc_id`` /
-    ``ref_doc_id`` / ``document_id``), for filters on them.
+    ``ref_doc_id`` / ``document_id``), for filters on them. ``text``: the text to store when it is
+    not the encoded input (LlamaIndex encodes a node's metadata with its text; the node's own
+    text is what readers should get back).
     """
 
-    __slots__ = ("fields", "item_id", "metadata", "node")
+    __slots__ = ("fields", "item_id", "metadata", "node", "text")
 
     def __init__(self, metadata: Mapping[str, Any] | None = None, *, item_id: str | None = None,
-                 node: str | None = None, fields: Mapping[str, Any] | None = None) -> None:
+                 node: str | None = None, fields: Mapping[str, Any] | None = None, text: str | None = None) -> None:
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InputError(f"metadata must be a dict, got {type(metadata).__name__}.")
         clash = sorted(set(fields or {}) & set(LAYOUT_KEYS))
@@ -111,6 +113,7 @@ class PointPayload(Mapping[str, Any]):
         self.item_id = None if item_id is None else str(item_id)
         self.node = node
         self.fields = dict(fields or {})
+        self.text = text
 
     def __getitem__(self, key: str) -> Any:
         return self.metadata[key]
@@ -169,6 +172,8 @@ def build_payload(
     payload["kind"] = kind
     payload["task"] = task
     payload["source"] = source
+    if text is not None and extra is not None and extra.text is not None:
+        text = extra.text
     if text is not None:
         payload["text"] = text
     if image is not None:

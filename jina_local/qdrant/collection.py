@@ -19,6 +19,7 @@ from ..errors import CollectionConfigError, InputError
 from ..inputs import ImageInput, TextInput, as_item_list, load_item
 from ..token_pooling import pool_tokens
 from ._base import (
+    MULTI,
     SCHEMA_VERSION,
     Backend,
     CollectionSpec,
@@ -64,7 +65,7 @@ class MultiVectorCollection:
         model: Embedder | None = None,
         *,
         dense_dim: int | None = None,
-        multi: bool = True,
+        multi: bool | None = None,
         on_disk: bool = False,
         multi_dtype: Literal["float32", "float16"] | None = None,
         pool_factor: int | None = None,
@@ -85,7 +86,9 @@ class MultiVectorCollection:
         qdrant-edge-py; a folder written by ``QdrantClient(path=...)`` is opened with qdrant-client),
         an ``http(s)://`` URL of a Qdrant server or cluster (``api_key``), or a ``QdrantClient``.
         ``dense_dim`` picks the Matryoshka size at creation (default: the model's full size);
-        ``multi=False`` stores dense vectors only. Creation-only settings: ``on_disk`` (multi-vectors
+        ``multi``: store per-token vectors (default: when the model produces them; without a model,
+        what an existing collection holds, else True); ``multi=False`` stores dense vectors only.
+        Creation-only settings: ``on_disk`` (multi-vectors
         memory-mapped), ``multi_dtype`` (``"float16"`` halves multi-vector storage),
         ``dense_quantization="int8"``, ``hnsw_m`` / ``hnsw_ef_construct`` (dense graph),
         ``shard_number`` / ``replication_factor`` (cluster). ``pool_factor`` (2-4) pools stored
@@ -106,6 +109,8 @@ class MultiVectorCollection:
         if multi_dtype not in (None, "float32", "float16"):
             raise ValueError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
         info = model.info if model is not None else None
+        if multi is None and info is not None:
+            multi = info.has_multi
         if info is not None and multi and not info.has_multi:
             raise CollectionConfigError(
                 f"{info.name} produces no per-token vectors, so a multi-vector collection cannot be filled; "
@@ -125,10 +130,12 @@ class MultiVectorCollection:
 
     @classmethod
     def _open_on(cls, store: Backend, name: str, model: Embedder | None, info: Any, *, dense_dim: int | None,
-                 multi: bool, on_disk: bool, multi_dtype: str | None, pool_factor: int | None,
+                 multi: bool | None, on_disk: bool, multi_dtype: str | None, pool_factor: int | None,
                  dense_quantization: Any, hnsw_m: int, hnsw_ef_construct: int, shard_number: int | None,
                  replication_factor: int | None, create: bool) -> MultiVectorCollection:
         stored = store.read()
+        if multi is None:
+            multi = stored is None or MULTI in stored.vectors
         if stored is None:
             if not create:
                 raise CollectionConfigError(

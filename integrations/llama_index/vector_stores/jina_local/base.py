@@ -174,7 +174,8 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             record = node_to_metadata_dict(node, remove_text=False, flat_metadata=False)
             ref = node.ref_doc_id or "None"
             payloads.append(PointPayload(node.metadata, item_id=node.node_id, node=record["_node_content"],
-                                         fields={"doc_id": ref, "document_id": ref, "ref_doc_id": ref}))
+                                         fields={"doc_id": ref, "document_id": ref, "ref_doc_id": ref},
+                                         text=node.get_content(MetadataMode.NONE)))
         if self._collection.model is not None:
             items = [self._item(node, i) for i, node in enumerate(nodes)]
             summary = self._collection.add(items, payloads=payloads, ids=ids, task=self.document_task,
