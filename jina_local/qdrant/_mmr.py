@@ -10,10 +10,17 @@ scaled to [0, 1] over the candidates otherwise (MaxSim sums have no fixed range)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["mmr_order"]
+from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .collection import MultiVectorCollection
+    from ._results import SearchHit
+
+__all__ = ["mmr_order", "search_mmr"]
 
 
 def mmr_order(relevance: Sequence[float], vectors: np.ndarray, tasks: Sequence[str | None], k: int,
@@ -49,3 +56,28 @@ def mmr_order(relevance: Sequence[float], vectors: np.ndarray, tasks: Sequence[s
         score[picked] = -np.inf
         picked.append(int(np.argmax(score)))
     return picked
+
+
+def _dense_of(vector: Any) -> Any:
+    """The dense vector of a retrieved point (named ``dense``, or another tool's only vector)."""
+    return vector.get("dense", next(iter(vector.values()))) if isinstance(vector, dict) else vector
+
+
+def search_mmr(collection: MultiVectorCollection, query: Any, limit: int, *, fetch_limit: int, lambda_mult: float,
+               dense: Any, filter: Any, mode: Any) -> list[SearchHit]:
+    """``MultiVectorCollection.search_mmr``: candidates from a search, then :func:`mmr_order` on their vectors."""
+    if (query is None) == (dense is None):
+        raise InputError("search_mmr() takes a query or a dense query vector (dense=...), one of them.")
+    fetch = max(int(fetch_limit), int(limit))
+    if dense is not None:
+        hits = collection.search_embeddings(dense=dense, limit=fetch, filter=filter, mode="dense")
+    else:
+        hits = collection.search(query, limit=fetch, filter=filter, mode=mode)
+    if not hits:
+        return []
+    vectors = {r["id"]: r["vector"] for r in collection.get([h.id for h in hits], with_vectors=True)}
+    kept = [h for h in hits if h.id in vectors]
+    mat = np.stack([np.asarray(_dense_of(vectors[h.id]), dtype=np.float32) for h in kept])
+    order = mmr_order([h.raw_score if dense is not None else h.score for h in kept], mat, [h.task for h in kept],
+                      limit, lambda_mult, scale=dense is None)
+    return [kept[i] for i in order]

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from ..errors import CollectionConfigError, InputError
 from ..inputs import ImageInput, TextInput, as_item_list, load_item
+from ..routing import parse_task
 from ..token_pooling import pool_tokens
 from ._base import (
     MULTI,
@@ -34,7 +35,7 @@ from ._schema import check_dim_for_model, validate_existing
 from .filters import and_filters, field_equals, tasks_in_filter
 from ._copy import copy_collection
 from ._foreign import open_foreign
-from ._mmr import mmr_order
+from ._mmr import search_mmr
 from ._scan import delete_matching, scroll_points
 from .filters import FilterError, check_filter
 from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
@@ -531,7 +532,7 @@ class MultiVectorCollection:
         if pinned is not None:
             present = [t for t in present if t in pinned]
         if tasks is not None:
-            wanted = [tasks] if isinstance(tasks, str) else list(tasks)
+            wanted = [parse_task(t)[0] for t in ([tasks] if isinstance(tasks, str) else list(tasks))]
             present = [t for t in present if t in wanted]
         return present  # type: ignore[return-value]
 
@@ -610,21 +611,8 @@ class MultiVectorCollection:
         collections); with ``dense`` (a query vector) from a dense search. ``lambda_mult``: 1 = by
         relevance only, 0 = most diverse. See :mod:`jina_local.qdrant._mmr` for the scoring.
         """
-        if (query is None) == (dense is None):
-            raise InputError("search_mmr() takes a query or a dense query vector (dense=...), one of them.")
-        fetch = max(int(fetch_limit), int(limit))
-        if dense is not None:
-            hits = self.search_embeddings(dense=dense, limit=fetch, filter=filter, mode="dense")
-        else:
-            hits = self.search(query, limit=fetch, filter=filter, mode=mode)
-        if not hits:
-            return []
-        vectors = {r["id"]: r["vector"] for r in self._backend.retrieve([h.id for h in hits], True)}
-        kept = [h for h in hits if h.id in vectors]
-        mat = np.stack([np.asarray(_dense_of(vectors[h.id]), dtype=np.float32) for h in kept])
-        order = mmr_order([h.raw_score if dense is not None else h.score for h in kept], mat,
-                          [h.task for h in kept], limit, lambda_mult, scale=dense is None)
-        return [kept[i] for i in order]
+        return search_mmr(self, query, limit, fetch_limit=fetch_limit, lambda_mult=lambda_mult, dense=dense,
+                          filter=filter, mode=mode)
 
     def _search_vectors(self, per_task: dict[str | None, tuple[Any, Any]], limit: int, prefetch_limit: int | None,
                         flt: models.Filter | None, mode: SearchMode, fusion: Fusion) -> list[SearchHit]:
@@ -651,10 +639,6 @@ class MultiVectorCollection:
         fused = fuse(dict(zip([str(t) for t in per_task], results)), fusion, limit)
         return [SearchHit(id=h.id, score=s, payload=parse_payload(h.payload).flat(), raw_score=h.score, stored=h.payload)
                 for h, s in fused]
-
-
-def _dense_of(vector: Any) -> Any:
-    return vector.get("dense", next(iter(vector.values()))) if isinstance(vector, dict) else vector
 
 
 def _with_view(record: dict[str, Any]) -> dict[str, Any]:
