@@ -47,8 +47,11 @@ def test_shared_load_returns_one_copy_across_threads(tiny_v4_dir: Path) -> None:
     assert jina_local.load(tiny_v4_dir, device="cpu", dtype="bfloat16", shared=True) is not got[0]  # another dtype
 
 
-def test_unused_models_are_freed(tiny_clip_dir: Path) -> None:
-    model = jina_local.load(tiny_clip_dir, device="cpu", dtype="float32", shared=True)
+def test_unused_models_are_freed(tmp_path: Path) -> None:
+    from fixture_clip import write_clip_checkpoint
+
+    folder = write_clip_checkpoint(tmp_path)  # a folder no other test has loaded
+    model = jina_local.load(folder, device="cpu", dtype="float32", shared=True)
     key = id(model)
     assert any(id(m) == key for m in loaded_models())
     del model
