@@ -263,3 +263,18 @@ def test_store_construction_errors(tiny_v4: Any) -> None:
     with pytest.raises(TypeError, match="unexpected argument"):
         JinaLocalVectorStore(collection=bare, embedding=DeterministicFakeEmbedding(size=64)).similarity_search("x", lim=2)
     bare.close()
+
+
+def test_late_chunking_is_passed_through_only_when_set(tiny_v4: Any) -> None:
+    import inspect
+
+    plain = JinaLocalEmbeddings(model=tiny_v4)
+    assert "late_chunking" not in plain.encode_options()  # unset: the core's default, whatever it is
+    chunked = JinaLocalEmbeddings(model=tiny_v4, late_chunking=True)
+    if "late_chunking" in inspect.signature(tiny_v4.encode).parameters:
+        np.testing.assert_allclose(chunked.embed_documents(PROSE[:2]),
+                                   tiny_v4.encode_document(PROSE[:2], task="retrieval", late_chunking=True).dense,
+                                   atol=1e-5)
+    else:
+        with pytest.raises(InputError, match="late_chunking=True needs a jina-local whose encode"):
+            chunked.embed_documents(PROSE[:2])
