@@ -28,7 +28,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import InputError, JinaLocalError
-from ..inputs import TextInput, load_item
+from ..inputs import TextInput, check_text, load_item
 from ._base import PointRecord
 from ._points import build_payload, check_id, content_digest, point_id
 from ._results import AddSummary, ItemFailure
@@ -91,6 +91,7 @@ def item_key(item: Any, index: int) -> tuple[str, str]:
     typed error ``load_item`` would raise.
     """
     if isinstance(item, str):
+        check_text(item, index)  # a lone surrogate is a typed error, not a UnicodeEncodeError
         if item[:11].lower() == "data:image/":
             header, _, payload = item.partition(",")
             try:
