@@ -17,7 +17,13 @@ from typing import Any
 import torch
 
 from .embedder import Embedder
-from .models.registry import MODEL_SPECS, detect_family, family_loader, read_config, resolve_model_dir
+from .models.registry import (
+    MODEL_SPECS,
+    detect_family,
+    family_loader,
+    read_config,
+    resolve_model_dir,
+)
 from .runtime import resolve_device, resolve_dtype
 
 __all__ = ["hf_style_options", "load", "loaded_models"]

@@ -82,8 +82,7 @@ def parse_task(name: str | None) -> tuple[str | None, str | None]:
         raise TaskError(f"task={name!r} is not a task name; use e.g. 'retrieval', 'code', 'retrieval.query'.")
     if name in JINA_TASK_NAMES:
         return JINA_TASK_NAMES[name]
-    base, dot, side = name.partition(".")
-    if dot:
+    if "." in name:
         valid = ", ".join(repr(n) for n in JINA_TASK_NAMES)
         raise TaskError(f"task={name!r} is not a Jina task name; valid names with a role: {valid}.")
     return name, None

@@ -17,8 +17,15 @@ from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
 import jina_local
-from jina_local import DimensionError, Embedder, EncodeResult, InputError, TaskError, image_reference, parse_task
-
+from jina_local import (
+    DimensionError,
+    Embedder,
+    EncodeResult,
+    InputError,
+    TaskError,
+    image_reference,
+    parse_task,
+)
 
 __all__ = ["JinaLocalEmbeddings", "MultiVectorEmbeddings"]
 

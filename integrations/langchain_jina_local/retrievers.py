@@ -17,7 +17,6 @@ from pydantic import ConfigDict, Field
 from jina_local import image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit, check_filter
 
-
 __all__ = ["JinaLocalRetriever"]
 
 _IGNORED_KWARGS = frozenset({"verbose"})  # forwarded by BaseRetriever.invoke itself

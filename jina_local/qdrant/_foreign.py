@@ -40,8 +40,8 @@ def _describe(vectors: dict[str, dict[str, Any]]) -> str:
 def foreign_advice(stored: StoredConfig, name: str, label: str) -> str:
     """The message for a collection without jina-local's ``dense`` vector: what it is and what works."""
     dense = [(n, p) for n, p in stored.vectors.items() if not p.get("comparator")]
-    lines = [f"collection {name!r} at {label} was not written by jina-local: it has {_describe(stored.vectors)}, "
-             "not jina-local's named vectors 'dense' and 'multi' (langchain-qdrant and llama-index write this kind)."]
+    lines = [(f"collection {name!r} at {label} was not written by jina-local: it has {_describe(stored.vectors)}, "
+              "not jina-local's named vectors 'dense' and 'multi' (langchain-qdrant and llama-index write this kind).")]
     if dense:
         vname, params = dense[0]
         lines.append(

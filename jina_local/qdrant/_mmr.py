@@ -17,8 +17,8 @@ import numpy as np
 from ..errors import InputError
 
 if TYPE_CHECKING:
-    from .collection import MultiVectorCollection
     from ._results import SearchHit
+    from .collection import MultiVectorCollection
 
 __all__ = ["mmr_order", "search_mmr"]
 

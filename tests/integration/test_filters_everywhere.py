@@ -7,8 +7,8 @@ local mode, on the embedded engine, and on a collection holding flat layout-1 po
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest

@@ -18,6 +18,7 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.vectorstores import InMemoryVectorStore
+from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 from PIL import Image
 from qdrant_client import QdrantClient, models
@@ -25,7 +26,6 @@ from qdrant_client import QdrantClient, models
 from jina_local import DimensionError, InputError, TaskError
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import FilterError, MultiVectorCollection
-from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
 
 PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
          "Paris is the capital of France.", "Rain is expected tomorrow afternoon."]

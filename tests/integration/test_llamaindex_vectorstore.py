@@ -13,6 +13,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import llama_index.vector_stores.jina_local as vs_pkg
 import numpy as np
 import pytest
 from llama_index.core import Document, StorageContext, VectorStoreIndex
@@ -20,7 +21,12 @@ from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.indices.multi_modal import MultiModalVectorStoreIndex
 from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
 from llama_index.core.node_parser import SentenceSplitter
-from llama_index.core.schema import ImageNode, NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.schema import (
+    ImageNode,
+    NodeRelationship,
+    RelatedNodeInfo,
+    TextNode,
+)
 from llama_index.core.storage.docstore import SimpleDocumentStore
 from llama_index.core.vector_stores.types import (
     FilterCondition,
@@ -30,14 +36,13 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQuery,
     VectorStoreQueryMode,
 )
-from PIL import Image
-
-import llama_index.vector_stores.jina_local as vs_pkg
-from jina_local import InputError
-from jina_local.qdrant import FilterError, MultiVectorCollection
 from llama_index.embeddings.jina_local import JinaLocalEmbedding
 from llama_index.retrievers.jina_local import JinaLocalRetriever
 from llama_index.vector_stores.jina_local import JinaLocalVectorStore
+from PIL import Image
+
+from jina_local import InputError
+from jina_local.qdrant import FilterError, MultiVectorCollection
 
 PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
          "Paris is the capital of France.", "Rain is expected tomorrow afternoon."]

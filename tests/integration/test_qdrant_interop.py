@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 import pytest
 from langchain_core.documents import Document
+from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
 from langchain_qdrant import QdrantVectorStore as LangChainQdrant
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
+from llama_index.vector_stores.jina_local import JinaLocalVectorStore as LlamaJinaStore
 from llama_index.vector_stores.qdrant import QdrantVectorStore as LlamaQdrant
 from PIL import Image
 from qdrant_client import QdrantClient
@@ -27,9 +29,6 @@ from qdrant_client import QdrantClient
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import MultiVectorCollection
 from jina_local.qdrant._base import PointRecord
-from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
-from llama_index.embeddings.jina_local import JinaLocalEmbedding
-from llama_index.vector_stores.jina_local import JinaLocalVectorStore as LlamaJinaStore
 
 PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
          "Paris is the capital of France."]

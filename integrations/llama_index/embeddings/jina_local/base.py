@@ -24,7 +24,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 import jina_local
-from jina_local import DimensionError, Embedder, EncodeResult, InputError, TaskError, image_reference, parse_task
+from jina_local import (
+    DimensionError,
+    Embedder,
+    EncodeResult,
+    InputError,
+    TaskError,
+    image_reference,
+    parse_task,
+)
 
 __all__ = ["JinaLocalEmbedding"]
 

@@ -14,16 +14,23 @@ from typing import Any, Literal, Optional
 try:
     from llama_index.core.base.base_retriever import BaseRetriever
     from llama_index.core.callbacks import CallbackManager
-    from llama_index.core.schema import BaseNode, ImageNode, NodeWithScore, QueryBundle, TextNode
+    from llama_index.core.schema import (
+        BaseNode,
+        ImageNode,
+        NodeWithScore,
+        QueryBundle,
+        TextNode,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "llama_index.retrievers.jina_local needs llama-index-core, which is not installed. "
         'Install the extra: pip install "jina-local[llamaindex]"'
     ) from exc
 
+from llama_index.vector_stores.jina_local.filters import to_filter
+
 from jina_local import image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
-from llama_index.vector_stores.jina_local.filters import to_filter
 
 __all__ = ["JinaLocalRetriever", "hit_to_node"]
 

@@ -22,7 +22,10 @@ try:
         VectorStoreQueryMode,
         VectorStoreQueryResult,
     )
-    from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+    from llama_index.core.vector_stores.utils import (
+        metadata_dict_to_node,
+        node_to_metadata_dict,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "llama_index.vector_stores.jina_local needs llama-index-core, which is not installed. "
@@ -34,7 +37,13 @@ from qdrant_client import models
 
 import jina_local
 from jina_local import Embedder, InputError, image_reference
-from jina_local.qdrant import MultiVectorCollection, PointPayload, SearchHit, key_to_point_id, parse_payload
+from jina_local.qdrant import (
+    MultiVectorCollection,
+    PointPayload,
+    SearchHit,
+    key_to_point_id,
+    parse_payload,
+)
 
 from .filters import to_filter
 
@@ -214,7 +223,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         """Delete nodes by id and / or filter (both given: the nodes matching both)."""
         flt = self._filter(filters, node_ids)
         if flt is None:
-            return None
+            return
         self._collection.delete_where(flt)
 
     def clear(self) -> None:

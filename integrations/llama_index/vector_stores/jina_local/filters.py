@@ -13,7 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 try:
-    from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
+    from llama_index.core.vector_stores.types import (
+        FilterCondition,
+        FilterOperator,
+        MetadataFilter,
+        MetadataFilters,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "llama_index.vector_stores.jina_local needs llama-index-core, which is not installed. "
