@@ -84,7 +84,7 @@ class AppState:
                                                              create=False)
             self.model = model
             self.runner = ModelRunner(model, self.config.threads)
-            self.model_names = self.config.model_names(model.info.name)
+            self.model_names = self.config.model_names(model.info.name, model.info.family)
             self.late_chunking = supports_late_chunking(model)
             self.ready = True
             self.metrics.ready.set(1)
@@ -210,7 +210,7 @@ async def embeddings(request: Request, state: AppState) -> Response:
     assert state.runner is not None and state.model is not None  # _check_ready saw the model loaded
     req = parse_embedding_request(body, state.model.info, model_names=state.model_names,
                                   default_task=state.config.default_task, allow_urls=state.config.allow_urls,
-                                  max_items=state.config.max_request_items)
+                                  max_items=state.config.max_request_items, served_id=state.config.model_id)
     if req.late_chunking and not state.late_chunking:
         raise RequestError("late_chunking=true is not available in this jina-local build yet.", field="late_chunking")
     n = len(req.items)
@@ -218,6 +218,7 @@ async def embeddings(request: Request, state: AppState) -> Response:
     admitted = now()
     cancel = threading.Event()
     job = EmbeddingJob(req, state.runner, model_id=state.config.model_id, max_tokens=state.config.max_request_tokens,
+                       max_input_tokens=state.config.max_input_tokens,
                        max_image_pixels=state.config.max_image_pixels, fetch=state.fetch, cancel=cancel,
                        on_start=lambda: state.metrics.queue_wait.observe(now() - admitted))
     body_bytes = await _unless_gone(request, state.runner.run(job, on_done=lambda: state.admission.release(n)),

@@ -37,6 +37,8 @@ def add_serve_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argpar
     p.add_argument("--max-request-items", type=int, default=2048)
     p.add_argument("--max-request-bytes", type=int, default=32 * 1024 * 1024)
     p.add_argument("--max-request-tokens", type=int, default=1_048_576)
+    p.add_argument("--max-input-tokens", type=int, default=None,
+                   help="tokens per input (default: the model's maximum); longer ones need truncate=true")
     p.add_argument("--max-image-pixels", type=int, default=40_000_000)
     p.add_argument("--max-queue-items", type=int, default=8192, help="items in flight before 503 + Retry-After")
     p.add_argument("--threads", type=int, default=64, help="requests handed to the model at once")
@@ -74,6 +76,7 @@ def run_serve(args: argparse.Namespace) -> int:
         index=args.index, collection=args.collection, max_batch_tokens=args.max_batch_tokens,
         allow_urls=args.allow_urls, max_request_items=args.max_request_items,
         max_request_bytes=args.max_request_bytes, max_request_tokens=args.max_request_tokens,
+        max_input_tokens=args.max_input_tokens,
         max_image_pixels=args.max_image_pixels, max_queue_items=args.max_queue_items, threads=args.threads,
         drain_timeout_s=args.drain_timeout, cors_origins=tuple(args.cors_origin), log_level=args.log_level,
     )

@@ -13,6 +13,7 @@ from .schemas import JINA_TASKS
 __all__ = ["API_KEY_ENV", "ServerConfig", "is_loopback"]
 
 API_KEY_ENV = "JINA_LOCAL_API_KEY"
+_PUBLISHED = {"jina_v4": "jinaai/jina-embeddings-v4", "jina_clip_v2": "jinaai/jina-clip-v2"}
 
 
 def is_loopback(host: str) -> bool:
@@ -48,6 +49,7 @@ class ServerConfig:
     max_request_items: int = 2048
     max_request_bytes: int = 32 * 1024 * 1024
     max_request_tokens: int = 1_048_576
+    max_input_tokens: int | None = None
     max_image_pixels: int = 40_000_000
     max_queue_items: int = 8192
     threads: int = 64
@@ -68,11 +70,13 @@ class ServerConfig:
         path = Path(self.model).expanduser()
         return path.name if path.exists() else self.model
 
-    def model_names(self, loaded_name: str | None = None) -> set[str]:
-        """Names a request's ``model`` field may use."""
+    def model_names(self, loaded_name: str | None = None, family: str | None = None) -> set[str]:
+        """Names a request's ``model`` field may use: the served id, the model as given, its published name."""
         names = {self.model_id, self.model, Path(self.model).name}
         if loaded_name:
             names.add(loaded_name)
+        if family in _PUBLISHED:
+            names.add(_PUBLISHED[family])
         for name in list(names):
             if name.startswith("jinaai/"):
                 names.add(name.removeprefix("jinaai/"))
@@ -96,8 +100,10 @@ class ServerConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ServerConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}.")
-        if self.max_batch_tokens is not None and self.max_batch_tokens < 1:
-            raise ServerConfigError(f"--max-batch-tokens must be a positive integer, got {self.max_batch_tokens!r}.")
+        for name in ("max_batch_tokens", "max_input_tokens"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ServerConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}.")
         if self.max_request_items > self.max_queue_items:
             raise ServerConfigError(
                 f"--max-request-items {self.max_request_items} is more than the queue holds "

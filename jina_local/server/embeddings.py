@@ -49,12 +49,14 @@ class EmbeddingJob:
     """One request's work; :meth:`__call__` runs in a model thread and returns the response body."""
 
     def __init__(self, req: EmbedRequest, runner: ModelRunner, *, model_id: str, max_tokens: int,
-                 max_image_pixels: int, fetch: Any, cancel: threading.Event,
+                 max_input_tokens: int | None, max_image_pixels: int, fetch: Any, cancel: threading.Event,
                  on_start: Callable[[], None]) -> None:
         self.req = req
         self.runner = runner
         self.model_id = model_id
         self.max_tokens = max_tokens
+        self.max_input_tokens = min(runner.model.info.max_length, max_input_tokens or runner.model.info.max_length)
+        self.truncated = False
         self.max_image_pixels = max_image_pixels
         self.fetch = fetch
         self.cancel = cancel
@@ -64,11 +66,11 @@ class EmbeddingJob:
 
     def _inputs(self) -> list[Any]:
         model = self.runner.model
-        max_length = model.info.max_length
+        max_length = self.max_input_tokens
         items: list[Any] = []
         for index, item in enumerate(self.req.items):
             if isinstance(item, ImageRef):
-                where = f"input[{index}]"
+                where = item.where
                 data = item.data if item.data is not None else fetch_image(str(item.url), self.fetch, index)
                 _check_image(data, index, where, self.max_image_pixels)
                 items.append(data)
@@ -80,6 +82,7 @@ class EmbeddingJob:
                     f"input[{index}] is {count} tokens, more than the model takes ({max_length}); "
                     "shorten it, or send truncate=true to embed its first tokens.",
                     field=f"input[{index}]", item=index, code="too_many_tokens")
+            self.truncated = self.truncated or count > max_length
             self.tokens += min(count, max_length)
             if self.tokens > self.max_tokens:
                 raise RequestError(f"the request is more than {self.max_tokens} tokens (limit per request); "
@@ -92,6 +95,8 @@ class EmbeddingJob:
         req = self.req
         items = self._inputs()
         kwargs: dict[str, Any] = {"role": req.role, "task": req.task, "output": req.output, "dim": req.dim}
+        if self.truncated:
+            kwargs["max_length"] = self.max_input_tokens
         if req.late_chunking:
             kwargs["late_chunking"] = True
         try:

@@ -52,6 +52,8 @@ class ImageRef:
 
     data: bytes | None = None
     url: str | None = None
+    where: str = "input"
+    """The request field it came from, e.g. ``input[2].image``."""
 
 
 @dataclass
@@ -113,7 +115,7 @@ def parse_image_ref(value: Any, where: str, index: int, allow_urls: bool) -> Ima
             raise RequestError(
                 f"{where} is a URL, and this server does not fetch URLs; send the image as base64 "
                 "(or start the server with --allow-urls).", field=where, item=index, code="urls_refused")
-        return ImageRef(url=text)
+        return ImageRef(url=text, where=where)
     if head.startswith("data:"):
         header, sep, payload = text.partition(",")
         if not sep or not header.lower().startswith("data:image/") or not header.lower().endswith(";base64"):
@@ -126,7 +128,7 @@ def parse_image_ref(value: Any, where: str, index: int, allow_urls: bool) -> Ima
                            field=where, item=index) from None
     if not data:
         raise RequestError(f"{where} is empty.", field=where, item=index)
-    return ImageRef(data=data)
+    return ImageRef(data=data, where=where)
 
 
 def _item(value: Any, index: int, allow_urls: bool) -> str | ImageRef:
@@ -145,7 +147,7 @@ def _item(value: Any, index: int, allow_urls: bool) -> str | ImageRef:
         raise RequestError(
             f"{where} has keys {sorted(keys)}; an object item is {{\"text\": ...}} or {{\"image\": ...}} "
             "(a data: URI, base64 bytes, or a URL).", field=where, item=index)
-    if isinstance(value, (int, list)):
+    if isinstance(value, list):
         raise RequestError(f"{where} is a token-id array; this server takes strings (send the text).",
                            field=where, item=index)
     raise RequestError(f"{where} has type {type(value).__name__}; send a string or {{\"text\"}}/{{\"image\"}}.",
@@ -153,7 +155,7 @@ def _item(value: Any, index: int, allow_urls: bool) -> str | ImageRef:
 
 
 def parse_embedding_request(body: Any, info: ModelInfo, *, model_names: set[str], default_task: str | None,
-                            allow_urls: bool, max_items: int) -> EmbedRequest:
+                            allow_urls: bool, max_items: int, served_id: str = "") -> EmbedRequest:
     """Validate a decoded JSON body against the served model; see the module docstring."""
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object with at least an 'input' field.", status=400)
@@ -162,7 +164,8 @@ def parse_embedding_request(body: Any, info: ModelInfo, *, model_names: set[str]
         raise RequestError(f"unknown field(s) {unknown}; fields are {sorted(_FIELDS)}.", field=unknown[0])
     model = body.get("model")
     if model is not None and (not isinstance(model, str) or model not in model_names):
-        raise RequestError(f"model {model!r} is not served here; this server serves {sorted(model_names)[0]!r}.",
+        served = served_id or sorted(model_names)[0]
+        raise RequestError(f"model {model!r} is not served here; this server serves {served!r}.",
                            status=404, field="model", code="model_not_found")
     if "input" not in body:
         raise RequestError("the field 'input' is missing: send a string or a list of items.", field="input")
