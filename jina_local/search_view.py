@@ -95,7 +95,7 @@ def word_spans(text: str, query: str) -> list[tuple[int, int]]:
     out = []
     for m in _WORD.finditer(text):
         word = m.group().lower()
-        if word in wanted or any(min(len(w), len(word)) >= 4 and (word.startswith(w) or w.startswith(word))
+        if word in wanted or word.removesuffix("s") in wanted or any(min(len(w), len(word)) >= 4 and (word.startswith(w) or w.startswith(word))
                                  for w in wanted):
             out.append((m.start(), m.end()))
     return out
@@ -266,15 +266,23 @@ def _thumbnail(image: Any) -> str | None:
 
 
 def _image_path(payload: dict[str, Any], location: dict[str, Any]) -> str | None:
-    ref = payload.get("image")
-    if payload.get("kind") != "image" and not ref:
-        path = location.get("path")
-        if not (isinstance(path, str) and path.lower().endswith(".pdf") and location.get("page") is not None):
-            return None
-        ref = path
-    if not isinstance(ref, str) or ref.startswith(("http://", "https://", "data:")):
+    """Absolute path of the image (or PDF) a hit shows, or ``None`` for text hits and remote images."""
+    path = location.get("path")
+    if payload.get("kind") == "image":
+        candidates = [payload.get("path"), payload.get("image")]
+    elif payload.get("image"):
+        candidates = [payload.get("image")]
+    elif isinstance(path, str) and path.lower().endswith(".pdf") and location.get("page") is not None:
+        candidates = [path]
+    else:
         return None
-    return str(Path(ref).expanduser().resolve())
+    refs = [r for r in candidates if isinstance(r, str) and r and not r.startswith(("http://", "https://", "data:"))]
+    for ref in refs:
+        for option in (ref, ref.rsplit("#", 1)[0]):  # ``source`` ids look like ``path#chunk``
+            candidate = Path(option).expanduser()
+            if candidate.is_file():
+                return str(candidate.resolve())
+    return str(Path(refs[0]).expanduser().resolve()) if refs else None
 
 
 # --------------------------------------------------------------------------- the shape
@@ -313,7 +321,7 @@ def hits_to_json(
             snippet, highlights = _snippet(text, spans, weights or [1.0] * len(spans), snippet_chars)
         image_path = _image_path(payload, location)
         thumbnail = heatmap = None
-        if image_path and thumbnails:
+        if image_path and thumbnails and Path(image_path).is_file():
             try:
                 image = _open_image(image_path, location.get("page"))
                 thumbnail = _thumbnail(image)
@@ -332,7 +340,7 @@ def hits_to_json(
             "location_label": location_label(location),
             "snippet": snippet,
             "highlights": highlights,
-            "image": image_path if payload.get("kind") == "image" or payload.get("image") else None,
+            "image": image_path,
             "thumbnail": thumbnail,
             "heatmap": heatmap,
             "payload": payload,

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
+from PIL import Image
 
 pytest.importorskip("uvicorn")
 
@@ -108,3 +110,29 @@ def serve_subprocess(args: list[str], env: dict[str, str] | None = None) -> Iter
         proc.wait(timeout=30)
         if proc.stdout:
             proc.stdout.close()
+
+
+def make_corpus(root: Path) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "notes.md").write_text("Cats sleep sixteen hours a day.\n\nDogs bark at the mail carrier.\n")
+    (root / "src" / "math.py").write_text("def add(a, b):\n    return a + b\n")
+    Image.fromarray(np.tile(np.linspace(0, 255, 84, dtype=np.uint8), (56, 1))[..., None].repeat(3, 2)).save(
+        root / "chart.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory, tiny_v4_dir) -> Path:
+    from jina_local.cli import main
+
+    root = tmp_path_factory.mktemp("search")
+    corpus = make_corpus(root / "corpus")
+    index = root / "index"
+    assert main(["index", str(corpus), "--model", str(tiny_v4_dir), "--index", str(index), "--device", "cpu"]) == 0
+    return index
+
+
+@pytest.fixture(scope="module")
+def search_server(tiny_v4, index_dir):
+    with live_server(tiny_v4, index=str(index_dir), collection="docs") as server:
+        yield server
