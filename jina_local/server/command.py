@@ -41,6 +41,7 @@ def add_serve_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argpar
                    help="tokens per input (default: the model's maximum); longer ones need truncate=true")
     p.add_argument("--max-image-pixels", type=int, default=40_000_000)
     p.add_argument("--max-queue-items", type=int, default=8192, help="items in flight before 503 + Retry-After")
+    p.add_argument("--retry-after", type=int, default=1, help="seconds a 503 (queue full) tells clients to wait")
     p.add_argument("--threads", type=int, default=64, help="requests handed to the model at once")
     p.add_argument("--drain-timeout", type=float, default=30.0, help="seconds in-flight requests get on SIGTERM")
     p.add_argument("--cors-origin", action="append", default=[], help="allow this browser origin (CORS is off)")
@@ -78,6 +79,7 @@ def run_serve(args: argparse.Namespace) -> int:
         max_request_bytes=args.max_request_bytes, max_request_tokens=args.max_request_tokens,
         max_input_tokens=args.max_input_tokens,
         max_image_pixels=args.max_image_pixels, max_queue_items=args.max_queue_items, threads=args.threads,
+        retry_after_s=args.retry_after,
         drain_timeout_s=args.drain_timeout, cors_origins=tuple(args.cors_origin), log_level=args.log_level,
     )
     config.check()  # ServerConfigError (a JinaLocalError): the CLI prints it and exits 1
