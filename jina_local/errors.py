@@ -10,6 +10,7 @@ Every message says what was wrong and how to fix it. The tree::
     ├── TaskError (ValueError)    unknown task / adapter, or one the model does not have
     ├── DimensionError (ValueError)  a Matryoshka dim the model does not allow
     ├── OutputError (ValueError)  an output kind the model cannot produce
+    ├── EncodingError             an item was read and prepared, but its forward failed
     └── CollectionConfigError     a Qdrant collection does not match the model or the request
 """
 
@@ -19,6 +20,7 @@ __all__ = [
     "CheckpointError",
     "CollectionConfigError",
     "DimensionError",
+    "EncodingError",
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
@@ -58,6 +60,10 @@ class DimensionError(JinaLocalError, ValueError):
 
 class OutputError(JinaLocalError, ValueError):
     """The requested output (dense / multi) is not produced by this model."""
+
+
+class EncodingError(JinaLocalError):
+    """An item was read and prepared but its forward failed (out of memory even alone, or a model error)."""
 
 
 class CollectionConfigError(JinaLocalError):

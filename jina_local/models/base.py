@@ -7,6 +7,7 @@ validating options, batching by length, restoring order, Matryoshka truncation, 
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from typing import Any
 
 import torch
 
+from ..errors import OutputError
+from ..options import check_positive_int
 from ..inputs import TypedInput
 from ..types import ModelInfo, Role
 
@@ -33,6 +36,8 @@ class Prepared:
     cost: int
     group: Hashable
     data: Any
+    nbytes: int = 0
+    """Bytes the prepared data holds (pixel tensors); bounds the engine's windows besides ``cost``."""
 
 
 @dataclass
@@ -48,9 +53,22 @@ class BatchOutput:
 
 
 class ModelBackend(ABC):
-    """A loaded model of one family."""
+    """A loaded model of one family.
+
+    ``prepare`` and the tokenizer hooks are thread-safe. Everything that touches the model's weights or
+    its active task (``forward``, task switches) runs while holding :attr:`lock`, the per-model critical
+    section the engine takes around every forward.
+    """
 
     info: ModelInfo
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The per-model critical section: hold it around set-task + forward."""
+        lock = self.__dict__.get("_critical_section")
+        if lock is None:
+            lock = self.__dict__.setdefault("_critical_section", threading.RLock())  # atomic under the GIL
+        return lock
 
     @abstractmethod
     def prepare(
@@ -73,6 +91,21 @@ class ModelBackend(ABC):
     @abstractmethod
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans ``(start, end)`` of the model's tokens of ``text``: no prompt, no special tokens."""
+
+    def check_limits(self, max_length: int | None, max_pixels: int | None) -> None:
+        """Refuse ``max_length`` / ``max_pixels`` values this model cannot honour (typed errors)."""
+        check_positive_int("max_length", max_length)
+        check_positive_int("max_pixels", max_pixels)
+
+    def multi_row_spans(
+        self, text: str, *, role: Role, task: str, max_length: int | None = None
+    ) -> list[tuple[int, int] | None]:
+        """One entry per multi-vector row of ``text``: its span in ``text``, ``None`` for prompt rows."""
+        raise OutputError(f"{self.info.name} produces no per-token vectors.")
+
+    def image_patch_grid(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int, int]:
+        """``(first_row, rows, cols)`` of an image's tokens among its multi-vector rows (row-major grid)."""
+        raise OutputError(f"{self.info.name} produces no per-token vectors.")
 
     @property
     def token_budget(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -27,7 +28,21 @@ class ModelSpec:
     license: str
     # Files fetched from the hub for this family (weights, config, tokenizer, preprocessing).
     allow_patterns: tuple[str, ...]
+    # The family's package under jina_local.models; it exports ``load_backend``.
+    package: str
+    # Whether a config.json (and its folder) belongs to this family.
+    matches: Callable[[dict[str, Any], Path], bool]
     revision: str | None = None
+
+
+def _is_jina_v4(config: dict[str, Any], model_dir: Path) -> bool:
+    return "JinaEmbeddingsV4Model" in (config.get("architectures") or []) or (
+        config.get("model_type") == "qwen2_5_vl" and (model_dir / "adapters" / "adapter_config.json").is_file()
+    )
+
+
+def _is_jina_clip(config: dict[str, Any], model_dir: Path) -> bool:
+    return config.get("model_type") == "jina_clip" or "JinaCLIPModel" in (config.get("architectures") or [])
 
 
 MODEL_SPECS: dict[str, ModelSpec] = {
@@ -43,12 +58,16 @@ MODEL_SPECS: dict[str, ModelSpec] = {
             "vocab.json",
             "*.jinja",
         ),
+        package="jina_v4",
+        matches=_is_jina_v4,
     ),
     "jina_clip_v2": ModelSpec(
         family="jina_clip_v2",
         repo_id="jinaai/jina-clip-v2",
         license="CC BY-NC 4.0",
         allow_patterns=("*.json", "model.safetensors", "sentencepiece.bpe.model"),
+        package="jina_clip_v2",
+        matches=_is_jina_clip,
     ),
 }
 
@@ -132,31 +151,24 @@ def read_config(model_dir: Path) -> dict[str, Any]:
 
 def detect_family(config: dict[str, Any], model_dir: Path) -> str:
     """Tell the family of a checkpoint from its config (never from remote code)."""
+    for family, spec in MODEL_SPECS.items():
+        if spec.matches(config, model_dir):
+            return family
     architectures = config.get("architectures") or []
-    model_type = config.get("model_type")
-    if model_type == "jina_clip" or "JinaCLIPModel" in architectures:
-        return "jina_clip_v2"
-    if "JinaEmbeddingsV4Model" in architectures or (
-        model_type == "qwen2_5_vl" and (model_dir / "adapters" / "adapter_config.json").is_file()
-    ):
-        return "jina_v4"
     raise UnsupportedModelError(
-        f"{model_dir} holds a '{model_type}' model ({', '.join(architectures) or 'no architectures'}); "
+        f"{model_dir} holds a '{config.get('model_type')}' model ({', '.join(architectures) or 'no architectures'}); "
         "jina-local runs jinaai/jina-embeddings-v4 and jinaai/jina-clip-v2 only."
     )
 
 
 def family_loader(family: str) -> Callable[..., ModelBackend]:
-    """The ``load_backend(model_dir, config, *, device, dtype, spec)`` function of a family."""
-    if family == "jina_v4":
-        from .jina_v4 import load_backend
-
-        return load_backend
-    if family == "jina_clip_v2":
-        from .jina_clip_v2 import load_backend as load_clip
-
-        return load_clip
-    raise UnsupportedModelError(f"no loader for model family '{family}'")
+    """The ``load_backend(model_dir, config, *, device, dtype, spec, name, revision)`` of a family."""
+    spec = MODEL_SPECS.get(family)
+    if spec is None:
+        raise UnsupportedModelError(f"no loader for model family '{family}'")
+    module = importlib.import_module(f"{__package__}.{spec.package}")
+    loader: Callable[..., ModelBackend] = module.load_backend
+    return loader
 
 
 @contextlib.contextmanager

@@ -62,20 +62,20 @@ def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
 
 def record_batches(model: jina_local.Embedder, items: list[str], **kwargs) -> list[dict[str, torch.Tensor]]:
     """The exact collated batches ``encode`` runs, captured by wrapping the backend's collate."""
-    backend = model.backend
+    processor = model.backend.processor
     captured: list[dict[str, torch.Tensor]] = []
-    original = backend.collate
+    original = processor.collate
 
-    def spy(batch):
-        inputs = original(batch)
+    def spy(batch, device, dtype):
+        inputs = original(batch, device, dtype)
         captured.append(inputs)
         return inputs
 
-    backend.collate = spy  # type: ignore[method-assign]
+    processor.collate = spy  # type: ignore[method-assign]
     try:
         model.encode(items, progress=False, **kwargs)
     finally:
-        backend.collate = original  # type: ignore[method-assign]
+        processor.collate = original  # type: ignore[method-assign]
     return captured
 
 

@@ -249,7 +249,7 @@ def test_query_prompt_only_for_queries(model: jina_local.Embedder) -> None:
     assert doc.data == tok.encode("hello").ids and doc.data[0] == 0 and doc.data[-1] == 2
     assert query.data == tok.encode(PROMPT + "hello").ids
     assert (doc.group, query.cost) == ("text", len(query.data))
-    assert backend.query_prompt == PROMPT
+    assert backend.text.query_prompt == PROMPT
 
 
 def test_truncation_keeps_specials_and_max_length_is_validated(model: jina_local.Embedder, ref: Reference) -> None:
@@ -362,8 +362,8 @@ def test_empty_input_gives_empty_result(model: jina_local.Embedder) -> None:
 
 
 def test_full_size_config_has_the_published_parameter_count() -> None:
-    from jina_local.models.eva02 import Eva02Config, Eva02VisionTower
-    from jina_local.models.jina_clip_v2 import _build_text_model, _TextShape
+    from jina_local.models.jina_clip_v2 import Eva02Config, Eva02VisionTower
+    from jina_local.models.jina_clip_v2.text_tower import TextShape as _TextShape, build_text_model as _build_text_model
 
     published = {"width": 1024, "layers": 24, "head_width": 64, "mlp_ratio": 2.6667, "patch_size": 14,
                  "image_size": 512, "pt_hw_seq_len": 16}

@@ -1,4 +1,4 @@
-"""EVA02 vision tower of jina-clip-v2 (EVA02-L/14 at 512 px) on ``scaled_dot_product_attention``, and its pixels.
+"""EVA02 vision tower of jina-clip-v2 (EVA02-L/14 at 512 px) on ``scaled_dot_product_attention``.
 
 The module tree mirrors the published ``vision_model.*`` keys one to one, so the checkpoint loads by name
 with no renaming: ``cls_token``, ``pos_embed``, ``patch_embed.proj``, ``blocks.N.{norm1, attn, norm2, mlp}``
@@ -12,42 +12,28 @@ and the final ``norm``. Per ``reference/jina_clip_v2.md`` §3:
   rescaled to the pretraining grid (``intp_freq``), row half then column half, pairs rotated interleaved;
 * output: final LayerNorm, CLS token, no head.
 
-timm's ``Eva`` computes the same function but imports torchvision; this module needs only torch and PIL.
-Preprocessing (:func:`preprocess_image`, :func:`normalize_pixels`) reproduces the original's torchvision
-pipeline exactly: short side to ``size`` with the long side truncated, centre crop with Python's ``round``.
+timm's ``Eva`` computes the same function but imports torchvision; this module needs only torch. The pixels
+it takes are prepared in :mod:`.processing`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
-from ..errors import CheckpointError
+from ...errors import CheckpointError
 
 __all__ = [
-    "CLIP_MEAN",
-    "CLIP_STD",
     "EVA_LAYER_NORM_EPS",
     "EVA_ROPE_THETA",
-    "RESAMPLE",
     "Eva02Config",
     "Eva02VisionTower",
-    "ImageSettings",
     "apply_rope_interleaved",
     "build_rope_tables",
-    "center_crop_box",
-    "normalize_pixels",
-    "preprocess_image",
-    "resized_size",
 ]
 
 EVA_LAYER_NORM_EPS = 1e-6
@@ -55,11 +41,6 @@ EVA_LAYER_NORM_EPS = 1e-6
 
 EVA_ROPE_THETA = 10000.0
 """Base of the language-style RoPE frequencies of the vision tower (reference §3, [V])."""
-
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR}
-"""``preprocessor_config.json`` interpolation names -> PIL resampling filters."""
 
 
 @dataclass(frozen=True)
@@ -279,92 +260,3 @@ class Eva02VisionTower(nn.Module):
             x = block(x, self.rope_cos, self.rope_sin)  # (b, n, width)
         # LayerNorm is per token, so normalising only CLS equals normalising all and taking CLS.
         return self.norm(x[:, 0])  # (b, width)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Image preprocessing (reference §3): torchvision Resize(size, BICUBIC) + CenterCrop(size) + ToTensor + Normalize,
-# reproduced with PIL and torch (torchvision is not a dependency).
-
-
-def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
-    """``(new_width, new_height)`` with the short side ``size`` and the long side truncated, as torchvision.
-
-    >>> resized_size(700, 513, 512)
-    (698, 512)
-    >>> resized_size(40, 900, 512)
-    (512, 11520)
-    """
-    short, long = (width, height) if width <= height else (height, width)
-    new_short, new_long = size, int(size * long / short)
-    return (new_short, new_long) if width <= height else (new_long, new_short)
-
-
-def center_crop_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
-    """PIL crop box ``(left, top, right, bottom)`` of a centred ``size`` square; offsets use Python's round.
-
-    >>> center_crop_box(698, 512, 512)
-    (93, 0, 605, 512)
-    >>> center_crop_box(512, 513, 512)
-    (0, 0, 512, 512)
-    """
-    top = int(round((height - size) / 2.0))
-    left = int(round((width - size) / 2.0))
-    return left, top, left + size, top + size
-
-
-def preprocess_image(image: Image.Image, size: int, *, interpolation: str = "bicubic") -> torch.Tensor:
-    """RGB convert, short side to ``size`` (bicubic), centre crop -> ``(3, size, size)`` uint8 tensor.
-
-    Normalisation happens on the device, batched, in :func:`normalize_pixels`.
-    """
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    new_size = resized_size(image.width, image.height, size)
-    if new_size != image.size:
-        image = image.resize(new_size, RESAMPLE[interpolation])
-    if image.size != (size, size):
-        image = image.crop(center_crop_box(image.width, image.height, size))
-    array = np.asarray(image, dtype=np.uint8)  # (S, S, 3)
-    return torch.from_numpy(array.copy()).permute(2, 0, 1)  # (3, S, S)
-
-
-def normalize_pixels(
-    pixels: torch.Tensor, mean: Sequence[float] = CLIP_MEAN, std: Sequence[float] = CLIP_STD
-) -> torch.Tensor:
-    """uint8 ``(b, 3, S, S)`` -> float32 ``(x / 255 - mean) / std``, as ToTensor + Normalize."""
-    m = torch.tensor(mean, dtype=torch.float32, device=pixels.device).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=torch.float32, device=pixels.device).view(1, 3, 1, 1)
-    return (pixels.to(torch.float32).div(255.0) - m) / s  # (b, 3, S, S)
-
-
-@dataclass(frozen=True)
-class ImageSettings:
-    """``preprocessor_config.json``: crop size, mean/std and interpolation."""
-
-    size: int
-    mean: tuple[float, ...] = CLIP_MEAN
-    std: tuple[float, ...] = CLIP_STD
-    interpolation: str = "bicubic"
-
-    @classmethod
-    def from_preprocessor_config(cls, path: Path, image_size: int) -> ImageSettings:
-        """Read the file (defaults when absent); it must agree with the tower's ``image_size``."""
-        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        size = raw.get("size", image_size)
-        if isinstance(size, dict):
-            size = size.get("shortest_edge") or size.get("height")
-        elif isinstance(size, (list, tuple)):
-            size = size[0]
-        mode, interpolation = raw.get("resize_mode", "shortest"), raw.get("interpolation", "bicubic")
-        problems = []
-        if int(size) != image_size:
-            problems.append(f"size {size} differs from vision_config.image_size {image_size}")
-        if mode != "shortest":
-            problems.append(f"resize_mode {mode!r} (only 'shortest' is implemented)")
-        if interpolation not in RESAMPLE:
-            problems.append(f"interpolation {interpolation!r} (use 'bicubic' or 'bilinear')")
-        if problems:
-            raise CheckpointError(f"{path}: {'; '.join(problems)}.")
-        mean = tuple(float(x) for x in raw.get("mean", raw.get("image_mean", CLIP_MEAN)))
-        std = tuple(float(x) for x in raw.get("std", raw.get("image_std", CLIP_STD)))
-        return cls(size=int(size), mean=mean, std=std, interpolation=str(interpolation))

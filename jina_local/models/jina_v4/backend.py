@@ -1,0 +1,86 @@
+"""jina-embeddings-v4 behind the :class:`~jina_local.models.base.ModelBackend` contract."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ...inputs import ImageInput, TextInput, TypedInput
+from ...types import ModelInfo, Role
+from ..base import BatchOutput, ModelBackend, Prepared
+from .adapters import TaskSwitcher
+from .modeling import JinaV4Model, embed, hidden_states, pool_mask
+from .processing import IMAGE_GROUP, TEXT_GROUP, JinaV4Processor
+
+__all__ = ["JinaV4Backend"]
+
+
+class JinaV4Backend(ModelBackend):
+    """A loaded jina-embeddings-v4: processor (tokenizer, image processor), backbone, projector, adapters."""
+
+    def __init__(self, model: JinaV4Model, processor: JinaV4Processor, info: ModelInfo) -> None:
+        self.model = model
+        self.processor = processor
+        self.tokenizer = processor.tokenizer
+        self.image_processor = processor.image_processor
+        self.info = info
+        self.device = next(model.parameters()).device
+        self.adapters = TaskSwitcher(model, info.tasks)
+
+    # -- preprocessing (thread-safe) --------------------------------------------------------------
+    def check_limits(self, max_length: int | None, max_pixels: int | None) -> None:
+        self.processor.check_limits(max_length, max_pixels)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return self.processor.token_spans(text)
+
+    def multi_row_spans(
+        self, text: str, *, role: Role, task: str, max_length: int | None = None
+    ) -> list[tuple[int, int] | None]:
+        return self.processor.multi_row_spans(text, role=role, task=task, max_length=max_length)
+
+    def image_patch_grid(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int, int]:
+        return self.processor.image_patch_grid(width, height, max_pixels)
+
+    def prepare(
+        self,
+        item: TypedInput,
+        *,
+        role: Role,
+        task: str,
+        max_length: int | None,
+        max_pixels: int | None,
+    ) -> Prepared:
+        if isinstance(item, TextInput):
+            ids = self.processor.text_ids(item.text, role=role, task=task, max_length=max_length)
+            return Prepared(cost=len(ids), group=TEXT_GROUP, data={"ids": ids})
+        if isinstance(item, ImageInput):
+            return self.processor.image_inputs(item.image, max_pixels)
+        raise TypeError(f"unsupported input {type(item).__name__}")  # inputs.load_item guards this
+
+    # -- forward (inside the engine's per-model critical section) --------------------------------
+    @property
+    def active_task(self) -> str | None:
+        """The task the LoRA layers are routed to now."""
+        return self.adapters.active
+
+    def set_task(self, task: str) -> None:
+        """Route every LoRA layer to ``task``'s adapter."""
+        self.adapters.set_task(task)
+
+    def forward(self, batch: Sequence[Prepared], *, task: str, dense: bool, multi: bool) -> BatchOutput:
+        self.set_task(task)
+        processor = self.processor
+        inputs = processor.collate(batch, self.device, self.model.dtype)
+        hidden = hidden_states(self.model, inputs, processor.image_token_id)  # (b, L, hidden)
+        mask = inputs["attention_mask"]
+        dense_mask = None
+        if dense:
+            dense_mask = pool_mask(
+                inputs["input_ids"],
+                mask,
+                images=batch[0].group == IMAGE_GROUP,
+                vision_start_id=processor.vision_start_id,
+                vision_end_id=processor.vision_end_id,
+            )
+        dense_out, multi_out = embed(self.model, hidden, mask, dense_mask, multi=multi)
+        return BatchOutput(dense=dense_out, multi=multi_out)
