@@ -149,10 +149,29 @@ def _snippet(text: str, spans: list[tuple[int, int]], weights: list[float], widt
     for a, b in sorted(spans):
         if a >= start and b <= end:
             if marks and a + shift <= marks[-1][1] + 1 and text[marks[-1][1] - shift:a].strip() == "":
-                marks[-1][1] = b + shift  # merge neighbours separated by whitespace only
+                marks[-1][1] = max(marks[-1][1], b + shift)  # merge overlaps and whitespace-separated neighbours
             else:
                 marks.append([a + shift, b + shift])
     return prefix + text[start:end] + suffix, marks
+
+
+def _whole_word(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """A token's span widened to the word(s) it is part of; ``None`` for whitespace or punctuation.
+
+    >>> _whole_word("Dogs bark.", 1, 4), _whole_word("Dogs bark.", 9, 10)
+    ((0, 4), None)
+    """
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if not any(c.isalnum() for c in text[start:end]):
+        return None
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return start, end
 
 
 # --------------------------------------------------------------------------- token-level explanation
@@ -213,16 +232,21 @@ class _Explainer:
         spans, weights = [], []
         for row, span in enumerate(row_spans):
             if span is not None and contribution[row] > 0:
-                spans.append((int(span[0]), int(span[1])))
-                weights.append(float(contribution[row]))
+                word = _whole_word(text, int(span[0]), int(span[1]))
+                if word is not None:
+                    spans.append(word)
+                    weights.append(float(contribution[row]))
         return (spans, weights) if spans else None
 
-    def heatmap(self, hit_id: str, image: Any, task: str | None) -> dict[str, Any] | None:
-        """Per patch, the best similarity any query token has with it, scaled to 0..1 over the image."""
-        if not self.usable or not hasattr(self.model, "image_patch_grid") or image is None:
+    def heatmap(self, hit_id: str, size: tuple[int, int] | None, task: str | None) -> dict[str, Any] | None:
+        """Per patch, the best similarity any query token has with it, scaled to 0..1 over the image.
+
+        ``size`` is the ``(width, height)`` of the image as it was indexed.
+        """
+        if not self.usable or not hasattr(self.model, "image_patch_grid") or size is None:
             return None
         try:
-            first, rows, cols = self.model.image_patch_grid(image)
+            first, rows, cols = self.model.image_patch_grid(size)
             sims = self._sims(hit_id, task)
         except Exception:  # noqa: BLE001 - no heat map then
             return None
@@ -235,7 +259,8 @@ class _Explainer:
 
 
 # --------------------------------------------------------------------------- images
-def _open_image(path: str, page: Any) -> Any:
+def _open_image(path: str, page: Any) -> tuple[Any, tuple[int, int] | None]:
+    """The image (reduced while decoding where the format allows) and its full ``(width, height)``."""
     from PIL import Image
 
     if path.lower().endswith(".pdf"):
@@ -246,13 +271,15 @@ def _open_image(path: str, page: Any) -> Any:
         pdf = pdfium.PdfDocument(path)
         try:
             index = int(page) - 1 if page is not None else 0
-            return pdf[index].render(scale=1.0).to_pil().convert("RGB")  # 72 dpi: ~612x792 for a letter page
+            image = pdf[index].render(scale=1.0).to_pil().convert("RGB")  # 72 dpi: ~612x792 for a letter page
         finally:
             pdf.close()
+        return image, None  # the page was indexed at another resolution: no patch grid from this render
     with Image.open(path) as opened:
+        size = opened.size
         if opened.format == "JPEG":
             opened.draft("RGB", (THUMBNAIL_PX * 2, THUMBNAIL_PX * 2))
-        return opened.convert("RGB")
+        return opened.convert("RGB"), size
 
 
 def _thumbnail(image: Any) -> str | None:
@@ -323,9 +350,9 @@ def hits_to_json(
         thumbnail = heatmap = None
         if image_path and thumbnails and Path(image_path).is_file():
             try:
-                image = _open_image(image_path, location.get("page"))
+                image, size = _open_image(image_path, location.get("page"))
                 thumbnail = _thumbnail(image)
-                heatmap = explainer.heatmap(hit.id, image, task)
+                heatmap = explainer.heatmap(hit.id, size, task)
             except Exception:  # noqa: BLE001 - a missing or unreadable file only loses its thumbnail
                 thumbnail = heatmap = None
         out_hits.append({

@@ -65,6 +65,7 @@ class AppState:
         self.late_chunking = False
         self.model_names: set[str] = config.model_names()
         self.on_fatal: Callable[[], None] | None = None
+        self._stop_listening: Callable[[], None] | None = None
 
     def load(self) -> None:
         """Load the model (and open the index); runs in a thread after the port is bound."""
@@ -84,6 +85,8 @@ class AppState:
                                                              create=False)
             self.model = model
             self.runner = ModelRunner(model, self.config.threads)
+            listen = getattr(model, "add_batch_listener", None)  # ENGINE: per-forward metrics
+            self._stop_listening = listen(self.metrics.observe_batch) if callable(listen) else None
             self.model_names = self.config.model_names(model.info.name, model.info.family)
             self.late_chunking = supports_late_chunking(model)
             self.ready = True
@@ -99,6 +102,8 @@ class AppState:
         """Finish running work and release the index."""
         if self.runner is not None:
             self.runner.shutdown()
+        if self._stop_listening is not None:
+            self._stop_listening()
         if self.collection is not None:
             self.collection.close()
 

@@ -25,6 +25,8 @@ class _EngineCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         stats = self._read() or {}
         for key, value in sorted(stats.items()):
+            if key == "batch_sizes":  # a histogram of its own (jina_local_batch_size)
+                continue
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 name = "jina_local_engine_" + "".join(c if c.isalnum() else "_" for c in str(key)).lower()
                 yield GaugeMetricFamily(name, f"Embedder.stats()[{key!r}]", value=float(value))
@@ -52,7 +54,25 @@ class Metrics:
         self.in_flight = Gauge("jina_local_in_flight_items", "Items admitted and not finished", registry=r)
         self.capacity = Gauge("jina_local_queue_capacity_items", "Most items admitted at once", registry=r)
         self.ready = Gauge("jina_local_model_ready", "1 once the model is loaded", registry=r)
+        # ENGINE: one observation per forward, from Embedder.add_batch_listener
+        self.batch_size = Histogram("jina_local_batch_size", "Items per model forward (shared across requests)",
+                                    buckets=_SIZE_BUCKETS, registry=r)
+        self.batch_callers = Histogram("jina_local_batch_callers", "Requests whose items shared one forward",
+                                       buckets=_SIZE_BUCKETS, registry=r)
+        self.engine_wait = Histogram("jina_local_engine_queue_wait_seconds",
+                                     "Per item: from submission to the engine until its forward starts",
+                                     buckets=_LATENCY_BUCKETS, registry=r)
+        self.forward = Histogram("jina_local_forward_seconds", "Duration of one model forward",
+                                 buckets=_LATENCY_BUCKETS, registry=r)
         r.register(_EngineCollector(engine_stats))
+
+    def observe_batch(self, event: Any) -> None:
+        """A batch listener (``Embedder.add_batch_listener``): record one forward."""
+        self.batch_size.observe(event.size)
+        self.batch_callers.observe(event.callers)
+        self.forward.observe(event.forward_seconds)
+        for wait in event.queue_waits:
+            self.engine_wait.observe(wait)
 
     def render(self) -> bytes:
         """Prometheus text exposition format."""

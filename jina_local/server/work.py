@@ -15,6 +15,7 @@ ENGINE: what depends on the streaming engine (``Embedder.stream``, thread-safe `
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -153,7 +154,12 @@ class ModelRunner:
         if stats is None:
             return None
         try:
-            return dict(stats())
+            snapshot = stats()
+            values = dataclasses.asdict(snapshot) if dataclasses.is_dataclass(snapshot) else dict(snapshot)
+            for name in ("mean_batch_size", "padding_fraction"):  # derived properties of EngineStats
+                if hasattr(snapshot, name):
+                    values[name] = getattr(snapshot, name)
+            return values
         except Exception:  # noqa: BLE001 - metrics must never fail a scrape
             return None
 

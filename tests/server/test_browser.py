@@ -45,7 +45,8 @@ def test_live_page_searches_and_renders_text_and_image_hits(browser_page, tiny_v
         assert hits.count() == 3
         text_hit = page.locator("li.hit.text")
         assert "Cats sleep sixteen hours" in text_hit.locator("pre.snippet").inner_text()
-        assert text_hit.locator("mark").first.inner_text() == "Cats sleep"
+        assert text_hit.locator("mark").count() >= 1  # the words that matched the query best
+        assert page.locator("li.hit.image canvas.heatmap").count() == 1
         thumb = page.locator("li.hit.image figure.thumb img")
         assert thumb.get_attribute("src").startswith("data:image/jpeg;base64,")
         assert page.evaluate("(img) => img.naturalWidth > 0", thumb.element_handle())
