@@ -85,8 +85,7 @@ class AppState:
                                                              create=False)
             self.model = model
             self.runner = ModelRunner(model, self.config.threads)
-            listen = getattr(model, "add_batch_listener", None)  # ENGINE: per-forward metrics
-            self._stop_listening = listen(self.metrics.observe_batch) if callable(listen) else None
+            self._stop_listening = model.add_batch_listener(self.metrics.observe_batch)  # per-forward metrics
             self.model_names = self.config.model_names(model.info.name, model.info.family)
             self.late_chunking = supports_late_chunking(model)
             self.ready = True
@@ -124,7 +123,7 @@ def _check_key(request: Request, key: str | None) -> None:
                            code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _check_ready(state: AppState) -> None:
+def _check_ready(state: AppState) -> ModelRunner:
     if state.draining:
         raise RequestError("the server is shutting down; send the request to another instance.", status=503,
                            code="draining", headers={"Retry-After": str(state.config.retry_after_s),
@@ -133,6 +132,9 @@ def _check_ready(state: AppState) -> None:
         detail = f"the model failed to load: {state.error}" if state.error else "the model is still loading"
         raise RequestError(f"{detail}; retry shortly.", status=503, code="not_ready",
                            headers={"Retry-After": "2"})
+    if state.runner is None:  # pragma: no cover - ready implies a runner
+        raise RequestError("the model is not available; retry shortly.", status=503, code="not_ready")
+    return state.runner
 
 
 async def _read_json(request: Request, limit: int) -> Any:
@@ -209,11 +211,10 @@ def _endpoint(route: str) -> Callable[[Callable[[Request, AppState], Awaitable[R
 # --------------------------------------------------------------------------- routes
 @_endpoint("embeddings")
 async def embeddings(request: Request, state: AppState) -> Response:
-    _check_ready(state)
+    runner = _check_ready(state)
     _check_key(request, state.config.api_key)
     body = await _read_json(request, state.config.max_request_bytes)
-    assert state.runner is not None and state.model is not None  # _check_ready saw the model loaded
-    req = parse_embedding_request(body, state.model.info, model_names=state.model_names,
+    req = parse_embedding_request(body, runner.model.info, model_names=state.model_names,
                                   default_task=state.config.default_task, allow_urls=state.config.allow_urls,
                                   max_items=state.config.max_request_items, served_id=state.config.model_id)
     if req.late_chunking and not state.late_chunking:
@@ -222,12 +223,11 @@ async def embeddings(request: Request, state: AppState) -> Response:
     state.admission.acquire(n)
     admitted = now()
     cancel = threading.Event()
-    job = EmbeddingJob(req, state.runner, model_id=state.config.model_id, max_tokens=state.config.max_request_tokens,
+    job = EmbeddingJob(req, runner, model_id=state.config.model_id, max_tokens=state.config.max_request_tokens,
                        max_input_tokens=state.config.max_input_tokens,
                        max_image_pixels=state.config.max_image_pixels, fetch=state.fetch, cancel=cancel,
                        on_start=lambda: state.metrics.queue_wait.observe(now() - admitted))
-    body_bytes = await _unless_gone(request, state.runner.run(job, on_done=lambda: state.admission.release(n)),
-                                    cancel)
+    body_bytes = await _unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(n)), cancel)
     state.metrics.request_items.observe(n)
     state.metrics.tokens.inc(job.tokens)
     for kind in job.kinds:
@@ -237,7 +237,7 @@ async def embeddings(request: Request, state: AppState) -> Response:
 
 @_endpoint("search")
 async def search(request: Request, state: AppState) -> Response:
-    _check_ready(state)
+    runner = _check_ready(state)
     _check_key(request, state.config.api_key)
     if state.collection is None:
         raise RequestError("this server has no index; start it with --index DIR to search.", status=404,
@@ -245,11 +245,10 @@ async def search(request: Request, state: AppState) -> Response:
     req = parse_search_request(await _read_json(request, state.config.max_request_bytes),
                                allow_urls=state.config.allow_urls)
     state.admission.acquire(1)
-    assert state.runner is not None
-    job = SearchJob(req, state.runner, state.collection, state.collection_lock, fetch=state.fetch,
+    job = SearchJob(req, runner, state.collection, state.collection_lock, fetch=state.fetch,
                     max_image_pixels=state.config.max_image_pixels)
     cancel = threading.Event()
-    body = await _unless_gone(request, state.runner.run(job, on_done=lambda: state.admission.release(1)), cancel)
+    body = await _unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(1)), cancel)
     return Response(body, media_type="application/json")
 
 

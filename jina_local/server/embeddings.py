@@ -23,7 +23,7 @@ __all__ = ["EmbeddingJob", "supports_late_chunking"]
 
 
 def supports_late_chunking(model: Any) -> bool:
-    """ENGINE: whether this build's ``Embedder.encode`` takes ``late_chunking``."""
+    """Whether this build's ``Embedder.encode`` takes ``late_chunking`` (it is still to come)."""
     try:
         return "late_chunking" in inspect.signature(model.encode).parameters
     except (TypeError, ValueError):

@@ -17,7 +17,7 @@ _SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048)
 
 
 class _EngineCollector(Collector):
-    """ENGINE: numbers from ``Embedder.stats()`` (pending items, batch sizes, queue waits) as gauges."""
+    """Numbers from ``Embedder.stats()`` (items submitted/done/cancelled, pending, padding, ...) as gauges."""
 
     def __init__(self, read: Callable[[], dict[str, Any] | None]) -> None:
         self._read = read
@@ -54,7 +54,7 @@ class Metrics:
         self.in_flight = Gauge("jina_local_in_flight_items", "Items admitted and not finished", registry=r)
         self.capacity = Gauge("jina_local_queue_capacity_items", "Most items admitted at once", registry=r)
         self.ready = Gauge("jina_local_model_ready", "1 once the model is loaded", registry=r)
-        # ENGINE: one observation per forward, from Embedder.add_batch_listener
+        # one observation per forward, from Embedder.add_batch_listener
         self.batch_size = Histogram("jina_local_batch_size", "Items per model forward (shared across requests)",
                                     buckets=_SIZE_BUCKETS, registry=r)
         self.batch_callers = Histogram("jina_local_batch_callers", "Requests whose items shared one forward",

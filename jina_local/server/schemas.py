@@ -134,6 +134,8 @@ def parse_image_ref(value: Any, where: str, index: int, allow_urls: bool) -> Ima
 def _item(value: Any, index: int, allow_urls: bool) -> str | ImageRef:
     where = f"input[{index}]"
     if isinstance(value, str):
+        if value.lstrip()[:11].lower() == "data:image/":  # the model reads these as images: check them as images
+            return parse_image_ref(value, where, index, allow_urls)
         return value
     if isinstance(value, dict):
         keys = set(value)

@@ -96,7 +96,7 @@ class SearchJob:
             query = query.data if query.data is not None else fetch_image(str(query.url), self.fetch, 0)
             _check_image(query, 0, "image", self.max_image_pixels)
         try:
-            with self.lock, self.runner.model_access():  # one search at a time on the store
+            with self.lock:  # one search at a time on the store (the Embedder itself is thread-safe)
                 hits = self.collection.search(query, limit=req.limit, mode=req.mode, filter=req.filter)
                 result = hits_to_json(query, hits, collection=self.collection, model=self.runner.model,
                                       mode=req.mode, thumbnails=req.thumbnails)

@@ -1,15 +1,14 @@
 """Running requests on the model from worker threads, with cancellation and the in-flight item count.
 
-Every request's items go to the model from a thread of one pool, so many requests are inside the
-model at once. The model's engine coalesces concurrent callers' items into shared forwards and gives
-each caller its own rows (dynamic batching); the server adds no batching of its own.
+Each request's items go to the model from a thread of one pool, so many requests are inside the
+model at once. The Embedder's engine coalesces concurrent callers' items into shared forwards and
+gives each caller its own rows, in order (dynamic batching); the server adds no batching of its own.
 
-ENGINE: what depends on the streaming engine (``Embedder.stream``, thread-safe ``encode``):
-
-* With the engine (detected by ``Embedder.stream``), calls go straight in, and a cancelled request
-  closes its ``stream`` generator, which drops its queued items.
-* Without it (``encode`` is not safe across mixed adapters from several threads), calls are
-  serialised by one lock here, and a cancelled request that has not reached the model is skipped.
+Cancellation: a request whose client left before its thread started never reaches the model; one
+already streaming stops feeding items and closes its ``stream`` generator, which drops its items
+still queued in the engine. ENGINE: the thread notices the cancellation only between results (it
+waits inside ``next()`` while its items are queued), so a small request queued behind others is
+dropped only once its first item is done; a cancel handle on ``Embedder.stream`` would close that gap.
 """
 
 from __future__ import annotations
@@ -20,8 +19,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
+
+import numpy as np
 
 from .errors import RequestError
 
@@ -66,22 +66,11 @@ class Admission:
 
 
 class ModelRunner:
-    """Runs functions that use the model in a pool of threads; see the module docstring."""
+    """Runs the work of requests in a pool of threads, each a caller of the thread-safe Embedder."""
 
     def __init__(self, model: Any, threads: int) -> None:
         self.model = model
-        self.engine = hasattr(model, "stream")  # ENGINE: thread-safe, coalescing Embedder
-        self._serial = None if self.engine else threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jina-local-model")
-
-    @contextmanager
-    def model_access(self) -> Iterator[None]:
-        """Hold this around any use of the model (a no-op with the engine, one lock without it)."""
-        if self._serial is None:
-            yield
-            return
-        with self._serial:
-            yield
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="jina-local-request")
 
     async def run(self, fn: Callable[..., T], *args: Any, on_done: Callable[[], None] | None = None) -> T:
         """Run ``fn(*args)`` in the pool; ``on_done`` runs when the thread finishes, even if the caller left."""
@@ -92,24 +81,20 @@ class ModelRunner:
 
     def encode_items(self, items: list[Any], cancel: threading.Event, kwargs: dict[str, Any],
                      on_start: Callable[[], None] | None = None) -> dict[str, Any]:
-        """Encode ``items`` (called in a pool thread). Returns ``dense`` (n, d) | None and ``multi`` list | None.
+        """Encode ``items`` through ``Embedder.stream`` (called in a pool thread).
 
-        Raises :class:`Cancelled` when ``cancel`` is set before the items reach the model, and
-        :class:`RequestError` naming the item when one cannot be encoded.
+        Returns ``dense`` ((n, d) array or None) and ``multi`` (list or None). Raises
+        :class:`Cancelled` when ``cancel`` is set before or while the items are with the model (the
+        stream is closed, which drops the items still queued), and :class:`RequestError` naming the
+        item when one cannot be embedded.
         """
-        if self.engine and not kwargs.get("late_chunking"):
-            return self._stream(items, cancel, kwargs, on_start)
-        with self.model_access():
-            if cancel.is_set():
-                raise Cancelled()
-            if on_start is not None:
-                on_start()
+        if cancel.is_set():
+            raise Cancelled()
+        if on_start is not None:
+            on_start()
+        if kwargs.get("late_chunking"):  # chunks of one document: one encode call, not a stream
             result = self.model.encode(items, progress=False, **kwargs)
-        return {"dense": result.dense, "multi": result.multi}
-
-    def _stream(self, items: list[Any], cancel: threading.Event, kwargs: dict[str, Any],
-                on_start: Callable[[], None] | None) -> dict[str, Any]:
-        import numpy as np
+            return {"dense": result.dense, "multi": result.multi}
 
         def feed() -> Iterator[Any]:
             for item in items:
@@ -117,10 +102,6 @@ class ModelRunner:
                     return
                 yield item
 
-        if cancel.is_set():
-            raise Cancelled()
-        if on_start is not None:
-            on_start()
         dense: list[Any] = [None] * len(items)
         multi: list[Any] = [None] * len(items)
         stream = self.model.stream(feed(), progress=False, errors="skip", **kwargs)
@@ -134,22 +115,16 @@ class ModelRunner:
                 if cancel.is_set():
                     raise Cancelled()
         finally:
-            stream.close()  # ENGINE: closing the generator drops this request's queued items
+            stream.close()  # drops this request's items still queued in the engine
         if cancel.is_set() or any(d is None and m is None for d, m in zip(dense, multi)):
             raise Cancelled()
-        want_dense = kwargs.get("output", "dense") in ("dense", "both")
         return {
-            "dense": np.stack(dense).astype(np.float32, copy=False) if want_dense else None,
+            "dense": np.stack(dense).astype(np.float32, copy=False) if kwargs.get("output") != "multi" else None,
             "multi": multi if kwargs.get("output") in ("multi", "both") else None,
         }
 
-    def call(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` (which uses the model) under :meth:`model_access`; for pool threads."""
-        with self.model_access():
-            return fn()
-
     def stats(self) -> dict[str, Any] | None:
-        """ENGINE: the engine's counters (``Embedder.stats()``) when it has them."""
+        """The engine's counters (``Embedder.stats()``) as a flat dict, for ``/metrics``."""
         stats = getattr(self.model, "stats", None)
         if stats is None:
             return None
@@ -171,9 +146,9 @@ class ModelRunner:
 def apply_token_budget(model: Any, tokens: int) -> None:
     """``--max-batch-tokens``: the padded-token budget of one forward.
 
-    ENGINE: uses ``Embedder.set_token_budget`` when the engine provides it; until then the
-    backend's ``token_budget`` (a read-only property of the family class) is overridden on this
-    one backend instance.
+    Uses ``Embedder.set_token_budget`` if the core grows one. Until then, the backend's
+    ``token_budget`` (a read-only property of the family class, which the engine's scheduler reads
+    for every batch) is overridden on this one backend instance.
     """
     setter = getattr(model, "set_token_budget", None)
     if callable(setter):

@@ -5,7 +5,8 @@ runs on uvicorn in a thread on 127.0.0.1, and an asyncio httpx client in a child
 and 64 requests in flight (each 1-4 short texts, Jina schema, no task -> text-matching). Every level sends a fixed
 number of requests and also stops at a time cap, so the run ends by itself. Reported per level:
 throughput (items/s), p50/p99 latency after the first tenth of requests (warm-up), errors, and the
-mean batch fill (items per model forward, counted by wrapping the backend's forward). The
+mean batch fill (items and requests per model forward, and the share of padded positions, from
+``Embedder.add_batch_listener``), and the CPU the client itself used (it shares the machine). The
 baseline is in-process ``encode`` of the same items in one call, timed just before and just after
 each level (interleaved, the machine is noisy); the ratio uses their mean.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import socket
 import statistics
 import subprocess
@@ -48,17 +50,21 @@ def requests_for(n: int, seed: int = 0) -> list[list[str]]:
             for _ in range(n)]
 
 
-class ForwardCounter:
-    """Counts items per backend forward (measurement only; the forward itself is unchanged)."""
+class BatchLog:
+    """Every forward the engine runs, through the public ``Embedder.add_batch_listener``."""
 
-    def __init__(self, backend) -> None:
-        self.inner = backend.forward
-        self.sizes: list[int] = []
-        backend.forward = self
+    def __init__(self, model) -> None:
+        self.events: list = []
+        self.remove = model.add_batch_listener(self.events.append)
 
-    def __call__(self, batch, **kwargs):
-        self.sizes.append(len(batch))
-        return self.inner(batch, **kwargs)
+    def summary(self) -> dict:
+        events, self.events = self.events, []
+        if not events:
+            return {"fill": 0.0, "callers": 0.0, "padding": 0.0}
+        tokens = sum(e.tokens for e in events)
+        padded = sum(e.padded_tokens for e in events)
+        return {"fill": statistics.mean(e.size for e in events), "callers": statistics.mean(e.callers for e in events),
+                "padding": 1 - tokens / padded if padded else 0.0}
 
 
 def start_server(model):
@@ -118,7 +124,9 @@ async def load(url: str, reqs: list[list[str]], clients: int, time_cap: float) -
         wall = time.perf_counter() - started
     done = sorted(latencies)
     steady = [lat for _, lat in done[len(done) // 10:]] or [lat for _, lat in done]
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"items": items, "requests": len(done), "wall": wall, "errors": errors,
+            "client_cpu": usage.ru_utime + usage.ru_stime,
             "p50": statistics.median(steady), "p99": float(np.percentile(steady, 99))}
 
 
@@ -140,7 +148,8 @@ def baseline(model, reqs: list[list[str]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--preset", default="mid", choices=["tiny", "mid"])
-    parser.add_argument("--requests", type=int, default=256, help="requests per concurrency level")
+    parser.add_argument("--requests", type=int, default=256,
+                        help="requests per concurrency level (at least 8 per client)")
     parser.add_argument("--levels", default="1,8,64")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per level at most")
     parser.add_argument("--threads", type=int, default=2)
@@ -155,31 +164,35 @@ def main() -> None:
     model = jina_local.load(folder, device="cpu", dtype="float32")
     reqs = requests_for(args.requests)
     baseline(model, reqs)  # warm-up (first-call costs)
-    counter = ForwardCounter(model.backend)
     server, thread, url = start_server(model)
-    engine = hasattr(model, "stream")
     rows = []
     for clients in (int(c) for c in args.levels.split(",")):
-        before = baseline(model, reqs)  # interleaved: each level between two one-call encodes
-        counter.sizes.clear()
-        result = load_in_child(url, args.requests, clients, args.time_cap)
-        result["fill"] = statistics.mean(counter.sizes) if counter.sizes else 0.0
-        after = baseline(model, reqs)
+        n = max(args.requests, 8 * clients)  # enough rounds per client to reach a steady state
+        level_reqs = requests_for(n)
+        before = baseline(model, level_reqs)  # interleaved: each level between two one-call encodes
+        log = BatchLog(model)
+        result = load_in_child(url, n, clients, args.time_cap)
+        result.update(log.summary())
+        log.remove()
+        base_log = BatchLog(model)
+        after = baseline(model, level_reqs)
+        result["base_padding"] = base_log.summary()["padding"]
+        base_log.remove()
         result["base"] = (before + after) / 2
         rows.append((clients, result))
     server.should_exit = True
     thread.join(30)
-    print(f"\npreset={args.preset}, {args.requests} requests of 1-4 texts per level, torch threads={args.threads}, "
-          f"engine={'yes' if engine else 'no (calls serialised)'}; baseline: in-process encode of the same items in "
-          f"one call, timed just before and after each level\n")
+    print(f"\npreset={args.preset}, requests of 1-4 texts (5-40 words), torch threads={args.threads}; baseline: "
+          f"in-process encode of the same items in one call, timed just before and after each level\n")
     print("| clients | requests | items/s | one-call encode items/s | ratio | p50 ms | p99 ms | p99/p50 | errors | "
-          "items per forward |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "items per forward | requests per forward | padding (server / one call) | client CPU s / wall s |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for clients, r in rows:
         throughput = r["items"] / r["wall"]
         print(f"| {clients} | {r['requests']} | {throughput:.1f} | {r['base']:.1f} | {throughput / r['base']:.2f}x | "
               f"{r['p50'] * 1e3:.1f} | {r['p99'] * 1e3:.1f} | {r['p99'] / r['p50']:.2f} | {r['errors']} | "
-              f"{r['fill']:.2f} |")
+              f"{r['fill']:.1f} | {r['callers']:.1f} | {r['padding']:.0%} / {r['base_padding']:.0%} | "
+              f"{r['client_cpu']:.1f} / {r['wall']:.1f} |")
 
 
 if __name__ == "__main__":

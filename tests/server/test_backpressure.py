@@ -66,33 +66,58 @@ def test_full_queue_answers_503_with_retry_after(tiny_v4, monkeypatch):
         assert _metric(server.url, 'jina_local_rejected_total{reason="queue_full"}') == 1
 
 
-def test_client_that_disconnects_cancels_its_queued_items(tiny_v4, monkeypatch):
+def _send_and_leave(url: str, body: dict) -> socket.socket:
+    """Send a request on a raw socket and return it (close it to disconnect before the answer)."""
+    payload = json.dumps(body).encode()
+    host, port = url.removeprefix("http://").split(":")
+    raw = socket.create_connection((host, int(port)))
+    raw.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
+    return raw
+
+
+def _wait_for(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_client_that_disconnects_before_its_turn_never_reaches_the_model(tiny_v4, monkeypatch):
+    gate = Gate(tiny_v4.backend)
+    monkeypatch.setattr(tiny_v4.backend, "forward", gate)
+    with live_server(tiny_v4, threads=1) as server:  # one request thread: the second request waits for it
+        first, out = _post_in_thread(server.url, {"input": ["a"]})
+        assert gate.entered.wait(30)
+        raw = _send_and_leave(server.url, {"input": ["q1", "q2", "q3"], "dimensions": 8})
+        assert _wait_for(lambda: _metric(server.url, "jina_local_in_flight_items") == 4)
+        raw.close()
+        assert _wait_for(lambda: _metric(server.url, "jina_local_cancelled_total") == 1)
+        gate.open.set()
+        first.join(60)
+        assert out["response"].status_code == 200
+        assert _wait_for(lambda: _metric(server.url, "jina_local_in_flight_items") == 0)
+        assert httpx.post(f"{server.url}/v1/embeddings", json={"input": ["b"]}).status_code == 200
+    assert gate.batches == [1, 1], "the cancelled request's items reached the model"
+
+
+def test_client_that_disconnects_while_streaming_releases_its_items(tiny_v4, monkeypatch):
     gate = Gate(tiny_v4.backend)
     monkeypatch.setattr(tiny_v4.backend, "forward", gate)
     with live_server(tiny_v4) as server:
         first, out = _post_in_thread(server.url, {"input": ["a"]})
         assert gate.entered.wait(30)
-        body = json.dumps({"input": ["q1", "q2", "q3"], "dimensions": 8}).encode()
-        host, port = server.url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port))) as raw:  # a client that leaves before its answer
-            raw.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-            deadline = time.monotonic() + 10
-            while _metric(server.url, "jina_local_in_flight_items") < 4 and time.monotonic() < deadline:
-                time.sleep(0.02)
-        deadline = time.monotonic() + 10
-        while _metric(server.url, "jina_local_cancelled_total") < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert _metric(server.url, "jina_local_cancelled_total") == 1
+        raw = _send_and_leave(server.url, {"input": ["q1", "q2", "q3"], "dimensions": 8})
+        assert _wait_for(lambda: _metric(server.url, "jina_local_in_flight_items") == 4)
+        raw.close()
+        assert _wait_for(lambda: _metric(server.url, "jina_local_cancelled_total") == 1)
         gate.open.set()
         first.join(60)
         assert out["response"].status_code == 200
-        deadline = time.monotonic() + 10
-        while _metric(server.url, "jina_local_in_flight_items") > 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert _metric(server.url, "jina_local_in_flight_items") == 0
-        if not server.state.runner.engine:  # ENGINE: without it, queued work is dropped before the model
-            assert gate.batches == [1], "the cancelled request's items reached the model"
+        assert _wait_for(lambda: _metric(server.url, "jina_local_in_flight_items") == 0)
+        assert tiny_v4.stats().pending_items == 0
 
 
 def test_health_is_503_until_the_model_is_loaded(tiny_v4_dir):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import io
 
 import httpx
 import pytest
+from PIL import Image
 
 from conftest import live_server
 
@@ -24,6 +26,7 @@ def _post(url: str, body=None, *, content=None, path="/v1/embeddings"):
         ({"input": ["ok", {"image": "not base64!!"}]}, 422, "input[1].image", 1, "base64"),
         ({"input": [{"image": base64.b64encode(b"plain bytes").decode()}]}, 422, "input[0].image", 0, "readable image"),
         ({"input": ["ok", {"video": "x"}]}, 422, "input[1]", 1, "keys ['video']"),
+        ({"input": ["data:image/png;base64,@@"]}, 422, "input[0]", 0, "base64"),
         ({"input": [1, 2, 3]}, 422, "input", None, "token-id"),
         ({"input": []}, 422, "input", None, "non-empty"),
         ({"inputs": ["x"]}, 422, "inputs", None, "unknown field"),
@@ -65,6 +68,13 @@ def test_per_request_limits(tiny_v4):
         assert tokens.status_code == 413 and "20 tokens" in tokens.json()["detail"]
         ok = _post(server.url, {"input": ["word " * 5]})
         assert ok.status_code == 200
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20)).save(buffer, format="PNG")
+    png = base64.b64encode(buffer.getvalue()).decode()
+    with live_server(tiny_v4, max_image_pixels=399) as server:  # 20 x 20 = 400 pixels, read from the header
+        for item, field in (({"image": png}, "input[0].image"), (f"data:image/png;base64,{png}", "input[0]")):
+            big = _post(server.url, {"input": [item]})
+            assert big.status_code == 413 and big.json()["field"] == field, big.text
 
 
 def test_too_long_text_needs_truncate(tiny_v4):
