@@ -14,8 +14,8 @@ One shape for ``jina-local search --json``, the server's ``POST /v1/search`` and
 
 Snippets are centred on the span that matches the query best. With the model's per-row character
 spans (``Embedder.multi_row_spans``) and the hit's stored token vectors, "best" is the document
-tokens contributing most to the MaxSim score; otherwise (pooled or dense-only collections, models
-without the hook) it is the window covering most query words.
+tokens contributing most to the MaxSim score; otherwise (pooled or dense-only collections) it is
+the window covering most query words.
 """
 
 from __future__ import annotations
@@ -178,9 +178,9 @@ def _whole_word(text: str, start: int, end: int) -> tuple[int, int] | None:
 class _Explainer:
     """Query token vectors per task and stored document vectors, for MaxSim-based snippets and heat maps.
 
-    HOOK: needs ``Embedder.multi_row_spans`` (text) and ``Embedder.image_patch_grid`` (images), which
-    the core is adding; without them, or when the collection pools or has no multi-vectors, every
-    method returns ``None`` and the callers fall back.
+    Uses ``Embedder.multi_row_spans`` (text) and ``Embedder.image_patch_grid`` (images). When the
+    collection pools its token vectors or has none, or the model lacks the hooks, every method
+    returns ``None`` and the callers fall back (query words for snippets, no heat map).
     """
 
     def __init__(self, query: Any, collection: Any, model: Any, mode: str) -> None:

@@ -72,7 +72,7 @@ def test_image_query_is_labelled():
 
 
 class _HookedModel:
-    """Stands in for the two core hooks (``multi_row_spans``, ``image_patch_grid``) that are landing on main."""
+    """A model whose query vectors and row maps the test chooses, so the expected MaxSim winner is known."""
 
     def __init__(self, query_rows, spans, grid=None):
         self.query_rows, self.spans, self.grid = query_rows, spans, grid
