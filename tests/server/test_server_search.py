@@ -96,7 +96,7 @@ def test_cli_search_through_a_running_server(search_server, capsys):
 
 
 def test_cli_search_server_errors_are_clean(capsys):
-    from conftest import free_port
+    from server_helpers import free_port
 
     assert main(["search", "x", "--server", f"http://127.0.0.1:{free_port()}"]) == 1
     assert "could not reach" in capsys.readouterr().err

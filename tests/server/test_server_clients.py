@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import live_server
+from server_helpers import live_server
 
 TEXTS = ["Cats sleep sixteen hours a day.", "def add(a, b):\n    return a + b", "Berlin is the capital of Germany."]
 

@@ -9,7 +9,7 @@ import httpx
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import live_server
+from server_helpers import live_server
 
 
 def _samples(url: str) -> dict[tuple[str, tuple], float]:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import live_server
+from server_helpers import live_server
 from jina_local.cli import main
 from jina_local.server import ServerConfig, ServerConfigError
 

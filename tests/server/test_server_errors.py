@@ -9,7 +9,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from conftest import live_server
+from server_helpers import live_server
 
 
 def _post(url: str, body=None, *, content=None, path="/v1/embeddings"):
