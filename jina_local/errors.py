@@ -7,6 +7,9 @@ Every message says what was wrong and how to fix it. The tree::
     ├── CheckpointError           files are there but do not match the published layout
     ├── UnsupportedModelError     a checkpoint of a family jina-local does not know
     ├── InputError (ValueError)   an item passed to encode() cannot be used
+    │   └── FetchError            a URL item could not be downloaded (network, timeout, size, type)
+    │       └── URLNotAllowedError   the FetchPolicy refused the URL before connecting
+    ├── OptionError (ValueError)  an option value is out of range or of the wrong kind
     ├── TaskError (ValueError)    unknown task / adapter, or one the model does not have
     ├── DimensionError (ValueError)  a Matryoshka dim the model does not allow
     ├── OutputError (ValueError)  an output kind the model cannot produce
@@ -21,11 +24,14 @@ __all__ = [
     "CollectionConfigError",
     "DimensionError",
     "EncodingError",
+    "FetchError",
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
+    "OptionError",
     "OutputError",
     "TaskError",
+    "URLNotAllowedError",
     "UnsupportedModelError",
 ]
 
@@ -48,6 +54,38 @@ class UnsupportedModelError(JinaLocalError):
 
 class InputError(JinaLocalError, ValueError):
     """An item given to ``encode`` is of an unsupported type or cannot be read."""
+
+
+class FetchError(InputError):
+    """A URL item could not be downloaded: network failure, timeout, HTTP status, size or content type.
+
+    ``index`` is the item's position and ``url`` the URL that failed (the last redirect hop, with
+    any ``user:password@`` removed).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.url = url
+
+    def __reduce__(self):  # keep index and url across pickling (process pools, Ray)
+        return (_rebuild_fetch_error, (type(self), str(self), self.index, self.url))
+
+
+class URLNotAllowedError(FetchError):
+    """The :class:`~jina_local.FetchPolicy` refused a URL before any connection was made.
+
+    URL fetching is switched off, the scheme is not http(s), or the host resolves to a private,
+    loopback, link-local, multicast, reserved or unspecified address.
+    """
+
+
+def _rebuild_fetch_error(cls: type, message: str, index: int | None, url: str | None) -> FetchError:
+    return cls(message, index=index, url=url)
+
+
+class OptionError(JinaLocalError, ValueError):
+    """An option (a keyword argument or a policy field) has a value that is out of range or of the wrong kind."""
 
 
 class TaskError(JinaLocalError, ValueError):

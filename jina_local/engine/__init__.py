@@ -56,11 +56,11 @@ class Engine:
             return self._pool
 
     def default_window(self, items: int | None = None, tokens: int | None = None) -> WindowLimits:
-        """Windows that fill the token budget several times over, and never hold more than 256 MiB."""
+        """Windows that fill the token budget several times over, with a cap on their pixel bytes."""
         return WindowLimits(
             items=items or 1024,
             tokens=tokens or 8 * self.backend.token_budget,
-            nbytes=256 * 2**20,
+            nbytes=self.backend.window_nbytes,
             prefetch=2 * self.prepare_threads,
         )
 

@@ -76,10 +76,11 @@ class _Slot:
     kind: str | None = None
     task: str | None = None
     error: JinaLocalError | None = None
+    yielded: bool = False
 
     @property
     def ready(self) -> bool:
-        return self.error is not None or (self.job is not None and self.job.done)
+        return self.yielded or self.error is not None or (self.job is not None and self.job.done)
 
 
 @dataclass(eq=False)
@@ -226,7 +227,7 @@ def run_stream(
                     kind=slot.kind if error is None else None,
                     error=error,
                 )
-                slot.job = None  # the result is the caller's now; drop the prepared data
+                slot.job, slot.yielded = None, True  # the result is the caller's now; drop our references
             if exhausted and not ordered:
                 return
             with wake:

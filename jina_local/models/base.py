@@ -113,6 +113,11 @@ class ModelBackend(ABC):
         return 16384 if self.info.device.startswith("cuda") else 4096
 
     @property
+    def window_nbytes(self) -> int:
+        """Default cap on the prepared bytes (pixel tensors) of one engine window."""
+        return 256 * 2**20
+
+    @property
     def max_batch_size(self) -> int:
         """Default cap on items per forward, whatever their length."""
         return 64 if self.info.device.startswith("cuda") else 32

@@ -59,6 +59,12 @@ class JinaV4Backend(ModelBackend):
 
     # -- forward (inside the engine's per-model critical section) --------------------------------
     @property
+    def window_nbytes(self) -> int:
+        """Room for three token budgets of image patches (float32, 4 patches of 14x14x3x2 per image token)."""
+        per_token = 4 * self.image_processor.patch_size**2 * 3 * self.image_processor.temporal_patch_size * 4
+        return max(super().window_nbytes, 3 * self.token_budget * per_token)
+
+    @property
     def active_task(self) -> str | None:
         """The task the LoRA layers are routed to now."""
         return self.adapters.active
