@@ -109,10 +109,6 @@ class ServerConfig:
                 f"--max-request-items {self.max_request_items} is more than the queue holds "
                 f"(--max-queue-items {self.max_queue_items}); such a request could never be admitted."
             )
-        if self.allow_urls:
-            from .urls import fetch_policy
-
-            fetch_policy(self)  # raises when this build has no URL policy
         if self.index is not None and not str(self.index).startswith(("http://", "https://")):
             if not Path(self.index).expanduser().is_dir():
                 raise ServerConfigError(f"--index {self.index} is not a folder; build it with `jina-local index`.")

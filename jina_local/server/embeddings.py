@@ -71,7 +71,7 @@ class EmbeddingJob:
         for index, item in enumerate(self.req.items):
             if isinstance(item, ImageRef):
                 where = item.where
-                data = item.data if item.data is not None else fetch_image(str(item.url), self.fetch, index)
+                data = item.data if item.data is not None else fetch_image(str(item.url), self.fetch, index, where)
                 _check_image(data, index, where, self.max_image_pixels)
                 items.append(data)
                 self.kinds.append("image")

@@ -93,7 +93,7 @@ class SearchJob:
         req = self.req
         query: Any = req.query
         if isinstance(query, ImageRef):
-            query = query.data if query.data is not None else fetch_image(str(query.url), self.fetch, 0)
+            query = query.data if query.data is not None else fetch_image(str(query.url), self.fetch, 0, "image")
             _check_image(query, 0, "image", self.max_image_pixels)
         try:
             with self.lock:  # one search at a time on the store (the Embedder itself is thread-safe)

@@ -1,36 +1,31 @@
 """The one place where URL inputs meet the URL policy (``--allow-urls``).
 
-Without ``--allow-urls`` the server refuses every URL input (422). With it, images given as URLs
-are fetched under ``jina_local.FetchPolicy`` (http(s) only, no private addresses by default,
-deadlines, byte caps), which is being written as ``jina_local/fetch.py``. FETCH-POLICY: until it is
-in this build, ``--allow-urls`` is refused at start-up rather than fetching without the policy.
+Without ``--allow-urls`` the server refuses every URL input (422 ``urls_refused``) before any work.
+With it, images given as URLs are downloaded in the request's thread under
+:class:`jina_local.FetchPolicy`'s defaults: http(s) only, no private, loopback or link-local
+addresses, connect/read timeouts and a total deadline, a byte cap, image content only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .errors import RequestError, ServerConfigError
+from ..errors import JinaLocalError
+from ..fetch import FetchPolicy, fetch
+from .errors import RequestError
 
 __all__ = ["fetch_image", "fetch_policy"]
 
 
-def fetch_policy(config: Any) -> Any:
-    """The policy URL fetches run under, or :class:`ServerConfigError` when this build has none."""
-    try:
-        from jina_local import FetchPolicy  # type: ignore[attr-defined]
-    except ImportError:
-        raise ServerConfigError(
-            "--allow-urls needs jina_local.FetchPolicy (no private addresses, deadlines, byte caps), which this "
-            "build does not have yet; send images as base64 instead."
-        ) from None
-    return FetchPolicy()
+def fetch_policy(config: Any) -> FetchPolicy:
+    """The policy URL fetches run under (the safe defaults; bodies capped at the request byte limit too)."""
+    return FetchPolicy(max_bytes=min(FetchPolicy().max_bytes, int(config.max_request_bytes)))
 
 
-def fetch_image(url: str, policy: Any, index: int) -> bytes:
-    """Download one image URL under ``policy``; failures name the item."""
+def fetch_image(url: str, policy: FetchPolicy, index: int, where: str | None = None) -> bytes:
+    """Download one image URL under ``policy``; a refusal or failure is a 422 naming the item."""
     try:
-        return bytes(policy.fetch(url))  # FETCH-POLICY: assumed entry point of jina_local.FetchPolicy
-    except Exception as exc:  # noqa: BLE001 - any fetch failure is the client's URL problem
-        raise RequestError(f"input[{index}] ({url}) could not be fetched: {exc}", field=f"input[{index}]",
-                           item=index, code="fetch_failed") from None
+        return fetch(url, policy, index=index)
+    except JinaLocalError as exc:  # FetchError / URLNotAllowedError: what went wrong and how to fix it
+        field = where or f"input[{index}]"
+        raise RequestError(f"{field}: {exc}", field=field, item=index, code="fetch_failed") from None

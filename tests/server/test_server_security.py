@@ -63,21 +63,18 @@ def test_url_inputs_are_refused_without_allow_urls(v4_server):
 
 
 def test_allow_urls_applies_the_fetch_policy(tiny_v4):
-    import jina_local
-
-    if not hasattr(jina_local, "FetchPolicy"):  # FETCH-POLICY not in this build: refuse to start
-        with pytest.raises(ServerConfigError, match="FetchPolicy"):
-            ServerConfig(allow_urls=True).check()
-        return
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, format="PNG")
     with live_server(tiny_v4, allow_urls=True) as server:  # loopback is a private address: refused by default
-        response = httpx.post(f"{server.url}/v1/embeddings",
-                              json={"input": [{"image": f"{server.url}/health"}]})
-        assert response.status_code == 422 and response.json()["item"] == 0
-        ok = httpx.post(f"{server.url}/v1/embeddings",
-                        json={"input": [{"image": base64.b64encode(buffer.getvalue()).decode()}]})
-        assert ok.status_code == 200
+        refused = httpx.post(f"{server.url}/v1/embeddings",
+                             json={"input": ["ok", {"image": f"{server.url}/health"}]})
+        assert refused.status_code == 422, refused.text
+        body = refused.json()
+        assert body["item"] == 1 and body["field"] == "input[1].image" and body["error"]["code"] == "fetch_failed"
+        assert "loopback" in body["detail"] and "allow_private_networks" in body["detail"]
+        search_less = httpx.post(f"{server.url}/v1/embeddings",
+                                 json={"input": [{"image": base64.b64encode(buffer.getvalue()).decode()}]})
+        assert search_less.status_code == 200
 
 
 def test_cors_is_off_by_default_and_opt_in_per_origin(v4_server, tiny_v4):
