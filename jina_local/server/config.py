@@ -77,7 +77,7 @@ class ServerConfig:
             names.add(loaded_name)
         if family in _PUBLISHED:
             names.add(_PUBLISHED[family])
-        for name in list(names):
+        for name in list(names):  # a copy: the loop adds to the set
             if name.startswith("jinaai/"):
                 names.add(name.removeprefix("jinaai/"))
         return {n for n in names if n}
@@ -109,6 +109,6 @@ class ServerConfig:
                 f"--max-request-items {self.max_request_items} is more than the queue holds "
                 f"(--max-queue-items {self.max_queue_items}); such a request could never be admitted."
             )
-        if self.index is not None and not str(self.index).startswith(("http://", "https://")):
-            if not Path(self.index).expanduser().is_dir():
-                raise ServerConfigError(f"--index {self.index} is not a folder; build it with `jina-local index`.")
+        remote = str(self.index).startswith(("http://", "https://"))
+        if self.index is not None and not remote and not Path(self.index).expanduser().is_dir():
+            raise ServerConfigError(f"--index {self.index} is not a folder; build it with `jina-local index`.")

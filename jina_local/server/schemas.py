@@ -25,8 +25,8 @@ __all__ = [
     "EmbedRequest",
     "ImageRef",
     "encode_vector",
-    "parse_image_ref",
     "parse_embedding_request",
+    "parse_image_ref",
     "task_and_role",
 ]
 
@@ -166,7 +166,7 @@ def parse_embedding_request(body: Any, info: ModelInfo, *, model_names: set[str]
         raise RequestError(f"unknown field(s) {unknown}; fields are {sorted(_FIELDS)}.", field=unknown[0])
     model = body.get("model")
     if model is not None and (not isinstance(model, str) or model not in model_names):
-        served = served_id or sorted(model_names)[0]
+        served = served_id or min(model_names)
         raise RequestError(f"model {model!r} is not served here; this server serves {served!r}.",
                            status=404, field="model", code="model_not_found")
     if "input" not in body:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
-import json
 import threading
 import time
 
 import httpx
 import pytest
-
 from server_helpers import LiveServer, live_server, serve_subprocess, wait_healthy
 
 
@@ -43,7 +42,7 @@ def _post_in_thread(url: str, body: dict) -> tuple[threading.Thread, dict]:
 
 def _metric(url: str, name: str) -> float:
     for line in httpx.get(f"{url}/metrics").text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
+        if line.startswith((name + " ", name + "{")):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in /metrics")
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from server_helpers import live_server
 
 playwright_api = pytest.importorskip("playwright.sync_api")

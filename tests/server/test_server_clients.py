@@ -9,7 +9,6 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-
 from server_helpers import live_server
 
 TEXTS = ["Cats sleep sixteen hours a day.", "def add(a, b):\n    return a + b", "Berlin is the capital of Germany."]

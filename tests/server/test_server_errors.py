@@ -8,7 +8,6 @@ import io
 import httpx
 import pytest
 from PIL import Image
-
 from server_helpers import live_server
 
 

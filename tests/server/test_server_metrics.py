@@ -8,7 +8,6 @@ import io
 import httpx
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
-
 from server_helpers import live_server
 
 

@@ -8,8 +8,8 @@ import io
 import httpx
 import pytest
 from PIL import Image
-
 from server_helpers import live_server
+
 from jina_local.cli import main
 from jina_local.server import ServerConfig, ServerConfigError
 
