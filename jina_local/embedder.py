@@ -9,7 +9,9 @@ import numpy as np
 
 from .engine import BatchEvent, Engine, EngineStats, PreparedItem, StreamSettings
 from .errors import InputError, TaskError
-from .inputs import TextInput, as_item_list, load_item
+from .fetch import FetchPolicy, check_fetch_policy
+from .images import DEFAULT_MAX_IMAGE_PIXELS, check_max_image_pixels
+from .inputs import TextInput, as_item_list, is_single_item, iter_items, load_item
 from .kinds import ImageMode
 from .models.base import ModelBackend
 from .options import check_call
@@ -62,6 +64,8 @@ class Embedder:
         window: int | None = None,
         window_tokens: int | None = None,
         progress: bool | None = None,
+        fetch: FetchPolicy | None = None,
+        max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> Iterator[Encoded]:
         """Embed any iterable (a generator of unknown length too), yielding one :class:`Encoded` per item,
         in input order, as soon as it and every earlier item are done.
@@ -78,21 +82,22 @@ class Embedder:
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
             batch_size=batch_size, max_length=max_length, max_pixels=max_pixels, errors=errors,
             window=window, window_tokens=window_tokens, progress=progress, total=_length(items),
+            fetch=fetch, max_image_pixels=max_image_pixels,
         )  # fmt: skip
-        if isinstance(items, (str, bytes, bytearray, dict)) or items is None:
-            items = as_item_list(items)  # one item, or a clear refusal
-        return self._engine.stream(items, prepare, settings)
+        return self._engine.stream(iter_items(items), prepare, settings)  # one item, or a clear refusal
 
     def _plan_call(
         self, *, role: Any, task: Any, symmetric: bool, images: Any, output: Any, dim: Any, batch_size: Any,
         max_length: Any, max_pixels: Any, errors: Any, window: Any, window_tokens: Any, progress: bool | None,
-        total: int | None,
+        total: int | None, fetch: Any, max_image_pixels: Any,
     ) -> tuple[StreamSettings, Callable[[Any, int], PreparedItem]]:  # fmt: skip
         """Check the arguments once and build the per-item preparation the engine runs in its workers."""
         info, backend = self.info, self._backend
         check_call(info, role=role, output=output, dim=dim, errors=errors, images=images, task=task,
                    batch_size=batch_size, window=window, window_tokens=window_tokens)  # fmt: skip
         backend.check_limits(max_length, max_pixels)
+        fetch = check_fetch_policy(fetch)
+        max_image_pixels = check_max_image_pixels(max_image_pixels)
         if isinstance(task, str) and task != "auto":
             resolve_tasks(["text"], task, info, role=role, symmetric=symmetric)  # unknown names fail now
         per_item = None if task is None or isinstance(task, str) else list(task)
@@ -107,7 +112,7 @@ class Embedder:
                     resolve_tasks(["text"], name, info, role=role, symmetric=symmetric, where=f"item {i}: ")
 
         def prepare(raw: Any, index: int) -> PreparedItem:
-            typed = load_item(raw, index, images=images)
+            typed = load_item(raw, index, images=images, fetch=fetch, max_image_pixels=max_image_pixels)
             kind = input_kind(typed)
             if per_item is None:
                 chosen = resolve_tasks([kind], task, info, role=role, symmetric=symmetric)[0]
@@ -148,6 +153,8 @@ class Embedder:
         max_pixels: int | None = None,
         errors: ErrorMode = "raise",
         progress: bool | None = None,
+        fetch: FetchPolicy | None = None,
+        max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
     ) -> EncodeResult:
         """Embed items (text, images, or a mix) in the order given: :meth:`stream`, collected.
 
@@ -159,14 +166,17 @@ class Embedder:
         items per forward (batches are also capped by a padded-token budget); ``max_length`` caps
         text tokens; ``max_pixels`` caps image area; ``progress`` shows a bar (default: when there
         is more than one batch). ``errors="raise"`` (default) raises the typed error of the first item
-        that fails; ``errors="skip"`` keeps one row per input and reports failures in
-        :attr:`EncodeResult.errors`.
+        that fails, before its window is encoded; ``errors="skip"`` keeps one row per input and reports
+        failures in :attr:`EncodeResult.errors`. ``fetch`` is the :class:`~jina_local.FetchPolicy` for
+        image URLs (default: http(s) only, public addresses only, deadlines and a byte cap);
+        ``max_image_pixels`` refuses larger images from their header, before decoding.
         """
         raw = as_item_list(items)
         settings, prepare = self._plan_call(
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
             batch_size=batch_size, max_length=max_length, max_pixels=max_pixels, errors=errors,
-            window=None, window_tokens=None, progress=progress, total=len(raw),
+            window=None, window_tokens=None, progress=progress, total=len(raw), fetch=fetch,
+            max_image_pixels=max_image_pixels,
         )  # fmt: skip
         results = list(self._engine.stream(raw, prepare, settings))
         return _collect(results, settings, self.info.dense_dim if dim is None else dim)
@@ -230,7 +240,7 @@ class Embedder:
 
 
 def _length(items: Any) -> int | None:
-    if isinstance(items, (str, bytes, bytearray)):
+    if is_single_item(items):
         return 1
     try:
         return len(items)

@@ -51,7 +51,7 @@ from ._fetch_net import (
 from .errors import FetchError, OptionError, URLNotAllowedError
 from .kinds import sniff_image_format
 
-__all__ = ["DEFAULT_FETCH_POLICY", "FetchPolicy", "blocked_address_reason", "fetch"]
+__all__ = ["DEFAULT_FETCH_POLICY", "FetchPolicy", "blocked_address_reason", "check_fetch_policy", "fetch"]
 
 _MIB = 1024 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
@@ -186,6 +186,13 @@ def _proxy_for(url: httpcore.URL, trust_env: bool) -> str | None:
     if not proxy or urllib.request.proxy_bypass_environment(url.host.decode(), proxies):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def check_fetch_policy(policy: Any) -> FetchPolicy | None:
+    """Validate a ``fetch=`` option up front: a :class:`FetchPolicy`, or ``None`` for the default."""
+    if policy is not None and not isinstance(policy, FetchPolicy):
+        raise OptionError(f"fetch={policy!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None.")
+    return policy
 
 
 def fetch(url: str, policy: FetchPolicy | None = None, *, index: int = 0) -> bytes:

@@ -91,6 +91,11 @@ def _refuse_container(items: Any) -> None:
         )
 
 
+def is_single_item(items: Any) -> bool:
+    """Whether ``items`` is one item (a text, an image, a path, image bytes) rather than a collection of them."""
+    return isinstance(items, _SINGLE_ITEMS)
+
+
 def iter_items(items: Any) -> Iterator[Any]:
     """Like :func:`as_item_list` without building the list (for generators of unknown length)."""
     if items is None:

@@ -28,7 +28,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..errors import InputError, JinaLocalError
-from ..inputs import TextInput, load_item
+from ..inputs import TextInput, check_text, load_item
 from ._base import PointRecord
 from ._points import build_payload, check_id, content_digest, point_id
 from ._results import AddSummary, ItemFailure
@@ -91,6 +91,7 @@ def item_key(item: Any, index: int) -> tuple[str, str]:
     typed error ``load_item`` would raise.
     """
     if isinstance(item, str):
+        check_text(item, index)  # a lone surrogate is a typed error, not a UnicodeEncodeError
         if item[:11].lower() == "data:image/":
             header, _, payload = item.partition(",")
             try:
@@ -218,7 +219,7 @@ def _write(
             task, kind = str(encoded.task), str(encoded.kind)
             text = k.item if isinstance(k.item, str) and kind != "image" else None
             payload = build_payload(k.user, index=k.index, kind=kind, task=task, source=k.source, text=text,
-                                    image=(k.source or None) if kind == "image" else None)  # fmt: skip
+                                    image=(k.source or None) if kind == "image" else None, point_id=k.pid)  # fmt: skip
             records.append((k.index, PointRecord(k.pid, encoded.dense, multi, payload), task, kind))  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - payload or pooling failures lose only this item
             summary.failures.append(ItemFailure(k.index, f"{type(exc).__name__}: {exc}" if not isinstance(exc, JinaLocalError) else str(exc)))

@@ -217,3 +217,38 @@ def test_code_and_prose_in_one_stream_are_routed_per_item(tiny_v4):
     got = list(tiny_v4.stream(items))
     assert [r.task for r in got] == ["retrieval", "code", "retrieval", "code"]
     assert [r.kind for r in got] == ["text", "code", "text", "code"]
+
+
+def test_fetch_and_image_limits_reach_every_item(tiny_v4):
+    import io
+
+    from PIL import Image
+
+    from jina_local import FetchPolicy
+    from jina_local.errors import OptionError, URLNotAllowedError
+
+    with pytest.raises(URLNotAllowedError, match="loopback"):  # refused before any connection
+        tiny_v4.encode("http://127.0.0.1:9/cat.png", images="auto")
+    with pytest.raises(URLNotAllowedError, match="switched off|allow_urls"):
+        tiny_v4.encode("https://example.com/cat.png", images="auto", fetch=FetchPolicy(allow_urls=False))
+    with pytest.raises(OptionError):
+        tiny_v4.stream(["x"], fetch={"allow_urls": True})
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 100)).save(buffer, format="PNG")
+    result = tiny_v4.encode([buffer.getvalue(), "text"], max_image_pixels=10_000, errors="skip")
+    assert list(result.errors) == [0] and "max_image_pixels" in str(result.errors[0])
+    assert tiny_v4.encode(buffer.getvalue(), max_image_pixels=20_000).kinds == ["image"]
+
+
+def test_stream_takes_one_item_and_refuses_unordered_containers(tiny_v4):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40)).save(buffer, format="PNG")
+    assert [r.kind for r in tiny_v4.stream(memoryview(buffer.getvalue()))] == ["image"]
+    assert [r.kind for r in tiny_v4.stream("one text")] == ["text"]
+    for bad in ({"a", "b"}, {"a": 1}):
+        with pytest.raises(InputError):
+            tiny_v4.stream(bad)
