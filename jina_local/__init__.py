@@ -8,39 +8,64 @@
 from __future__ import annotations
 
 from .embedder import Embedder
+from .engine import BatchEvent, EngineStats
 from .errors import (
     CheckpointError,
     CollectionConfigError,
     DimensionError,
+    EncodingError,
+    FetchError,
+    FilterError,
     InputError,
     JinaLocalError,
     ModelNotFoundError,
+    OptionError,
     OutputError,
     TaskError,
     UnsupportedModelError,
+    URLNotAllowedError,
 )
-from .loading import load
-from .types import EncodeResult, Kind, ModelInfo, Output, Role, Task
+from .fetch import FetchPolicy
+from .inputs import image_reference
+from .kinds import detect_kind
+from .loading import hf_style_options, load
+from .routing import paired_document_task, parse_task
+from .types import EncodeResult, Encoded, ErrorMode, Kind, ModelInfo, Output, Role, Task
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchEvent",
     "CheckpointError",
     "CollectionConfigError",
     "DimensionError",
     "Embedder",
     "EncodeResult",
+    "Encoded",
+    "EncodingError",
+    "EngineStats",
+    "ErrorMode",
+    "FetchError",
+    "FetchPolicy",
+    "FilterError",
     "InputError",
     "JinaLocalError",
     "Kind",
     "ModelInfo",
     "ModelNotFoundError",
+    "OptionError",
     "Output",
     "OutputError",
     "Role",
     "Task",
     "TaskError",
+    "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
+    "detect_kind",
+    "hf_style_options",
+    "image_reference",
     "load",
+    "paired_document_task",
+    "parse_task",
 ]

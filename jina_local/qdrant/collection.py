@@ -8,37 +8,41 @@ payloads) and queries into plans, and fuses per-task result lists. Engines live 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from qdrant_client import QdrantClient, models
-from tqdm.auto import tqdm
 
-from ..errors import CollectionConfigError, InputError
-from ..inputs import ImageInput, TextInput, as_item_list, load_item
+from ..errors import CollectionConfigError, InputError, OptionError
+from ..inputs import as_item_list
+from ..options import check_positive_int
 from ..token_pooling import pool_tokens
+from ._embeddings import add_embeddings
+from ._ingest import IngestPlan, ingest
 from ._base import (
-    SCHEMA_VERSION,
     Backend,
-    CollectionSpec,
-    PointRecord,
-    QueryPlan,
     SearchMode,
 )
-from ._locations import BackendName, resolve_backend
-from ._points import build_payload, check_id, content_digest, point_id, vectors_digest
-from ._results import AddSummary, ItemFailure, SearchHit
-from ._schema import check_dim_for_model, validate_existing
-from .filters import and_filters, check_filter, field_equals, tasks_in_filter
-from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
+from ._locations import BackendName, check_collection_name, check_open_options, resolve_backend
+from ._points import PAYLOAD_LAYOUT, check_id, parse_payload
+from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
+from ._schema import open_or_create
+from ._copy import copy_collection
+from ._foreign import open_foreign
+from ._mmr import search_mmr
+from ._scan import delete_matching, scroll_points
+from .filters import FilterError, check_filter
+from ._search import check_mode, search_text, search_vectors, wanted_tasks
+from .fusion import DEFAULT_FUSION, Fusion
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
     from ..types import EncodeResult
 
-__all__ = ["AddSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
-_MODES = ("two_stage", "multi", "dense")
+__all__ = ["AddSummary", "CopySummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
 
 
 class MultiVectorCollection:
@@ -49,6 +53,8 @@ class MultiVectorCollection:
         self.name = name
         self.model = model
         self._meta = meta
+        self._lock = threading.RLock()  # metadata read-modify-write; adds may run in several threads
+        self._pool_workers: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ open / validate
     @classmethod
@@ -59,7 +65,7 @@ class MultiVectorCollection:
         model: Embedder | None = None,
         *,
         dense_dim: int | None = None,
-        multi: bool = True,
+        multi: bool | None = None,
         on_disk: bool = False,
         multi_dtype: Literal["float32", "float16"] | None = None,
         pool_factor: int | None = None,
@@ -72,6 +78,7 @@ class MultiVectorCollection:
         shard_number: int | None = None,
         replication_factor: int | None = None,
         create: bool = True,
+        vector_name: str | None = None,
     ) -> MultiVectorCollection:
         """Open collection ``name`` at ``location``, creating it if missing (``create=True``).
 
@@ -79,71 +86,49 @@ class MultiVectorCollection:
         qdrant-edge-py; a folder written by ``QdrantClient(path=...)`` is opened with qdrant-client),
         an ``http(s)://`` URL of a Qdrant server or cluster (``api_key``), or a ``QdrantClient``.
         ``dense_dim`` picks the Matryoshka size at creation (default: the model's full size);
-        ``multi=False`` stores dense vectors only. Creation-only settings: ``on_disk`` (multi-vectors
+        ``multi``: store per-token vectors (default: when the model produces them; without a model,
+        what an existing collection holds, else True); ``multi=False`` stores dense vectors only.
+        Creation-only settings: ``on_disk`` (multi-vectors
         memory-mapped), ``multi_dtype`` (``"float16"`` halves multi-vector storage),
         ``dense_quantization="int8"``, ``hnsw_m`` / ``hnsw_ef_construct`` (dense graph),
         ``shard_number`` / ``replication_factor`` (cluster). ``pool_factor`` (2-4) pools stored
         document token vectors; it is recorded and must not change later. An existing collection
         is validated against all explicit arguments and the model; a mismatch raises
         :class:`CollectionConfigError` and changes nothing.
+
+        ``vector_name``: open a dense-only collection written by another tool (langchain-qdrant:
+        ``""``, its unnamed vector; llama-index: ``"text-dense"`` or ``""``) for dense search
+        through that vector. Such a collection is read-only here (``add`` is refused: its payload
+        layout is the other tool's); ``search`` encodes the query once (no task routing) and the
+        model must produce vectors of the collection's size.
         """
         if model is not None and not hasattr(model, "info"):
-            raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
-        if pool_factor is not None and (isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or pool_factor < 1):
-            raise ValueError(f"pool_factor={pool_factor!r} is not valid; use None/1 (off) or 2-4.")
-        if multi_dtype not in (None, "float32", "float16"):
-            raise ValueError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
+            raise OptionError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
+        check_collection_name(name)
+        check_open_options(pool_factor=pool_factor, multi_dtype=multi_dtype, dense_dim=dense_dim, hnsw_m=hnsw_m,
+                           hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization)
         info = model.info if model is not None else None
+        if multi is None and info is not None:
+            multi = info.has_multi
         if info is not None and multi and not info.has_multi:
             raise CollectionConfigError(
                 f"{info.name} produces no per-token vectors, so a multi-vector collection cannot be filled; "
                 "open it with multi=False (dense only)."
             )
         store = resolve_backend(location, name, backend, api_key, timeout)
+        if vector_name is not None:
+            return open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
         try:
-            return cls._open_on(store, name, model, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
-                                multi_dtype=multi_dtype, pool_factor=pool_factor, dense_quantization=dense_quantization,
-                                hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
-                                replication_factor=replication_factor, create=create)
+            meta = open_or_create(store, name, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
+                                  multi_dtype=multi_dtype, pool_factor=pool_factor,
+                                  dense_quantization=dense_quantization, hnsw_m=hnsw_m,
+                                  hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
+                                  replication_factor=replication_factor, create=create)  # fmt: skip
+            store.attach()
+            return cls(store, name, model, meta)
         except BaseException:
             store.close()  # release the folder lock / connection we took; nothing was written
             raise
-
-    @classmethod
-    def _open_on(cls, store: Backend, name: str, model: Embedder | None, info: Any, *, dense_dim: int | None,
-                 multi: bool, on_disk: bool, multi_dtype: str | None, pool_factor: int | None,
-                 dense_quantization: Any, hnsw_m: int, hnsw_ef_construct: int, shard_number: int | None,
-                 replication_factor: int | None, create: bool) -> MultiVectorCollection:
-        stored = store.read()
-        if stored is None:
-            if not create:
-                raise CollectionConfigError(
-                    f"collection {name!r} does not exist at {store.label}; pass create=True to create it."
-                )
-            dim = dense_dim or (info.dense_dim if info is not None else None)
-            if dim is None:
-                raise CollectionConfigError(
-                    f"collection {name!r} does not exist yet and no model was given: pass model=... or dense_dim=... "
-                    "so the dense vector size is known."
-                )
-            check_dim_for_model(dim, info)
-            meta = {
-                "schema": SCHEMA_VERSION, "model": info.name if info else None,
-                "model_fingerprint": getattr(info, "fingerprint", None), "dense_dim": int(dim),
-                "multi": bool(multi), "multi_dim": 128 if multi else None,
-                "pool_factor": pool_factor if pool_factor and pool_factor > 1 else None, "tasks": [], "kinds": [],
-            }
-            spec = CollectionSpec(
-                dense_dim=int(dim), multi=multi, multi_dtype=multi_dtype or "float32",  # type: ignore[arg-type]
-                on_disk=on_disk,
-                hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization,
-                shard_number=shard_number, replication_factor=replication_factor,
-            )
-            store.create(spec, meta)
-        else:
-            meta = validate_existing(stored, name, store.label, info, dense_dim, multi, multi_dtype, pool_factor)
-        store.attach()
-        return cls(store, name, model, meta)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -187,26 +172,89 @@ class MultiVectorCollection:
 
     def close(self) -> None:
         """Flush and release the store (folders stay locked until closed)."""
+        if self._pool_workers is not None:
+            self._pool_workers.shutdown(wait=True)
+            self._pool_workers = None
         self._backend.close()
 
     def optimize(self) -> None:
         """Build the dense HNSW graph / merge segments now (embedded engine; no-op elsewhere)."""
         self._backend.optimize()
 
-    def count(self, filter: models.Filter | None = None) -> int:
-        """Number of points, optionally matching a Qdrant filter."""
-        return self._backend.count(check_filter(filter))
+    @property
+    def is_foreign(self) -> bool:
+        """Whether this is another tool's dense-only collection opened with ``vector_name=`` (read-only)."""
+        return bool(self._meta.get("foreign"))
+
+    @property
+    def _legacy_payload(self) -> bool:
+        """Whether points of the flat payload layout 1 may be stored (filters then read both places)."""
+        return int(self._meta.get("payload_layout") or 1) < PAYLOAD_LAYOUT
+
+    def filter(self, filter: Any) -> models.Filter | None:
+        """Check and translate a filter (``models.Filter``, Qdrant-shaped or LangChain-style dict) for this collection."""
+        return check_filter(filter, legacy=self._legacy_payload or self.is_foreign)
+
+    def count(self, filter: Any = None) -> int:
+        """Number of points, optionally matching a filter (see :mod:`jina_local.qdrant.filters`)."""
+        return self._backend.count(self.filter(filter))
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[dict[str, Any]]:
-        """Points by id: ``{"id", "payload", "vector"}``."""
-        return self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)
+        """Points by id: ``{"id", "payload" (flat view), "stored" (as stored), "vector"}``; missing ids are skipped."""
+        return [_with_view(r) for r in self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)]
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete points by id (the task record is not shrunk: a stale task only costs one empty search)."""
+        self._refuse_foreign_write("delete()")
         self._backend.delete([check_id(i, n) for n, i in enumerate(ids)])
+
+    def scroll(self, filter: Any = None, *, batch_size: int = 256, with_vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """Every point (matching ``filter``) in id order, as :meth:`get` returns them, page by page."""
+        yield from (_with_view(r) for r in scroll_points(self._backend, self.filter(filter), batch_size, with_vectors))
+
+    def delete_where(self, filter: Any) -> int:
+        """Delete every point matching ``filter``; returns how many were deleted."""
+        self._refuse_foreign_write("delete_where()")
+        flt = self.filter(filter)
+        if flt is None:
+            raise FilterError("delete_where() needs a filter; use clear() to delete every point.")
+        return delete_matching(self._backend, flt)
+
+    def clear(self) -> int:
+        """Delete every point (the collection, its settings and model record stay); returns how many."""
+        self._refuse_foreign_write("clear()")
+        deleted = delete_matching(self._backend, None)
+        self._meta["tasks"], self._meta["kinds"] = [], []
+        self._backend.set_metadata(dict(self._meta))
+        return deleted
+
+    def copy_to(self, location: str | os.PathLike[str] | QdrantClient, name: str | None = None, *,
+                batch_size: int = 256, overwrite: bool = False, progress: bool | None = None,
+                **open_kwargs: Any) -> CopySummary:
+        """Copy every point (vectors, payloads) and the collection's settings and record to another location.
+
+        ``location`` is anything :meth:`open` takes (a folder, a ``QdrantClient``, a server URL);
+        ``name`` defaults to this collection's name. The target is created with this collection's
+        vector settings, or validated when it exists. Points already in the target are skipped
+        (``overwrite=True`` writes them again), so an interrupted copy resumes where it stopped.
+        The copy is checked at the end: every source point must be in the target, else
+        :class:`~jina_local.errors.CollectionConfigError`. ``open_kwargs`` (``api_key``,
+        ``timeout``, ``on_disk``, ``shard_number``...) go to :meth:`open` for the target.
+        """
+        return copy_collection(self, location, name, batch_size=batch_size, overwrite=overwrite,
+                               progress=progress, open_kwargs=open_kwargs)
+
+    def _refuse_foreign_write(self, what: str) -> None:
+        if self.is_foreign:
+            raise CollectionConfigError(
+                f"{what} is refused on {self.name!r}: it was written by another tool and is opened read-only "
+                "(vector_name=...). Write to it with that tool, or copy what you need into a jina-local collection."
+            )
 
     # ------------------------------------------------------------------ writing
     def _require_model(self, what: str) -> Embedder:
+        if what.startswith(("add", "index")):
+            self._refuse_foreign_write(what)
         if self.model is None:
             raise CollectionConfigError(
                 f"{what} needs a model: open the collection with model=jina_local.load(...), "
@@ -215,6 +263,10 @@ class MultiVectorCollection:
         return self.model
 
     def _record_written(self, tasks: set[str], kinds: set[str]) -> None:
+        with self._lock:
+            self._record_locked(tasks, kinds)
+
+    def _record_locked(self, tasks: set[str], kinds: set[str]) -> None:
         new_tasks = set(self._meta.get("tasks", [])) | tasks
         new_kinds = set(self._meta.get("kinds", [])) | kinds
         model_name = self.model.info.name if self.model is not None else None
@@ -239,102 +291,51 @@ class MultiVectorCollection:
         ids: Sequence[str] | None = None,
         *,
         task: str | None = None,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         progress: bool | None = None,
         skip_existing: bool = False,
     ) -> AddSummary:
-        """Encode documents (dense + multi in one forward) and upsert them in batches.
+        """Encode documents (dense + multi in one forward) and upsert them as they are encoded.
 
-        ``payloads``: one dict per item (``source`` sets the source used for the id; ``kind``,
-        ``task``, ``text``, ``image`` are reserved). ``ids``: UUIDs to use instead of the
-        deterministic ``uuid5(source, content)``. ``task``: force one adapter (default: automatic
-        routing per item). ``skip_existing``: items whose id is already stored are not encoded
-        again (listed in ``AddSummary.skipped``), so an interrupted indexing run resumes cheaply.
-        Items that cannot be read or encoded are listed in the returned :class:`AddSummary`; the
-        others are stored. A progress bar shows when more than one batch.
+        ``items`` may be any iterable, a generator too: it is streamed through the model once, so its
+        items are length-sorted across the whole input, and memory stays bounded. ``payloads``: one
+        dict per item (``source`` sets the source used for the id; ``kind``, ``task``, ``text``,
+        ``image`` are reserved). ``ids``: UUIDs to use instead of the deterministic
+        ``uuid5(source, content)``. ``task``: force one adapter (default: automatic routing per item).
+        ``batch_size``: at most this many items per forward (default: the model's). ``skip_existing``:
+        items whose id is already stored are not encoded again (listed in ``AddSummary.skipped``), so
+        an interrupted run resumes cheaply. Items that cannot be read, encoded or stored are listed in
+        ``AddSummary.failures`` with their index and the reason; the others are stored.
         """
         model = self._require_model("add()")
-        raw = as_item_list(items)
-        n = len(raw)
-        if payloads is not None and len(payloads) != n:
-            raise InputError(f"got {n} items but {len(payloads)} payloads; pass one payload (or None) per item.")
-        if ids is not None and len(ids) != n:
-            raise InputError(f"got {n} items but {len(ids)} ids; pass one id per item, or none.")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
-        summary = AddSummary(ids=[None] * n)
-        prepared: list[tuple[int, Any, str, str]] = []  # (index, model input, source, id)
-        for i, item in enumerate(raw):
-            try:
-                typed = load_item(item, i)
-                user = payloads[i] if payloads is not None else None
-                source = str((user or {}).get("source") or (typed.source if isinstance(typed, ImageInput) else "") or "")
-                pid = check_id(ids[i], i) if ids is not None else point_id(source, content_digest(typed))
-                prepared.append((i, typed.text if isinstance(typed, TextInput) else typed.image, source, pid))
-            except InputError as exc:
-                summary.failures.append(ItemFailure(i, str(exc)))
-        if skip_existing and prepared:
-            stored = {str(p["id"]) for p in self._backend.retrieve([pid for *_, pid in prepared], False)}
-            for i, _, _, pid in prepared:
-                if pid in stored:
-                    summary.ids[i] = pid
-                    summary.skipped.append(i)
-            prepared = [entry for entry in prepared if entry[3] not in stored]
-        dim = None if self.dense_dim == model.info.dense_dim else self.dense_dim
-        output = "both" if self.has_multi else "dense"
-        tasks_seen: set[str] = set()
-        kinds_seen: set[str] = set()
-        show = n > batch_size if progress is None else progress
-        with tqdm(total=n, desc=f"indexing {self.name}", unit="item", disable=not show) as bar:
-            for start in range(0, len(prepared), batch_size):
-                chunk = prepared[start:start + batch_size]
-                encoded = self._encode_chunk(model, chunk, task, output, dim, summary)
-                records = []
-                for (i, inp, source, pid), (dense, multi, t, kind) in encoded:
-                    user = payloads[i] if payloads is not None else None
-                    try:
-                        payload = build_payload(
-                            user, index=i, kind=kind, task=t, source=source,
-                            text=inp if isinstance(inp, str) else None,
-                            image=source or None if not isinstance(inp, str) else None,
-                        )
-                    except InputError as exc:
-                        summary.failures.append(ItemFailure(i, str(exc)))
-                        continue
-                    records.append(PointRecord(pid, dense, self._pool(multi), payload))
-                    summary.ids[i] = pid
-                    tasks_seen.add(t)
-                    kinds_seen.add(kind)
-                if records:
-                    self._backend.upsert(records)
-                bar.update(len(chunk))
-            bar.update(n - bar.n)
-        summary.failures.sort(key=lambda f: f.index)
-        self._record_written(tasks_seen, kinds_seen)
-        return summary
+        if isinstance(items, (str, bytes, bytearray)) or not hasattr(items, "__iter__") or isinstance(items, Mapping):
+            items = as_item_list(items)
+        for what, values in (("payloads", payloads), ("ids", ids)):
+            if values is not None and hasattr(items, "__len__") and len(values) != len(items):
+                raise InputError(f"got {len(items)} items but {len(values)} {what}; pass one per item (or None).")
+        check_positive_int("batch_size", batch_size)
+        plan = IngestPlan(
+            model=model,
+            output="both" if self.has_multi else "dense",
+            dim=None if self.dense_dim == model.info.dense_dim else self.dense_dim,
+            task=task,
+            batch_size=batch_size,
+            skip_existing=skip_existing,
+            progress=progress,
+            pool=self._pool if self.pool_factor and self.pool_factor > 1 else None,
+            retrieve=lambda pids: {str(p["id"]) for p in self._backend.retrieve(pids, False)},
+            upsert=self._backend.upsert,
+            record=self._record_written,
+            label=f"indexing {self.name}",
+        )
+        return ingest(items, payloads, ids, plan, self._workers())
 
-    def _encode_chunk(self, model: Embedder, chunk: list[tuple[int, Any, str, str]], task: str | None, output: str,
-                      dim: int | None, summary: AddSummary) -> list[tuple[tuple[int, Any, str, str], tuple[Any, ...]]]:
-        """Encode one batch; if it fails, encode item by item so one bad item only loses itself."""
-        def run(part: list[tuple[int, Any, str, str]]) -> list[tuple[Any, ...]]:
-            res = model.encode_document([p[1] for p in part], task=task, output=output, dim=dim, progress=False)
-            return [
-                (res.dense[j], res.multi[j] if res.multi is not None else None, res.tasks[j], res.kinds[j])
-                for j in range(len(part))
-            ]
-
-        try:
-            return list(zip(chunk, run(chunk)))
-        except Exception:  # noqa: BLE001 - isolate the failing item(s) below and report them
-            if len(chunk) == 1:
-                pass
-        out = []
-        for entry in chunk:
-            try:
-                out.append((entry, run([entry])[0]))
-            except Exception as exc:  # noqa: BLE001 - one bad item must not sink the batch
-                summary.failures.append(ItemFailure(entry[0], f"{type(exc).__name__}: {exc}"))
-        return out
+    def _workers(self) -> ThreadPoolExecutor:
+        """Threads that pool token vectors beside the model worker (created on first use)."""
+        with self._lock:
+            if self._pool_workers is None:
+                self._pool_workers = ThreadPoolExecutor(2, thread_name_prefix="jina-local-pool")
+            return self._pool_workers
 
     def add_embeddings(
         self,
@@ -354,136 +355,38 @@ class MultiVectorCollection:
 
         ``dense`` may be an :class:`~jina_local.EncodeResult` (its ``multi``, ``tasks`` and ``kinds``
         are then used). ``tasks`` / ``kinds``: one value or one per point (defaults: the model's
-        default task or ``"retrieval"``, and ``"text"``). ``texts`` / ``sources`` go to the payload
-        and into the deterministic ids (which fall back to a hash of the vectors).
+        default task or ``"retrieval"``, and ``"text"``); names the model does not have are refused.
+        ``texts`` / ``sources`` go to the payload and into the deterministic ids (which fall back to
+        a hash of the vectors). Points with NaN, infinite or all-zero vectors, malformed token
+        vectors, a repeated id or a payload that is not a dict are reported in ``failures``.
         """
-        if hasattr(dense, "dense") and hasattr(dense, "tasks"):
-            result = dense
-            dense, multi = result.dense, multi if multi is not None else result.multi
-            tasks = tasks if tasks is not None else list(result.tasks) or None
-            kinds = kinds if kinds is not None else list(result.kinds) or None
-        if dense is None:
-            raise InputError("add_embeddings() needs dense vectors; encode with output='both' (or 'dense').")
-        mat = np.asarray(dense, dtype=np.float32)
-        if mat.ndim != 2 or mat.shape[1] != self.dense_dim:
-            raise InputError(
-                f"dense vectors must have shape (n, {self.dense_dim}) for this collection, got {mat.shape}; "
-                f"encode with dim={self.dense_dim}."
-            )
-        n = mat.shape[0]
-        if self.has_multi:
-            if multi is None or len(multi) != n:
-                raise InputError(f"this collection stores multi-vectors: pass multi= with one (n_tokens, 128) array per point ({n}).")
-        elif multi is not None:
-            raise InputError("this collection is dense-only (multi=False); do not pass multi vectors.")
-
-        def per_point(value: Any, what: str, default: Any) -> list[Any]:
-            if value is None or isinstance(value, str):
-                return [value if value is not None else default] * n
-            if len(value) != n:
-                raise InputError(f"got {n} points but {len(value)} {what}; pass one per point or a single value.")
-            return list(value)
-
-        default_task = self.model.info.default_task if self.model is not None else "retrieval"
-        task_list = per_point(tasks, "tasks", default_task)
-        kind_list = per_point(kinds, "kinds", "text")
-        text_list = per_point(texts, "texts", None) if texts is not None else [None] * n
-        source_list = per_point(sources, "sources", None) if sources is not None else [None] * n
-        if payloads is not None and len(payloads) != n:
-            raise InputError(f"got {n} points but {len(payloads)} payloads; pass one payload (or None) per point.")
-        if ids is not None and len(ids) != n:
-            raise InputError(f"got {n} points but {len(ids)} ids; pass one id per point, or none.")
-        summary = AddSummary(ids=[None] * n)
-        records: list[PointRecord] = []
-        show = n > batch_size if progress is None else progress
-        with tqdm(total=n, desc=f"storing {self.name}", unit="point", disable=not show) as bar:
-            for i in range(n):
-                m = None
-                if self.has_multi:
-                    m = np.asarray(multi[i], dtype=np.float32)  # type: ignore[index]
-                    if m.ndim != 2 or m.shape[1] != 128 or m.shape[0] == 0:
-                        summary.failures.append(ItemFailure(i, f"multi-vector {i} has shape {m.shape}; expected (n_tokens>0, 128)."))
-                        continue
-                user = payloads[i] if payloads is not None else None
-                source = str((user or {}).get("source") or source_list[i] or "")
-                try:
-                    if ids is not None:
-                        pid = check_id(ids[i], i)
-                    elif text_list[i] is not None:
-                        pid = point_id(source, content_digest(TextInput(str(text_list[i]))))
-                    else:
-                        pid = point_id(source, vectors_digest(mat[i], m))
-                    payload = build_payload(user, index=i, kind=str(kind_list[i]), task=str(task_list[i]),
-                                            source=source, text=text_list[i])
-                except InputError as exc:
-                    summary.failures.append(ItemFailure(i, str(exc)))
-                    continue
-                records.append(PointRecord(pid, mat[i], self._pool(m), payload))
-                summary.ids[i] = pid
-                if len(records) >= batch_size:
-                    self._backend.upsert(records)
-                    bar.update(len(records))
-                    records = []
-            if records:
-                self._backend.upsert(records)
-            bar.update(n - bar.n)
-        written = [i for i, pid in enumerate(summary.ids) if pid is not None]
-        self._record_written({str(task_list[i]) for i in written}, {str(kind_list[i]) for i in written})
-        return summary
+        return add_embeddings(self, dense, multi, payloads=payloads, ids=ids, tasks=tasks, kinds=kinds, texts=texts,
+                              sources=sources, batch_size=batch_size, progress=progress)
 
     # ------------------------------------------------------------------ searching
-    def _mode(self, mode: str | None) -> SearchMode:
-        chosen = mode or ("two_stage" if self.has_multi else "dense")
-        if chosen not in _MODES:
-            raise ValueError(f"mode={mode!r} is not valid; use 'two_stage', 'multi' or 'dense'.")
-        if chosen != "dense" and not self.has_multi:
-            raise CollectionConfigError(f"mode={chosen!r} needs multi-vectors, but {self.name!r} is dense-only; use mode='dense'.")
-        return chosen  # type: ignore[return-value]
-
-    def _query_tasks(self, flt: models.Filter | None, tasks: Sequence[str] | None) -> list[str]:
-        present = list(self._meta.get("tasks", []))
-        pinned = tasks_in_filter(flt)
-        if pinned is not None:
-            present = [t for t in present if t in pinned]
-        if tasks is not None:
-            wanted = [tasks] if isinstance(tasks, str) else list(tasks)
-            present = [t for t in present if t in wanted]
-        return present
-
     def search(
         self,
         query: Any,
         limit: int = 10,
         *,
         prefetch_limit: int | None = None,
-        filter: models.Filter | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
         mode: SearchMode | None = None,
         tasks: str | Sequence[str] | None = None,
         fusion: Fusion = DEFAULT_FUSION,
     ) -> list[SearchHit]:
-        """Search with a text or image query.
+        """Search with one text or image query.
 
         The query is encoded once per task adapter present in the collection (or pinned by the filter
         / ``tasks``), each encoding searches only the points of its task (filter ``task == t`` AND the
         user filter), and the lists are fused (``fusion``). ``mode``: ``"two_stage"`` (default with
         multi-vectors: dense prefetch of ``prefetch_limit`` candidates, MaxSim rerank, one engine
-        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter`` is a
-        ``qdrant_client.models.Filter``.
+        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter``: a
+        ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict on
+        metadata fields such as ``{"lang": "py"}`` (see :mod:`jina_local.qdrant.filters`).
         """
-        model = self._require_model("search()")
-        chosen = self._mode(mode)
-        flt = check_filter(filter)
-        task_list = self._query_tasks(flt, tasks)
-        if not task_list:
-            return []
-        output = {"two_stage": "both", "multi": "multi", "dense": "dense"}[chosen]
-        dim = None if self.dense_dim == model.info.dense_dim else self.dense_dim
-        vectors: dict[str | None, tuple[Any, Any]] = {}
-        for t in task_list:
-            res = model.encode_query(as_item_list(query)[:1] if not isinstance(query, str) else query,
-                                     task=t, output=output, dim=dim, progress=False)
-            vectors[t] = (res.dense[0] if res.dense is not None else None, res.multi[0] if res.multi else None)
-        return self._search_vectors(vectors, limit, prefetch_limit, flt, chosen, fusion)
+        return search_text(self, query, limit, prefetch_limit=prefetch_limit, filter=filter, mode=mode, tasks=tasks,
+                           fusion=fusion)
 
     def search_embeddings(
         self,
@@ -492,7 +395,7 @@ class MultiVectorCollection:
         limit: int = 10,
         *,
         prefetch_limit: int | None = None,
-        filter: models.Filter | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
         mode: SearchMode | None = None,
         task: str | None = None,
     ) -> list[SearchHit]:
@@ -500,34 +403,36 @@ class MultiVectorCollection:
 
         ``task`` restricts the search to points of that task; by default every point is searched.
         """
-        chosen = self._mode(mode)
+        chosen = check_mode(self, mode)
         if chosen in ("two_stage", "dense") and dense is None:
             raise InputError(f"mode={chosen!r} needs the dense query vector (dense=...).")
         if chosen in ("two_stage", "multi") and multi is None:
             raise InputError(f"mode={chosen!r} needs the query token vectors (multi=...).")
-        return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, check_filter(filter), chosen, "raw")
+        task = None if task is None else wanted_tasks(self, task)[0]
+        return search_vectors(self, {task: (dense, multi)}, limit, prefetch_limit, self.filter(filter), chosen, "raw")
 
-    def _search_vectors(self, per_task: dict[str | None, tuple[Any, Any]], limit: int, prefetch_limit: int | None,
-                        flt: models.Filter | None, mode: SearchMode, fusion: Fusion) -> list[SearchHit]:
-        if not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit={limit!r} must be a positive integer.")
-        if fusion not in ("zscore", "rrf", "raw"):
-            raise ValueError(f"fusion={fusion!r} is not valid; use 'zscore', 'rrf' or 'raw'.")
-        depth = limit if len(per_task) == 1 or fusion != "zscore" else max(limit, FUSION_DEPTH)
-        pre = prefetch_limit if prefetch_limit is not None else max(100, 10 * limit)
-        if not isinstance(pre, int) or pre < 1:
-            raise ValueError(f"prefetch_limit={prefetch_limit!r} must be a positive integer.")
-        pre = max(pre, depth)
-        plans = []
-        for t, (dense, multi) in per_task.items():
-            d = None if dense is None else np.asarray(dense, dtype=np.float32).reshape(-1)
-            m = None if multi is None else np.asarray(multi, dtype=np.float32)
-            if d is not None and d.shape[0] != self.dense_dim:
-                raise InputError(f"dense query vector has {d.shape[0]} dims; this collection stores {self.dense_dim}.")
-            if m is not None and (m.ndim != 2 or m.shape[1] != 128):
-                raise InputError(f"query token vectors must have shape (n_tokens, 128), got {m.shape}.")
-            task_filter = and_filters(field_equals("task", t), flt) if t is not None else flt
-            plans.append(QueryPlan(mode=mode, limit=depth, dense=d, multi=m, prefetch_limit=pre, filter=task_filter))
-        results = self._backend.query_batch(plans)
-        fused = fuse(dict(zip([str(t) for t in per_task], results)), fusion, limit)
-        return [SearchHit(id=h.id, score=s, payload=h.payload, raw_score=h.score) for h, s in fused]
+    def search_mmr(
+        self,
+        query: Any = None,
+        limit: int = 4,
+        *,
+        fetch_limit: int = 20,
+        lambda_mult: float = 0.5,
+        dense: np.ndarray | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[SearchHit]:
+        """Maximal marginal relevance: ``fetch_limit`` candidates, then ``limit`` relevant but diverse ones.
+
+        With ``query`` the candidates come from :meth:`search` (two-stage MaxSim on multi-vector
+        collections); with ``dense`` (a query vector) from a dense search. ``lambda_mult``: 1 = by
+        relevance only, 0 = most diverse. See :mod:`jina_local.qdrant._mmr` for the scoring.
+        """
+        return search_mmr(self, query, limit, fetch_limit=fetch_limit, lambda_mult=lambda_mult, dense=dense,
+                          filter=filter, mode=mode)
+
+
+def _with_view(record: dict[str, Any]) -> dict[str, Any]:
+    """A backend record with the flat payload view beside the payload as stored."""
+    return {"id": record["id"], "payload": parse_payload(record["payload"]).flat(), "stored": record["payload"],
+            "vector": record.get("vector")}
