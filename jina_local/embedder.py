@@ -72,6 +72,8 @@ class Embedder:
         max_length: int | None = None,
         max_pixels: int | None = None,
         progress: bool | None = None,
+        late_chunking: bool = False,
+        late_chunking_separator: str = " ",
     ) -> EncodeResult:
         """Embed items (text, images, or a mix) in the order given.
 
@@ -83,7 +85,18 @@ class Embedder:
         items per forward (batches are also capped by a padded-token budget); ``max_length`` caps
         text tokens; ``max_pixels`` caps image area; ``progress`` shows a bar (default: when there
         is more than one batch).
+
+        ``late_chunking=True``: the items are consecutive text chunks of one document, joined with
+        ``late_chunking_separator`` and encoded in one forward; each chunk's vectors pool its own tokens
+        of that forward (see :mod:`jina_local.late_chunking`).
         """
+        if late_chunking:
+            from .late_chunking import encode_late_chunks
+
+            return encode_late_chunks(
+                self, items, role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
+                batch_size=batch_size, max_length=max_length, separator=late_chunking_separator, progress=progress,
+            )
         self._validate(role, output, dim)
         if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")

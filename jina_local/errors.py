@@ -7,6 +7,7 @@ Every message says what was wrong and how to fix it. The tree::
     ├── CheckpointError           files are there but do not match the published layout
     ├── UnsupportedModelError     a checkpoint of a family jina-local does not know
     ├── InputError (ValueError)   an item passed to encode() cannot be used
+    │   └── DocumentError         a file cannot be read as a document (not text, corrupt or encrypted PDF)
     ├── TaskError (ValueError)    unknown task / adapter, or one the model does not have
     ├── DimensionError (ValueError)  a Matryoshka dim the model does not allow
     ├── OutputError (ValueError)  an output kind the model cannot produce
@@ -19,6 +20,7 @@ __all__ = [
     "CheckpointError",
     "CollectionConfigError",
     "DimensionError",
+    "DocumentError",
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
@@ -46,6 +48,10 @@ class UnsupportedModelError(JinaLocalError):
 
 class InputError(JinaLocalError, ValueError):
     """An item given to ``encode`` is of an unsupported type or cannot be read."""
+
+
+class DocumentError(InputError):
+    """A file cannot be read as a document: not text, a corrupt or encrypted PDF, unreadable, too large."""
 
 
 class TaskError(JinaLocalError, ValueError):

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
+from ._index_files import FileIssue, IndexSummary
 from .collection import AddSummary, ItemFailure, MultiVectorCollection, SearchHit
 from .filters import FilterError
 
-__all__ = ["AddSummary", "FilterError", "ItemFailure", "MultiVectorCollection", "SearchHit"]
+__all__ = ["AddSummary", "FileIssue", "FilterError", "IndexSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]

@@ -8,6 +8,7 @@ ids, payloads and scores for the same data.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -136,6 +137,20 @@ class Backend(Protocol):
 
     def delete(self, ids: list[str]) -> None:
         """Delete points by id."""
+        ...
+
+    def scroll(
+        self, filter: models.Filter | None = None, payload_keys: list[str] | None = None, batch: int = 1024
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every point matching ``filter`` as ``(id, payload)`` (only ``payload_keys`` when given), in pages."""
+        ...
+
+    def delete_where(self, filter: models.Filter) -> None:
+        """Delete every point matching ``filter``."""
+        ...
+
+    def ensure_payload_index(self, key: str) -> None:
+        """Create a keyword index on payload ``key`` if the engine indexes payloads (idempotent)."""
         ...
 
     def optimize(self) -> None:

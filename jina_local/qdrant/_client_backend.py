@@ -6,6 +6,7 @@ it accepts but does not apply ``datatype`` / quantization. Servers and clusters 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -142,6 +143,27 @@ class ClientBackend:
 
     def delete(self, ids: list[str]) -> None:
         self.client.delete(self.name, points_selector=models.PointIdsList(points=ids), wait=True)
+
+    def scroll(
+        self, filter: models.Filter | None = None, payload_keys: list[str] | None = None, batch: int = 1024
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                self.name, scroll_filter=filter, limit=batch, offset=offset,
+                with_payload=payload_keys if payload_keys is not None else True, with_vectors=False,
+            )
+            for r in records:
+                yield str(r.id), dict(r.payload or {})
+            if offset is None:
+                return
+
+    def delete_where(self, filter: models.Filter) -> None:
+        self.client.delete(self.name, points_selector=models.FilterSelector(filter=filter), wait=True)
+
+    def ensure_payload_index(self, key: str) -> None:
+        if not self._local:  # payload indexes do nothing in local mode (and warn there)
+            self.client.create_payload_index(self.name, key, models.PayloadSchemaType.KEYWORD)
 
     def optimize(self) -> None:
         return None  # the server optimises in the background; local mode has no indexes

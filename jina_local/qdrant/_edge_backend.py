@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,33 @@ class EdgeBackend:
         import qdrant_edge as qe
 
         self._shard.update(qe.UpdateOperation.delete_points([_edge_id(i) for i in ids]))
+
+    def scroll(
+        self, filter: models.Filter | None = None, payload_keys: list[str] | None = None, batch: int = 1024
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        import qdrant_edge as qe
+
+        selector: Any = True if payload_keys is None else qe.PayloadSelector.Include(list(payload_keys))
+        flt = to_edge_filter(filter)
+        offset = None
+        while True:
+            records, offset = self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=batch, filter=flt, with_payload=selector, with_vector=False)
+            )
+            for r in records:
+                yield str(r.id), _payload(r.payload)
+            if offset is None:
+                return
+
+    def delete_where(self, filter: models.Filter) -> None:
+        import qdrant_edge as qe
+
+        self._shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge_filter(filter)))
+
+    def ensure_payload_index(self, key: str) -> None:
+        import qdrant_edge as qe
+
+        self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
 
     def optimize(self) -> None:
         if self._shard is not None:

@@ -15,10 +15,12 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 from tqdm.auto import tqdm
 
+from ..documents import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_FILE_BYTES
 from ..errors import CollectionConfigError, InputError
 from ..inputs import ImageInput, TextInput, as_item_list, load_item
 from ..token_pooling import pool_tokens
 from ._base import (
+    MULTI,
     SCHEMA_VERSION,
     Backend,
     CollectionSpec,
@@ -36,6 +38,7 @@ from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
 if TYPE_CHECKING:
     from ..embedder import Embedder
     from ..types import EncodeResult
+    from ._index_files import IndexSummary
 
 __all__ = ["AddSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
 _MODES = ("two_stage", "multi", "dense")
@@ -59,7 +62,7 @@ class MultiVectorCollection:
         model: Embedder | None = None,
         *,
         dense_dim: int | None = None,
-        multi: bool = True,
+        multi: bool | None = None,
         on_disk: bool = False,
         multi_dtype: Literal["float32", "float16"] | None = None,
         pool_factor: int | None = None,
@@ -79,7 +82,9 @@ class MultiVectorCollection:
         qdrant-edge-py; a folder written by ``QdrantClient(path=...)`` is opened with qdrant-client),
         an ``http(s)://`` URL of a Qdrant server or cluster (``api_key``), or a ``QdrantClient``.
         ``dense_dim`` picks the Matryoshka size at creation (default: the model's full size);
-        ``multi=False`` stores dense vectors only. Creation-only settings: ``on_disk`` (multi-vectors
+        ``multi=False`` stores dense vectors only; ``multi=None`` (default) means multi-vectors when the
+        model has them (jina-embeddings-v4) or the existing collection holds them, dense only otherwise
+        (jina-clip-v2). Creation-only settings: ``on_disk`` (multi-vectors
         memory-mapped), ``multi_dtype`` (``"float16"`` halves multi-vector storage),
         ``dense_quantization="int8"``, ``hnsw_m`` / ``hnsw_ef_construct`` (dense graph),
         ``shard_number`` / ``replication_factor`` (cluster). ``pool_factor`` (2-4) pools stored
@@ -94,12 +99,20 @@ class MultiVectorCollection:
         if multi_dtype not in (None, "float32", "float16"):
             raise ValueError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
         info = model.info if model is not None else None
+        store = resolve_backend(location, name, backend, api_key, timeout)
+        if multi is None:
+            try:
+                stored = store.read()
+            except BaseException:
+                store.close()
+                raise
+            multi = MULTI in stored.vectors if stored is not None else (info.has_multi if info is not None else True)
         if info is not None and multi and not info.has_multi:
+            store.close()
             raise CollectionConfigError(
                 f"{info.name} produces no per-token vectors, so a multi-vector collection cannot be filled; "
                 "open it with multi=False (dense only)."
             )
-        store = resolve_backend(location, name, backend, api_key, timeout)
         try:
             return cls._open_on(store, name, model, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
                                 multi_dtype=multi_dtype, pool_factor=pool_factor, dense_quantization=dense_quantization,
@@ -430,6 +443,33 @@ class MultiVectorCollection:
         written = [i for i, pid in enumerate(summary.ids) if pid is not None]
         self._record_written({str(task_list[i]) for i in written}, {str(kind_list[i]) for i in written})
         return summary
+
+    def index_files(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        prune: bool = False,
+        late_chunking: bool = False,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        overlap_tokens: int | None = None,
+        pdf_text: bool = False,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        progress: bool | None = None,
+    ) -> IndexSummary:
+        """Index files and folders so that the collection follows them; returns an :class:`IndexSummary`.
+
+        Text and markdown are chunked by the model's tokens (``chunk_tokens``, ``overlap_tokens``; default
+        an eighth of ``chunk_tokens``), code at definitions with line ranges, images as they are, PDFs page
+        by page (rendered to the model's pixel budget; ``pdf_text=True`` also embeds each page's text
+        layer). Unchanged files are skipped, changed files replaced, and with ``prune=True`` chunks of
+        files no longer under the given folders are deleted. ``late_chunking=True`` embeds each file's
+        chunks in one forward over the whole file. See ``docs/documents.md``.
+        """
+        from ._index_files import index_files
+
+        return index_files(self, paths, prune=prune, late_chunking=late_chunking, chunk_tokens=chunk_tokens,
+                           overlap_tokens=overlap_tokens, pdf_text=pdf_text, max_file_bytes=max_file_bytes,
+                           progress=progress)
 
     # ------------------------------------------------------------------ searching
     def _mode(self, mode: str | None) -> SearchMode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
 from .eva02 import Eva02VisionTower
 from .processing import ClipTextProcessor, ImageSettings, normalize_pixels, preprocess_image
-from .text_tower import pad_id, text_features
+from .text_tower import pad_id, text_features, token_states
 
 if TYPE_CHECKING:
     from transformers import JinaEmbeddingsV3Model
@@ -44,7 +45,9 @@ class JinaClipV2Backend(ModelBackend):
         image: ImageSettings,
         report: LoadReport,
     ) -> None:
-        self.info = info
+        self.info = info if info.max_pixels is not None else dataclasses.replace(
+            info, max_pixels=image.size * image.size
+        )
         self.text_model = text_model
         self.vision_model = vision_model
         self.text = text
@@ -61,6 +64,14 @@ class JinaClipV2Backend(ModelBackend):
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return self.text.token_spans(text)
+
+    def late_chunk_tokens(self, text: str, *, role: Role, task: str) -> tuple[list[int], list[tuple[int, int] | None]]:
+        """Ids of the whole document and each id's span in ``text`` (``None``: prompt, specials)."""
+        return self.text.late_chunk_tokens(text, role=role)
+
+    def late_chunk_window(self, max_length: int | None) -> int:
+        """Tokens per late-chunking forward: ``max_length`` (default 512, at most the tower's positions)."""
+        return self.text.check_max_length(max_length)
 
     def prepare(
         self,
@@ -117,3 +128,13 @@ class JinaClipV2Backend(ModelBackend):
         else:
             raise ValueError(f"one forward takes text or images, not a mix of {sorted(map(str, groups))}")
         return BatchOutput(dense=l2_normalize(features), multi=None)
+
+    def late_chunk_forward(
+        self, windows: Sequence[Sequence[int]], *, task: str, multi: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Per window of ids: the text tower's final hidden states ``(L_i, D)`` fp32. Call inside :attr:`lock`."""
+        if multi:
+            raise OutputError(f"{self.info.name} produces no per-token vectors; use output='dense'.")
+        batch = [Prepared(cost=len(ids), group=TEXT_GROUP, data=list(ids)) for ids in windows]
+        hidden = token_states(self.text_model, self.collate_text(batch), self.pad_id)  # (b, L, D)
+        return [(hidden[row, : len(ids)].float(), None) for row, ids in enumerate(windows)]
