@@ -4,7 +4,7 @@ Order: byte-order marks (UTF-8, UTF-32, UTF-16), then UTF-16 without a BOM (reco
 pattern), then "NUL bytes mean binary", then strict UTF-8, then a Western-European check (cp1252, a
 superset of Latin-1's printable range: accepted when its non-ASCII characters are Latin letters or
 typographic punctuation scattered among ASCII letters, as in French, German or Spanish), then
-charset-normalizer for everything else. Decoded text with more than 2 % control characters is refused.
+charset-normalizer for everything else (Windows / ISO code pages preferred to Mac ones on a tie). Decoded text with more than 2 % control characters is refused.
 """
 
 from __future__ import annotations
@@ -132,9 +132,16 @@ def decode_text(data: bytes) -> DecodedText:
         return _checked(western, "cp1252")
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[: 4 * _SAMPLE]).best()
+    matches = from_bytes(data[: 4 * _SAMPLE])
+    best = matches.best()
     if best is None:
         raise NotTextError("not text: no text encoding fits its bytes (binary data?)")
+    # Among equally clean guesses, prefer Windows / ISO code pages to Mac ones (mac_cyrillic vs cp1251
+    # differ in a few capitals only, and Mac code pages are rare in files today).
+    for match in matches:
+        if match.chaos <= best.chaos + 0.01 and not match.encoding.startswith(("mac_", "utf_16", "utf_32")):
+            best = match
+            break
     try:
         return _checked(data.decode(best.encoding), best.encoding)
     except (UnicodeDecodeError, LookupError) as exc:

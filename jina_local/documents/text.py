@@ -20,7 +20,8 @@ Code uses definition boundaries instead (see :mod:`.code`). The last break of th
 window wins. *Structural* levels (headings; definitions in code) may end a chunk before the half-full
 point, so a short section or function is not glued to the start of the next one. The next chunk starts ``overlap_tokens`` tokens before the end, at the best break there
 (the earliest of its level), so neighbours share at most ``overlap_tokens`` tokens. Chunks never start or
-end with whitespace. Every chunk is checked with ``count_tokens``: ``count_tokens(chunk) <= chunk_tokens``.
+end with whitespace. Every chunk is checked with ``count_tokens``: ``count_tokens(chunk) <= chunk_tokens``
+(only a single character can exceed a budget smaller than its own tokens).
 """
 
 from __future__ import annotations
