@@ -195,9 +195,12 @@ def _earliest(positions: list[int], low: int, high: int) -> int | None:
 def _trim(text: str, start: int, end: int, keep_indent: bool = False) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
-    if keep_indent:
-        while start > 0 and text[start - 1] in " \t":
-            start -= 1
+    if keep_indent:  # keep a line's indentation, not spaces in the middle of a line
+        indent = start
+        while indent > 0 and text[indent - 1] in " \t":
+            indent -= 1
+        if indent == 0 or text[indent - 1] == "\n":
+            start = indent
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
@@ -216,7 +219,7 @@ def chunk_by_breaks(
     ends = [e for _, e in spans]
     token_starts = sorted(set(starts))
     chunks: list[TextSpan] = []
-    start, previous_end = begin, begin
+    start, covered = begin, begin  # ``covered``: the first non-space character after the last chunk
     while start < finish:
         first = bisect.bisect_right(ends, start)  # first token ending after ``start``
         last = first + chunk_tokens - 1
@@ -226,37 +229,45 @@ def chunk_by_breaks(
         else:
             hard = max(ends[last], start + 1)
             low = ends[min(first + max(chunk_tokens // 2, 1) - 1, last)]
+            floor = max(start, covered) + 1  # every chunk brings new text
             end = hard
             for rank, level in enumerate(breaks.levels):
-                floor = max(start, previous_end) + 1
                 found = _latest(level, floor if rank < breaks.structural else max(low, floor), hard)
                 if found is not None:
                     end, structural = found, rank < breaks.structural
                     break
-        end = _fit(text, counter, start, end, chunk_tokens, ends, breaks.keep_indent)
-        c_start, c_end = _trim(text, start, end, breaks.keep_indent)
-        if c_start < c_end:
-            chunks.append(TextSpan(c_start, c_end, counter.count_tokens(text[c_start:c_end])))
+        end, c_start, c_end, tokens = _fit(text, counter, start, end, chunk_tokens, ends, breaks.keep_indent)
+        if c_start < c_end and c_end > covered:
+            chunks.append(TextSpan(c_start, c_end, tokens))
+            covered = c_end
+            while covered < finish and text[covered].isspace():
+                covered += 1
+        elif end < finish:  # nothing new (the cut fell in whitespace): continue without overlap
+            structural = True
         if end >= finish:
             break
         # No overlap across a heading or a definition: the next section or function starts afresh.
         start = _next_start(text, breaks, token_starts, ends, start, end, 0 if structural else overlap_tokens)
-        previous_end = end
     return chunks
 
 
 def _fit(text: str, counter: TokenCounter, start: int, end: int, chunk_tokens: int, ends: list[int],
-         keep_indent: bool) -> int:
-    """Pull ``end`` back to earlier token ends until the trimmed chunk measures ``<= chunk_tokens`` on its own."""
+         keep_indent: bool) -> tuple[int, int, int, int]:
+    """Pull ``end`` back to earlier token ends until the trimmed chunk measures ``<= chunk_tokens`` on its own.
+
+    Returns ``(end, trimmed_start, trimmed_end, tokens of the trimmed chunk)``.
+    """
     for _ in range(_SHRINK_STEPS):
         c_start, c_end = _trim(text, start, end, keep_indent)
-        excess = counter.count_tokens(text[c_start:c_end]) - chunk_tokens
-        if excess <= 0:
-            return end
+        tokens = counter.count_tokens(text[c_start:c_end])
+        excess = tokens - chunk_tokens
+        if excess <= 0 or end <= start + 1:
+            return end, c_start, c_end, tokens
         i = bisect.bisect_left(ends, end) - excess  # ends[i]: the end after dropping ``excess`` tokens
         earlier = ends[i] if i >= 0 else start + 1
         end = max(min(earlier, end - 1), start + 1)
-    return end  # pragma: no cover - tokenisers that grow this much per cut do not exist
+    c_start, c_end = _trim(text, start, end, keep_indent)  # pragma: no cover - never needs this many cuts
+    return end, c_start, c_end, counter.count_tokens(text[c_start:c_end])  # pragma: no cover
 
 
 def _next_start(

@@ -23,7 +23,8 @@ def check_chunks(text, model, spans, chunk_tokens):
     assert spans, "non-empty text gives chunks"
     for span in spans:
         piece = text[span.start:span.end]
-        assert piece == piece.strip() and piece
+        assert piece == piece.rstrip() and piece.strip()
+        assert piece == piece.lstrip() or span.start == 0 or text[span.start - 1] == "\n"  # code keeps indentation
         assert model.count_tokens(piece) == span.tokens
         assert span.tokens <= chunk_tokens or len(piece) == 1  # one character can be more tokens than a tiny budget
     assert all(a.start < b.start and a.end < b.end for a, b in zip(spans, spans[1:]))
