@@ -104,6 +104,9 @@ def late_vs_independent(model: jina_local.Embedder, n_docs: int, rounds: int) ->
                 late_out = out
             else:
                 alone = out
+    # The same pooling (chunk tokens only, no prompt tokens) on each chunk alone: separates the effect of the
+    # document context from the effect of leaving the prompt out of the mean.
+    solo = np.concatenate([r.dense for r in encode_spans(model, [(c, [(0, len(c))]) for c in chunks], progress=False)])
     late_dense = np.concatenate([r.dense for r in late_out])
     late_multi = [m for r in late_out for m in r.multi]
     cosines = (late_dense * alone.dense).sum(1)
@@ -115,6 +118,8 @@ def late_vs_independent(model: jina_local.Embedder, n_docs: int, rounds: int) ->
         ("independent chunks: s (median)", f"{t_alone:.2f}"),
         ("late / independent time", f"{t_late / t_alone:.2f}x"),
         ("dense cosine late vs independent: mean / min", f"{cosines.mean():.3f} / {cosines.min():.3f}"),
+        ("dense cosine late vs the same pooling on the chunk alone (context effect only): mean / min",
+         f"{(late_dense * solo).sum(1).mean():.3f} / {(late_dense * solo).sum(1).min():.3f}"),
         ("multi: mean over late tokens of best independent cosine: mean / min",
          f"{np.mean(maxsim):.3f} / {np.min(maxsim):.3f}"),
     ]

@@ -183,3 +183,26 @@ def test_missing_roots_are_failures_and_never_pruned(any_model, tmp_path):
         os.remove(folder / "a.md")
         assert store.index_files([folder], prune=True, progress=False).pruned == [str(folder / "a.md")]
         assert store.count() == 0
+
+
+def test_docs_documents_md_runs_on_the_sample_folder(any_model, tmp_path, monkeypatch, capsys):
+    """The Python in docs/documents.md runs as written, on a generated copy of examples/sample-docs."""
+    import re
+
+    import jina_local
+    from fixture_docs import ROOT, sample_docs_module
+
+    sample_docs_module().main([str(tmp_path / "examples" / "sample-docs")])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(jina_local, "load", lambda *a, **k: any_model)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "documents.md").read_text(encoding="utf-8"), re.S)
+    namespace: dict[str, object] = {"model": any_model}
+    for block in blocks:
+        if block.lstrip().startswith("MultiVectorCollection.index_files("):
+            continue  # the signature, not an example
+        code = block if any_model.info.has_multi else block.replace('output="both"', 'output="dense"').replace(
+            "[m.shape for m in late.multi]", "None")
+        exec(compile(code, "docs/documents.md", "exec"), namespace)  # noqa: S102 - our own docs
+    out = capsys.readouterr().out
+    assert "6 indexed, 0 unchanged" in out and "q3-report.pdf" in out
+    assert namespace["summary"].failed == [] and namespace["summary"].skipped == []

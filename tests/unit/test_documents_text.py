@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jina_local.documents import check_chunk_sizes, chunk_text, markdown_headings, section_at
+from jina_local.documents import check_chunk_sizes, chunk_code, chunk_text, markdown_headings, section_at
 from jina_local.errors import InputError
 
 PROSE = (
@@ -94,6 +94,7 @@ def test_whitespace_only_text_has_no_chunks(any_model):
 
 
 PIECES = ["cat", "Dogs", "sleep", "東京", "😀", "naïve", "e\u0301", "12.5", "def", "(x)", "# Head", "## Sub", "-", "*",
+          "\ndef f():", "\nclass A:", "\n    def m(self):", "@deco", "    ", "# comment",
           ".", "!", "?", "。", ",", "```", "https://a.b/c", "x" * 40]
 SEPARATORS = [" ", " ", " ", "\n", "\n\n", "  ", "\t", ""]
 
@@ -106,10 +107,14 @@ def documents(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=documents(), chunk_tokens=st.integers(1, 48), overlap_share=st.floats(0, 0.9), markdown=st.booleans())
-def test_fuzz_chunker_invariants(tiny_v4, text, chunk_tokens, overlap_share, markdown):
+@given(text=documents(), chunk_tokens=st.integers(1, 48), overlap_share=st.floats(0, 0.9),
+       mode=st.sampled_from(["text", "markdown", "code"]))
+def test_fuzz_chunker_invariants(tiny_v4, text, chunk_tokens, overlap_share, mode):
     overlap = min(int(chunk_tokens * overlap_share), chunk_tokens - 1)
-    spans = chunk_text(text, tiny_v4, chunk_tokens=chunk_tokens, overlap_tokens=overlap, markdown=markdown)
+    if mode == "code":
+        spans = chunk_code(text, tiny_v4, language="python", chunk_tokens=chunk_tokens, overlap_tokens=overlap)
+    else:
+        spans = chunk_text(text, tiny_v4, chunk_tokens=chunk_tokens, overlap_tokens=overlap, markdown=mode == "markdown")
     if not text.strip():
         assert spans == []
         return
