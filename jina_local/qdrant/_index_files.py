@@ -229,6 +229,8 @@ def index_files(
             deletions |= _all_ids(versions)
             continue
         summary.warnings += [FileIssue(path, w) for w in chunks.warnings]
+        if not late_chunking:
+            chunks.text = None  # only late chunking needs the whole text again
         ids = [point_id(path, f"{chunks.file_hash}\x00{key}\x00{c.chunk}") for c in chunks.chunks]
         present = versions.get((chunks.file_hash, key), (0, set()))[1]
         plans.append(_Plan(chunks, key, ids, _all_ids(versions) - set(ids), present, late_chunking))

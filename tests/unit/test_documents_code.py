@@ -86,3 +86,23 @@ def test_languages_without_separators_still_chunk(any_model):
     text = "\n".join(f'"key{i}": {i},' for i in range(80))
     spans = chunk_code(text, any_model, language=None, chunk_tokens=30, overlap_tokens=0)
     assert len(spans) > 1 and all(text[s.start] == '"' for s in spans)
+
+
+def test_documents_and_store_import_without_langchain():
+    """LangChain's splitter is imported only when code is chunked: the rest works without any RAG framework."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'langchain', 'langchain_core', 'langchain_text_splitters', 'llama_index'}:\n"
+        "            raise ImportError('blocked ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import jina_local.documents, jina_local.qdrant, jina_local.late_chunking\n"
+        "from jina_local.documents import decode_text, walk\n"
+        "print('ok', sorted(m for m in sys.modules if m.startswith(('langchain', 'llama_index'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok []"
