@@ -8,38 +8,53 @@
 from __future__ import annotations
 
 from .embedder import Embedder
+from .engine import BatchEvent, EngineStats
 from .errors import (
     CheckpointError,
     CollectionConfigError,
     DimensionError,
+    EncodingError,
+    FetchError,
     InputError,
     JinaLocalError,
     ModelNotFoundError,
+    OptionError,
     OutputError,
     TaskError,
     UnsupportedModelError,
+    URLNotAllowedError,
 )
+from .fetch import FetchPolicy
 from .loading import load
-from .types import EncodeResult, Kind, ModelInfo, Output, Role, Task
+from .types import EncodeResult, Encoded, ErrorMode, Kind, ModelInfo, Output, Role, Task
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchEvent",
     "CheckpointError",
     "CollectionConfigError",
     "DimensionError",
     "Embedder",
     "EncodeResult",
+    "Encoded",
+    "EncodingError",
+    "EngineStats",
+    "ErrorMode",
+    "FetchError",
+    "FetchPolicy",
     "InputError",
     "JinaLocalError",
     "Kind",
     "ModelInfo",
     "ModelNotFoundError",
+    "OptionError",
     "Output",
     "OutputError",
     "Role",
     "Task",
     "TaskError",
+    "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
     "load",

@@ -1,34 +1,36 @@
-"""The family-neutral facade: ``Embedder.encode`` and friends."""
+"""The family-neutral facade: ``Embedder.encode`` / ``stream`` and friends, over the streaming engine."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
-from .batching import plan_batches
-from .errors import DimensionError, InputError, OutputError
-from .inputs import TextInput, as_item_list, load_item
+from .engine import BatchEvent, Engine, EngineStats, PreparedItem, StreamSettings
+from .errors import InputError, TaskError
+from .fetch import FetchPolicy, check_fetch_policy
+from .images import DEFAULT_MAX_IMAGE_PIXELS, check_max_image_pixels
+from .inputs import TextInput, as_item_list, is_single_item, iter_items, load_item
 from .kinds import ImageMode
-from .models.base import BatchOutput, ModelBackend, Prepared
-from .pooling import truncate_matryoshka
+from .models.base import ModelBackend
+from .options import check_call
 from .routing import input_kind, resolve_tasks
-from .types import EncodeResult, ModelInfo, Output, Role
+from .types import EncodeResult, Encoded, ErrorMode, ModelInfo, Output, Role
 
 __all__ = ["Embedder"]
 
-_OUTPUTS = ("dense", "multi", "both")
-_ROLES = ("query", "document")
-
 
 class Embedder:
-    """Encodes text and images with a loaded model. Build it with :func:`jina_local.load`."""
+    """Encodes text and images with a loaded model. Build it with :func:`jina_local.load`.
+
+    One Embedder may be used from any number of threads at once: every forward runs on one model worker
+    that batches the items of all concurrent callers together (each caller gets exactly its own rows).
+    """
 
     def __init__(self, backend: ModelBackend) -> None:
         self._backend = backend
+        self._engine = Engine(backend)
 
     @property
     def info(self) -> ModelInfo:
@@ -44,20 +46,98 @@ class Embedder:
         info = self.info
         return f"Embedder({info.name!r}, device={info.device!r}, dtype={info.dtype!r})"
 
-    def _validate(self, role: str, output: str, dim: int | None) -> None:
-        info = self.info
-        if role not in _ROLES:
-            raise ValueError(f"role={role!r} is not valid; use 'query' or 'document'.")
-        if output not in _OUTPUTS:
-            raise OutputError(f"output={output!r} is not valid; use 'dense', 'multi' or 'both'.")
-        if output != "dense" and not info.has_multi:
-            raise OutputError(
-                f"output={output!r} needs per-token vectors, which {info.name} does not produce; use output='dense'."
-            )
-        if dim is not None and dim not in info.matryoshka_dims:
-            valid = ", ".join(str(d) for d in info.matryoshka_dims)
-            raise DimensionError(f"dim={dim!r} is not a Matryoshka dimension of {info.name}; valid: {valid}.")
+    # ------------------------------------------------------------------ streaming
+    def stream(
+        self,
+        items: Iterable[Any],
+        *,
+        role: Role = "document",
+        task: str | Sequence[str | None] | None = "auto",
+        symmetric: bool = False,
+        images: ImageMode = "off",
+        output: Output = "dense",
+        dim: int | None = None,
+        batch_size: int | None = None,
+        max_length: int | None = None,
+        max_pixels: int | None = None,
+        errors: ErrorMode = "skip",
+        window: int | None = None,
+        window_tokens: int | None = None,
+        progress: bool | None = None,
+        fetch: FetchPolicy | None = None,
+        max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+    ) -> Iterator[Encoded]:
+        """Embed any iterable (a generator of unknown length too), yielding one :class:`Encoded` per item,
+        in input order, as soon as it and every earlier item are done.
 
+        Memory stays bounded whatever the input length: items are read and preprocessed a *window* at
+        a time (``window`` items, at most ``window_tokens`` tokens; defaults fill the token budget
+        several times over), preprocessing runs in worker threads ahead of the forwards, and inside a
+        window items are length-sorted into batches under the token budget. ``errors="skip"`` (the
+        default here) reports a failed item in its ``Encoded.error`` and goes on; ``"raise"`` raises
+        it. Closing the generator early cancels the items still queued. The other options are those
+        of :meth:`encode`.
+        """
+        settings, prepare = self._plan_call(
+            role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
+            batch_size=batch_size, max_length=max_length, max_pixels=max_pixels, errors=errors,
+            window=window, window_tokens=window_tokens, progress=progress, total=_length(items),
+            fetch=fetch, max_image_pixels=max_image_pixels,
+        )  # fmt: skip
+        return self._engine.stream(iter_items(items), prepare, settings)  # one item, or a clear refusal
+
+    def _plan_call(
+        self, *, role: Any, task: Any, symmetric: bool, images: Any, output: Any, dim: Any, batch_size: Any,
+        max_length: Any, max_pixels: Any, errors: Any, window: Any, window_tokens: Any, progress: bool | None,
+        total: int | None, fetch: Any, max_image_pixels: Any,
+    ) -> tuple[StreamSettings, Callable[[Any, int], PreparedItem]]:  # fmt: skip
+        """Check the arguments once and build the per-item preparation the engine runs in its workers."""
+        info, backend = self.info, self._backend
+        check_call(info, role=role, output=output, dim=dim, errors=errors, images=images, task=task,
+                   batch_size=batch_size, window=window, window_tokens=window_tokens)  # fmt: skip
+        backend.check_limits(max_length, max_pixels)
+        fetch = check_fetch_policy(fetch)
+        max_image_pixels = check_max_image_pixels(max_image_pixels)
+        if isinstance(task, str) and task != "auto":
+            resolve_tasks(["text"], task, info, role=role, symmetric=symmetric)  # unknown names fail now
+        per_item = None if task is None or isinstance(task, str) else list(task)
+        if per_item is not None:
+            if total is not None and len(per_item) != total:
+                raise TaskError(
+                    f"task is a list of {len(per_item)} names but {total} items were given; "
+                    "pass one task per item, or a single task for all."
+                )
+            for i, name in enumerate(per_item):
+                if name is not None and name != "auto":
+                    resolve_tasks(["text"], name, info, role=role, symmetric=symmetric, where=f"item {i}: ")
+
+        def prepare(raw: Any, index: int) -> PreparedItem:
+            typed = load_item(raw, index, images=images, fetch=fetch, max_image_pixels=max_image_pixels)
+            kind = input_kind(typed)
+            if per_item is None:
+                chosen = resolve_tasks([kind], task, info, role=role, symmetric=symmetric)[0]
+            elif index < len(per_item):
+                chosen = resolve_tasks([kind], [per_item[index]], info, role=role, symmetric=symmetric)[0]
+            else:
+                raise TaskError(f"item {index} has no task: the task list has only {len(per_item)} names.")
+            prepared = backend.prepare(typed, role=role, task=chosen, max_length=max_length, max_pixels=max_pixels)
+            return PreparedItem(kind=kind, task=chosen, prepared=prepared)
+
+        engine = self._engine
+        show = progress if progress is not None else total is not None and total > backend.max_batch_size
+        settings = StreamSettings(
+            dense=output in ("dense", "both"),
+            multi=output in ("multi", "both"),
+            dim=dim if dim is not None and dim < info.dense_dim else None,
+            max_batch_size=batch_size or backend.max_batch_size,
+            errors=errors,
+            window=engine.default_window(window, window_tokens),
+            progress=bool(show),
+            total=total,
+        )
+        return settings, prepare
+
+    # ------------------------------------------------------------------ one call, all results
     def encode(
         self,
         items: Any,
@@ -71,11 +151,14 @@ class Embedder:
         batch_size: int | None = None,
         max_length: int | None = None,
         max_pixels: int | None = None,
+        errors: ErrorMode = "raise",
         progress: bool | None = None,
+        fetch: FetchPolicy | None = None,
+        max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
         late_chunking: bool = False,
         late_chunking_separator: str = " ",
     ) -> EncodeResult:
-        """Embed items (text, images, or a mix) in the order given.
+        """Embed items (text, images, or a mix) in the order given: :meth:`stream`, collected.
 
         ``task="auto"`` (or ``None``) picks the adapter per item by what it is and its role (code
         documents -> ``code``, prose and images -> ``retrieval``; ``symmetric=True`` ->
@@ -84,11 +167,16 @@ class Embedder:
         images. ``dim`` truncates dense vectors to a Matryoshka size and re-normalises; ``batch_size`` caps
         items per forward (batches are also capped by a padded-token budget); ``max_length`` caps
         text tokens; ``max_pixels`` caps image area; ``progress`` shows a bar (default: when there
-        is more than one batch).
+        is more than one batch). ``errors="raise"`` (default) raises the typed error of the first item
+        that fails, before its window is encoded; ``errors="skip"`` keeps one row per input and reports
+        failures in :attr:`EncodeResult.errors`. ``fetch`` is the :class:`~jina_local.FetchPolicy` for
+        image URLs (default: http(s) only, public addresses only, deadlines and a byte cap);
+        ``max_image_pixels`` refuses larger images from their header, before decoding.
 
         ``late_chunking=True``: the items are consecutive text chunks of one document, joined with
         ``late_chunking_separator`` and encoded in one forward; each chunk's vectors pool its own tokens
-        of that forward (see :mod:`jina_local.late_chunking`).
+        of that forward (see :mod:`jina_local.late_chunking`). The document succeeds or fails as a whole,
+        so its errors are raised whatever ``errors`` says.
         """
         if late_chunking:
             from .late_chunking import encode_late_chunks
@@ -97,74 +185,34 @@ class Embedder:
                 self, items, role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
                 batch_size=batch_size, max_length=max_length, separator=late_chunking_separator, progress=progress,
             )
-        self._validate(role, output, dim)
-        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
-        want_dense = output in ("dense", "both")
-        want_multi = output in ("multi", "both")
         raw = as_item_list(items)
-        typed = [load_item(item, index, images=images) for index, item in enumerate(raw)]
-        kinds = [input_kind(t) for t in typed]
-        tasks = resolve_tasks(kinds, task, self.info, role=role, symmetric=symmetric)
-        backend = self._backend
-        out_dim = dim or self.info.dense_dim
+        settings, prepare = self._plan_call(
+            role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
+            batch_size=batch_size, max_length=max_length, max_pixels=max_pixels, errors=errors,
+            window=None, window_tokens=None, progress=progress, total=len(raw), fetch=fetch,
+            max_image_pixels=max_image_pixels,
+        )  # fmt: skip
+        results = list(self._engine.stream(raw, prepare, settings))
+        return _collect(results, settings, self.info.dense_dim if dim is None else dim)
 
-        if not typed:
-            return EncodeResult(
-                dense=np.zeros((0, out_dim), dtype=np.float32) if want_dense else None,
-                multi=[] if want_multi else None,
-                tasks=[],
-                kinds=[],
-            )
+    def encode_query(self, items: Any, **kwargs: Any) -> EncodeResult:
+        """``encode(items, role="query", ...)``."""
+        return self.encode(items, role="query", **kwargs)
 
-        prepared = [
-            backend.prepare(t, role=role, task=tasks[i], max_length=max_length, max_pixels=max_pixels)
-            for i, t in enumerate(typed)
-        ]
-        batches = plan_batches(
-            [p.cost for p in prepared],
-            [(tasks[i], p.group) for i, p in enumerate(prepared)],
-            token_budget=backend.token_budget,
-            max_batch_size=batch_size or backend.max_batch_size,
-        )
-        dense_rows: list[np.ndarray | None] = [None] * len(typed)
-        multi_rows: list[np.ndarray | None] = [None] * len(typed)
-        show = len(batches) > 1 if progress is None else progress
-        with torch.inference_mode():
-            for batch in tqdm(batches, desc="encoding", unit="batch", disable=not show):
-                for indices, out in self._forward_with_backoff(
-                    prepared, batch.indices, task=batch.key[0], dense=want_dense, multi=want_multi
-                ):
-                    if out.dense is not None:
-                        vectors = truncate_matryoshka(out.dense.float(), dim).cpu().numpy()  # (b, d)
-                        for row, index in enumerate(indices):
-                            dense_rows[index] = vectors[row]
-                    if out.multi is not None:
-                        for row, index in enumerate(indices):
-                            multi_rows[index] = out.multi[row].float().cpu().numpy()  # (n_tokens, 128)
-        dense = np.stack(dense_rows).astype(np.float32, copy=False) if want_dense else None  # (n, d)
-        multi = [m for m in multi_rows if m is not None] if want_multi else None
-        return EncodeResult(dense=dense, multi=multi, tasks=tasks, kinds=kinds)
+    def encode_document(self, items: Any, **kwargs: Any) -> EncodeResult:
+        """``encode(items, role="document", ...)``."""
+        return self.encode(items, role="document", **kwargs)
 
-    def _forward_with_backoff(
-        self, prepared: list[Prepared], indices: tuple[int, ...], *, task: str, dense: bool, multi: bool
-    ) -> list[tuple[tuple[int, ...], BatchOutput]]:
-        """Run one batch; when the accelerator runs out of memory, split it in halves and retry."""
-        try:
-            out = self._backend.forward([prepared[i] for i in indices], task=task, dense=dense, multi=multi)
-        except torch.OutOfMemoryError:
-            if len(indices) == 1:
-                raise
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
-            half = len(indices) // 2
-            return self._forward_with_backoff(
-                prepared, indices[:half], task=task, dense=dense, multi=multi
-            ) + self._forward_with_backoff(prepared, indices[half:], task=task, dense=dense, multi=multi)
-        if (dense and out.dense is None) or (multi and out.multi is None):
-            raise RuntimeError(f"{type(self._backend).__name__}.forward returned no {'dense' if dense else 'multi'} output")
-        return [(indices, out)]
+    # ------------------------------------------------------------------ observability
+    def stats(self) -> EngineStats:
+        """Counters of the engine: items, batches and their sizes, queue waits, forward time, pending items."""
+        return self._engine.stats()
 
+    def add_batch_listener(self, listener: Callable[[BatchEvent], None]) -> Callable[[], None]:
+        """Call ``listener(event)`` after every forward (from the model worker); returns a function that removes it."""
+        return self._engine.add_batch_listener(listener)
+
+    # ------------------------------------------------------------------ tokens, for chunkers and explainers
     def tokenize(self, text: str) -> list[tuple[int, int]]:
         """Character spans ``(start, end)`` of the model's tokens of ``text`` (no prompt, no special tokens).
 
@@ -204,10 +252,26 @@ class Embedder:
             raise InputError("image_patch_grid() takes a PIL image or a (width, height) tuple of positive ints.")
         return self._backend.image_patch_grid(size[0], size[1], max_pixels)
 
-    def encode_query(self, items: Any, **kwargs: Any) -> EncodeResult:
-        """``encode(items, role="query", ...)``."""
-        return self.encode(items, role="query", **kwargs)
 
-    def encode_document(self, items: Any, **kwargs: Any) -> EncodeResult:
-        """``encode(items, role="document", ...)``."""
-        return self.encode(items, role="document", **kwargs)
+def _length(items: Any) -> int | None:
+    if is_single_item(items):
+        return 1
+    try:
+        return len(items)
+    except TypeError:
+        return None
+
+
+def _collect(results: list[Encoded], settings: StreamSettings, out_dim: int) -> EncodeResult:
+    """One :class:`EncodeResult` from stream results (NaN rows and ``None`` entries for failed items)."""
+    errors = {r.index: r.error for r in results if r.error is not None}
+    dense = None
+    if settings.dense:
+        dense = np.full((len(results), out_dim), np.nan, dtype=np.float32)  # (n, d)
+        for r in results:
+            if r.dense is not None:
+                dense[r.index] = r.dense
+    multi = [r.multi for r in results] if settings.multi else None
+    return EncodeResult(
+        dense=dense, multi=multi, tasks=[r.task for r in results], kinds=[r.kind for r in results], errors=errors
+    )

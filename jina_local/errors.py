@@ -7,10 +7,14 @@ Every message says what was wrong and how to fix it. The tree::
     ├── CheckpointError           files are there but do not match the published layout
     ├── UnsupportedModelError     a checkpoint of a family jina-local does not know
     ├── InputError (ValueError)   an item passed to encode() cannot be used
-    │   └── DocumentError         a file cannot be read as a document (not text, corrupt or encrypted PDF)
+    │   ├── DocumentError         a file cannot be read as a document (not text, corrupt or encrypted PDF)
+    │   └── FetchError            a URL item could not be downloaded (network, timeout, size, type)
+    │       └── URLNotAllowedError   the FetchPolicy refused the URL before connecting
+    ├── OptionError (ValueError)  an option value is out of range or of the wrong kind
     ├── TaskError (ValueError)    unknown task / adapter, or one the model does not have
     ├── DimensionError (ValueError)  a Matryoshka dim the model does not allow
     ├── OutputError (ValueError)  an output kind the model cannot produce
+    ├── EncodingError             an item was read and prepared, but its forward failed
     └── CollectionConfigError     a Qdrant collection does not match the model or the request
 """
 
@@ -21,11 +25,15 @@ __all__ = [
     "CollectionConfigError",
     "DimensionError",
     "DocumentError",
+    "EncodingError",
+    "FetchError",
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
+    "OptionError",
     "OutputError",
     "TaskError",
+    "URLNotAllowedError",
     "UnsupportedModelError",
 ]
 
@@ -54,6 +62,38 @@ class DocumentError(InputError):
     """A file cannot be read as a document: not text, a corrupt or encrypted PDF, unreadable, too large."""
 
 
+class FetchError(InputError):
+    """A URL item could not be downloaded: network failure, timeout, HTTP status, size or content type.
+
+    ``index`` is the item's position and ``url`` the URL that failed (the last redirect hop, with
+    any ``user:password@`` removed).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, url: str | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+        self.url = url
+
+    def __reduce__(self):  # keep index and url across pickling (process pools, Ray)
+        return (_rebuild_fetch_error, (type(self), str(self), self.index, self.url))
+
+
+class URLNotAllowedError(FetchError):
+    """The :class:`~jina_local.FetchPolicy` refused a URL before any connection was made.
+
+    URL fetching is switched off, the scheme is not http(s), or the host resolves to a private,
+    loopback, link-local, multicast, reserved or unspecified address.
+    """
+
+
+def _rebuild_fetch_error(cls: type, message: str, index: int | None, url: str | None) -> FetchError:
+    return cls(message, index=index, url=url)
+
+
+class OptionError(JinaLocalError, ValueError):
+    """An option (a keyword argument or a policy field) has a value that is out of range or of the wrong kind."""
+
+
 class TaskError(JinaLocalError, ValueError):
     """The requested task (LoRA adapter) does not exist for this model."""
 
@@ -64,6 +104,10 @@ class DimensionError(JinaLocalError, ValueError):
 
 class OutputError(JinaLocalError, ValueError):
     """The requested output (dense / multi) is not produced by this model."""
+
+
+class EncodingError(JinaLocalError):
+    """An item was read and prepared but its forward failed (out of memory even alone, or a model error)."""
 
 
 class CollectionConfigError(JinaLocalError):

@@ -1,10 +1,13 @@
 """Turn the items users pass to ``encode`` into typed inputs: text or a decoded RGB image.
 
 Accepted items: ``str`` (text), ``PIL.Image.Image``, ``pathlib.Path`` to an image file, the raw
-``bytes`` of an image file, and ``data:image/...;base64,`` URIs. With ``images="auto"``, strings
-that are paths of existing image files or http(s) URLs ending in an image extension are loaded as
-images too (URLs through httpx, with timeouts and a size cap). Anything else raises
-:class:`~jina_local.errors.InputError` naming the position of the item and its type.
+bytes of an image file (``bytes``, ``bytearray``, ``memoryview``), and ``data:image/...;base64,``
+URIs. With ``images="auto"``, strings that are paths of existing image files or http(s) URLs ending
+in an image extension are loaded as images too (URLs under a :class:`~jina_local.FetchPolicy`), and
+a string naming an image file that does not exist is an error rather than text. Images are decoded
+by :func:`jina_local.images.open_image` (pixel limit, EXIF orientation, RGB conversion).
+
+Anything else raises :class:`~jina_local.errors.InputError` naming the position of the item.
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ import base64
 import binascii
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .errors import InputError
-from .kinds import ImageMode, looks_like_image_reference
+from .fetch import FetchPolicy
+from .fetch import fetch as _fetch  # the name `fetch` is the policy argument below
+from .images import DEFAULT_MAX_IMAGE_PIXELS, MinSize, open_image
+from .kinds import ImageMode, looks_like_image_reference, names_image_file
 
 __all__ = [
     "MAX_DOWNLOAD_BYTES",
@@ -30,17 +36,19 @@ __all__ = [
     "TextInput",
     "TypedInput",
     "as_item_list",
-    "fetch_url",
+    "check_text",
     "image_reference",
+    "iter_items",
     "load_item",
 ]
 
-MAX_DOWNLOAD_BYTES = 32 * 1024 * 1024
-"""Largest image fetched from a URL; bigger downloads are refused."""
-_HTTP_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
+MAX_DOWNLOAD_BYTES = FetchPolicy().max_bytes
+"""Largest image fetched from a URL by default (``FetchPolicy.max_bytes``); bigger downloads are refused."""
 
-Item = Union[str, Image.Image, Path, bytes]
+Item = Union[str, Image.Image, Path, bytes, bytearray, memoryview]
 """What ``encode`` accepts per item."""
+
+_SINGLE_ITEMS = (str, bytes, bytearray, memoryview, os.PathLike, Image.Image)
 
 
 @dataclass(frozen=True)
@@ -61,79 +69,102 @@ class ImageInput:
 TypedInput = Union[TextInput, ImageInput]
 
 
+def _refuse_container(items: Any) -> None:
+    name = type(items).__name__
+    if isinstance(items, Mapping):
+        raise InputError(
+            f"encode() got a {name} (a mapping); its keys would be embedded. Pass a list of items, "
+            "e.g. list(d.values()) for the values."
+        )
+    if isinstance(items, (set, frozenset)):  # dict views are ordered and welcome
+        raise InputError(f"encode() got a {name}, which has no order; pass a list (e.g. sorted(items)).")
+    if isinstance(items, io.IOBase) or (hasattr(items, "read") and hasattr(items, "__iter__")):
+        raise InputError(
+            f"encode() got an open file ({name}); pass its bytes (f.read()) for an image, "
+            "its text for text, or a list of items."
+        )
+    dtype = getattr(items, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", "O") not in ("U", "S", "O"):
+        raise InputError(
+            f"encode() got a numeric array ({name} of {dtype}); pass PIL.Image.fromarray(array) for an "
+            "image, or a list of strings / images."
+        )
+
+
+def is_single_item(items: Any) -> bool:
+    """Whether ``items`` is one item (a text, an image, a path, image bytes) rather than a collection of them."""
+    return isinstance(items, _SINGLE_ITEMS)
+
+
+def iter_items(items: Any) -> Iterator[Any]:
+    """Like :func:`as_item_list` without building the list (for generators of unknown length)."""
+    if items is None:
+        raise InputError(
+            "encode() got None instead of items: pass a string, an image, a path, image bytes, or a list of them."
+        )
+    if isinstance(items, _SINGLE_ITEMS):
+        return iter((items,))
+    _refuse_container(items)
+    if isinstance(items, Iterable):
+        return iter(items)
+    return iter((items,))  # load_item names the unsupported type with its index
+
+
 def as_item_list(items: Any) -> list[Any]:
-    """Accept one item or a sequence of items; always return a list.
+    """Accept one item or an ordered collection of items; always return a list.
+
+    A ``dict`` (its keys would be embedded), a ``set`` (no order), an open file and a numeric array
+    raise :class:`~jina_local.errors.InputError`.
 
     >>> as_item_list("one text")
     ['one text']
     >>> as_item_list(["a", "b"])
     ['a', 'b']
+    >>> as_item_list({"alpha": 1})
+    Traceback (most recent call last):
+    ...
+    jina_local.errors.InputError: encode() got a dict (a mapping); its keys would be embedded. Pass a list of items, e.g. list(d.values()) for the values.
     """
-    if isinstance(items, (str, bytes, bytearray, Path, Image.Image)):
-        return [items]
-    if items is None:
-        raise InputError(
-            "encode() got None instead of items: pass a string, an image, a path, image bytes, or a list of them."
-        )
-    if isinstance(items, Sequence) or hasattr(items, "__iter__"):
-        return list(items)
-    return [items]
+    return list(iter_items(items))
 
 
-def _open_image(data: Image.Image | bytes | Path, index: int, source: str | None) -> ImageInput:
+def check_text(text: str, index: int) -> str:
+    """Return ``text`` if it is valid Unicode; a lone surrogate raises ``InputError`` with its position.
+
+    >>> check_text("a\\ud800b", 3)
+    Traceback (most recent call last):
+    ...
+    jina_local.errors.InputError: item 3 contains a lone surrogate (U+D800) at character 1, which is not valid Unicode. Decode the source with errors='replace' (or 'surrogateescape' handled first), or remove it.
+    """
+    if text.isascii():
+        return text
     try:
-        if isinstance(data, Image.Image):
-            image = data
-            image.load()
-        elif isinstance(data, (bytes, bytearray)):
-            image = Image.open(io.BytesIO(bytes(data)))
-            image.load()
-        else:
-            with Image.open(data) as opened:
-                opened.load()
-                image = opened.copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        where = f" ({source})" if source else ""
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(text[exc.start])
         raise InputError(
-            f"item {index}{where} could not be read as an image: {exc}. "
-            "Pass a readable PNG/JPEG/WebP/... file, its bytes, or a PIL image."
-        ) from exc
-    if image.mode != "RGB":
-        image = image.convert("RGB")
+            f"item {index} contains a lone surrogate (U+{code:04X}) at character {exc.start}, which is not "
+            "valid Unicode. Decode the source with errors='replace' (or 'surrogateescape' handled first), "
+            "or remove it."
+        ) from None
+    return text
+
+
+def _open_image(
+    data: Any, index: int, source: str | None, max_image_pixels: int | None, min_size: MinSize | None
+) -> ImageInput:
+    image = open_image(data, index=index, source=source, max_image_pixels=max_image_pixels, min_size=min_size)
     return ImageInput(image=image, source=source)
 
 
-def fetch_url(url: str, index: int = 0, *, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
-    """Download an image URL with timeouts and a size cap; errors name the item and the URL."""
-    import httpx
-
-    connect, read = _HTTP_TIMEOUT
-    timeout = httpx.Timeout(read, connect=connect)
-    try:
-        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-            response.raise_for_status()
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise InputError(
-                        f"item {index} ({url}) is larger than {max_bytes // (1024 * 1024)} MiB; "
-                        "download it yourself and pass the bytes or a PIL image."
-                    )
-                chunks.append(chunk)
-    except httpx.HTTPError as exc:
-        raise InputError(f"item {index} ({url}) could not be downloaded: {exc}") from exc
-    return b"".join(chunks)
-
-
-def image_reference(ref: Any, index: int = 0) -> Any:
+def image_reference(ref: Any, index: int = 0, *, fetch: FetchPolicy | None = None) -> Any:
     """Turn a reference that *must* be an image into an item :func:`load_item` reads as an image.
 
     For callers that know they hold an image (e.g. a framework's ``embed_image(uris)``), whatever the
     extension: a ``str`` is a local path (``~`` and ``file://`` allowed), an ``http(s)://`` URL
-    (downloaded here, with timeouts and a size cap) or a ``data:image/...;base64,`` URI; a
-    file-like object (``BytesIO``) gives its bytes; ``bytes``, ``Path`` and PIL images pass through.
+    (downloaded here under ``fetch``, ``None`` meaning the default :class:`~jina_local.FetchPolicy`)
+    or a ``data:image/...;base64,`` URI; a file-like object (``BytesIO``) gives its bytes; ``bytes``,
+    ``bytearray``, ``memoryview``, ``Path`` and PIL images pass through.
     """
     if isinstance(ref, str):
         text = ref.strip()
@@ -143,7 +174,7 @@ def image_reference(ref: Any, index: int = 0) -> Any:
                 raise InputError(f"image {index} is a data URI that is not an image ({text[:32]!r}...).")
             return text
         if head.startswith(("http://", "https://")):
-            return fetch_url(text, index)
+            return _fetch(text, fetch, index=index)
         return Path(text.removeprefix("file://")).expanduser()
     if hasattr(ref, "getvalue"):  # io.BytesIO
         return ref.getvalue()
@@ -162,32 +193,51 @@ def _decode_data_uri(uri: str, index: int) -> bytes:
         raise InputError(f"item {index} is a data URI whose base64 payload is invalid: {exc}") from exc
 
 
-def load_item(item: Any, index: int = 0, *, images: ImageMode = "off") -> TypedInput:
+def load_item(
+    item: Any,
+    index: int = 0,
+    *,
+    images: ImageMode = "off",
+    fetch: FetchPolicy | None = None,
+    max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+    min_size: MinSize | None = None,
+) -> TypedInput:
     """Type one user item; ``index`` is its position, used in error messages.
 
     ``images="auto"`` also reads strings naming an image (existing file path, http(s) URL with an
-    image extension) as images; by default such strings are text. ``data:image/`` URIs are always images.
+    image extension) as images, and refuses a string naming an image file that does not exist; by
+    default such strings are text. ``data:image/`` URIs are always images. ``fetch`` is the
+    :class:`~jina_local.FetchPolicy` for URLs (``None``: the default policy); ``max_image_pixels``
+    and ``min_size`` go to :func:`jina_local.images.open_image`.
     """
     if isinstance(item, str):
         if not looks_like_image_reference(item, images):
-            return TextInput(item)
+            if images == "auto" and names_image_file(item):
+                ref = item.strip()
+                what = "is not a file" if Path(ref.removeprefix("file://")).expanduser().exists() else "does not exist"
+                raise InputError(
+                    f"item {index} names the image file {ref[:200]!r}, which {what}. "
+                    "Fix the path, or pass images='off' if the string is meant as text."
+                )
+            return TextInput(check_text(item, index))
         ref = item.strip()
         if ref[:11].lower() == "data:image/":
-            return _open_image(_decode_data_uri(ref, index), index, "data URI")
-        if ref.lower().startswith(("http://", "https://")):
-            return _open_image(fetch_url(ref, index), index, ref)
+            return _open_image(_decode_data_uri(ref, index), index, "data URI", max_image_pixels, min_size)
+        if ref[:8].lower().startswith(("http://", "https://")):
+            return _open_image(_fetch(ref, fetch, index=index), index, ref, max_image_pixels, min_size)
         path = Path(ref.removeprefix("file://")).expanduser()
-        return _open_image(path, index, str(path))
+        return _open_image(path, index, str(path), max_image_pixels, min_size)
     if isinstance(item, Image.Image):
-        return _open_image(item, index, None)
+        return _open_image(item, index, None, max_image_pixels, None)
     if isinstance(item, os.PathLike):
         path = Path(item)
         if not path.is_file():
             raise InputError(f"item {index} is a path to '{path}', which is not an existing file.")
-        return _open_image(path, index, str(path))
-    if isinstance(item, (bytes, bytearray)):
-        return _open_image(bytes(item), index, None)
+        return _open_image(path, index, str(path), max_image_pixels, min_size)
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return _open_image(item, index, None, max_image_pixels, min_size)
+    hint = " (for pixel arrays use PIL.Image.fromarray)" if hasattr(item, "__array_interface__") else ""
     raise InputError(
         f"item {index} has unsupported type {type(item).__name__}: pass str (text), PIL.Image.Image, "
-        "pathlib.Path to an image file, or image file bytes."
+        f"pathlib.Path to an image file, or image file bytes{hint}."
     )

@@ -52,6 +52,7 @@ __all__ = [
     "detect_text_kind",
     "is_code",
     "looks_like_image_reference",
+    "names_image_file",
     "sniff_image_format",
 ]
 
@@ -167,6 +168,42 @@ def looks_like_image_reference(s: str, images: ImageMode = "off") -> bool:
         return False
 
 
+_PATH_PREFIXES = ("/", "./", "../", "~/", "~\\", ".\\", "..\\", "\\\\", "file://")
+
+
+def names_image_file(s: str) -> bool:
+    """Whether ``s`` reads as the path of an image file, whether or not that file exists.
+
+    True for a single line with an image extension that either has no whitespace (``cat.png``),
+    starts like a path (``/``, ``./``, ``~/``, ``C:\\``, ``file://``) or contains a path separator
+    (``photos/cat 1.png``). ``images="auto"`` uses it to refuse a missing image path instead of
+    embedding the path as text. URLs and ``data:`` URIs are not paths.
+
+    >>> names_image_file("photos/cat 1.png"), names_image_file("cat.JPG"), names_image_file("I like cat.png")
+    (True, True, False)
+    >>> names_image_file("https://example.com/cat.png")
+    False
+    """
+    ref = s.strip()
+    if not ref or len(ref) > 4096 or "\n" in ref or "\r" in ref:
+        return False
+    head = ref[:16].lower()
+    if head.startswith(("http://", "https://", "data:")):
+        return False
+    if head.startswith("file://"):
+        ref = urlsplit(ref).path
+    if os.path.splitext(ref)[1].lower() not in IMAGE_EXTENSIONS:
+        return False
+    drive = len(ref) > 2 and ref[0].isalpha() and ref[1] == ":" and ref[2] in "/\\"
+    return (
+        not any(c.isspace() for c in ref)
+        or drive
+        or head.startswith(_PATH_PREFIXES)
+        or "/" in ref
+        or "\\" in ref
+    )
+
+
 def _path_kind(path: Path) -> Kind:
     suffix = path.suffix.lower()
     if suffix in IMAGE_EXTENSIONS:
@@ -275,10 +312,10 @@ _LOG_LINE = re.compile(
     | \#\d+\ +0x[0-9a-f]+\ in\ 
     | \^+~*$
     )""",
-    re.X,
+    re.VERBOSE,
 )
 _COMMENT_CODE = re.compile(r"^(?://|/\*|\*/|<!--|\"\"\"|'''|r\"\"\"|#!|=begin|=end)")
-_COMMENT_AMBIGUOUS = re.compile(r"^(?:#(?!include|define|if|endif|pragma|import|undef|\[|!)|--\s|;\s|%\s|rem\s)", re.I)
+_COMMENT_AMBIGUOUS = re.compile(r"^(?:#(?!include|define|if|endif|pragma|import|undef|\[|!)|--\s|;\s|%\s|rem\s)", re.IGNORECASE)
 _BULLET = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+")
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _STRINGS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|(?<![\w'])'(?:[^'\\\n]|\\.)*'(?![\w'])")
@@ -324,7 +361,7 @@ _CODE_START = re.compile(
     )
 )
 _SHELL_STRONG = re.compile(r"(?:^|\s)--?[A-Za-z0-9]|\||&&|>|<|\$\(|\$\{?\w|/|=|\*|~|\.\w{1,5}\b")
-_SQL_START = re.compile(r"^(?:select|grant|revoke|explain|show\s+(?:tables|databases|columns|index)|describe|insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(?:table|index|view|unique|database|schema)|alter\s+table|drop\s+(?:table|index|view|database)|with\s+\w+\s+as\s*\()\b", re.I)
+_SQL_START = re.compile(r"^(?:select|grant|revoke|explain|show\s+(?:tables|databases|columns|index)|describe|insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(?:table|index|view|unique|database|schema)|alter\s+table|drop\s+(?:table|index|view|database)|with\s+\w+\s+as\s*\()\b", re.IGNORECASE)
 _OPERATORS = re.compile(r"[=!&|:+\-<>?][=&|:+\-<>.]")
 _CALL = re.compile(r"[\w$\]>]\(")
 _ATTR = re.compile(r"\.[A-Za-z_]")

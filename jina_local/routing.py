@@ -94,10 +94,12 @@ def resolve_tasks(
     *,
     role: str = "document",
     symmetric: bool = False,
+    where: str = "",
 ) -> list[str]:
     """One task name per item. ``None`` and ``"auto"`` route by kind and role; names are checked.
 
-    Unknown names raise :class:`~jina_local.errors.TaskError` listing the valid ones.
+    Unknown names raise :class:`~jina_local.errors.TaskError` listing the valid ones (``where``
+    prefixes the message, e.g. ``"item 3: "``).
     """
 
     def one(kind: str, name: str | None, where: str) -> str:
@@ -107,8 +109,8 @@ def resolve_tasks(
 
     if task is None or isinstance(task, str):
         if task is not None and task != AUTO:
-            _check_task(task, info, "")
-        return [one(kind, task, "") for kind in kinds]
+            _check_task(task, info, where)
+        return [one(kind, task, where) for kind in kinds]
     per_item = list(task)
     if len(per_item) != len(kinds):
         raise TaskError(

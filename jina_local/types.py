@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-__all__ = ["EncodeResult", "Kind", "ModelInfo", "Output", "Role", "Task"]
+if TYPE_CHECKING:
+    from .errors import JinaLocalError
+
+__all__ = ["EncodeResult", "Encoded", "ErrorMode", "Kind", "ModelInfo", "Output", "Role", "Task"]
 
 Kind = Literal["text", "code", "image"]
 """What an item is: prose, source code, or an image."""
@@ -20,6 +23,9 @@ Output = Literal["dense", "multi", "both"]
 
 Task = Literal["retrieval", "text-matching", "code"]
 """The task adapters of jina-embeddings-v4. Passing ``None`` lets jina-local choose."""
+
+ErrorMode = Literal["raise", "skip"]
+"""``raise``: the first item that fails raises its typed error; ``skip``: failed items are reported, the rest encoded."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,29 @@ class ModelInfo:
         return self.multi_dim is not None
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """One item's result from ``Embedder.stream``.
+
+    ``index`` is the item's position in the input; ``dense`` a ``(d,)`` float32 unit vector and
+    ``multi`` ``(n_tokens, 128)`` float32 unit rows (each ``None`` when not requested or when the item
+    failed); ``task`` the adapter used and ``kind`` what the item was taken to be; ``error`` is
+    ``None``, or the typed :class:`~jina_local.errors.JinaLocalError` that says why this item failed.
+    """
+
+    index: int
+    dense: np.ndarray | None
+    multi: np.ndarray | None
+    task: str | None
+    kind: str | None
+    error: JinaLocalError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the item was encoded."""
+        return self.error is None
+
+
 @dataclass
 class EncodeResult:
     """Vectors for a list of items, in the order the items were given.
@@ -58,13 +87,21 @@ class EncodeResult:
     ``dense`` is ``(n, d)`` float32, rows L2-normalised (``None`` when not requested);
     ``multi`` holds one ``(n_tokens_i, 128)`` float32 array per item, rows L2-normalised
     (``None`` when not requested); ``tasks`` is the adapter used per item and ``kinds``
-    what each item was taken to be.
+    what each item was taken to be. With ``errors="skip"`` there is still one row per input:
+    ``errors`` maps the index of each failed item to its typed error, its ``dense`` row is NaN and its
+    ``multi``, ``tasks`` and ``kinds`` entries are ``None``.
     """
 
     dense: np.ndarray | None
-    multi: list[np.ndarray] | None
-    tasks: list[str] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
+    multi: list[np.ndarray | None] | None
+    tasks: list[str | None] = field(default_factory=list)
+    kinds: list[str | None] = field(default_factory=list)
+    errors: dict[int, JinaLocalError] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.tasks)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every item was encoded."""
+        return not self.errors

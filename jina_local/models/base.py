@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ..errors import OutputError
+from ..options import check_positive_int
 from ..inputs import TypedInput
 from ..types import ModelInfo, Role
 
@@ -35,6 +36,8 @@ class Prepared:
     cost: int
     group: Hashable
     data: Any
+    nbytes: int = 0
+    """Bytes the prepared data holds (pixel tensors); bounds the engine's windows besides ``cost``."""
 
 
 @dataclass
@@ -89,6 +92,11 @@ class ModelBackend(ABC):
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans ``(start, end)`` of the model's tokens of ``text``: no prompt, no special tokens."""
 
+    def check_limits(self, max_length: int | None, max_pixels: int | None) -> None:
+        """Refuse ``max_length`` / ``max_pixels`` values this model cannot honour (typed errors)."""
+        check_positive_int("max_length", max_length)
+        check_positive_int("max_pixels", max_pixels)
+
     def multi_row_spans(
         self, text: str, *, role: Role, task: str, max_length: int | None = None
     ) -> list[tuple[int, int] | None]:
@@ -103,6 +111,11 @@ class ModelBackend(ABC):
     def token_budget(self) -> int:
         """Default budget of padded tokens per forward (``max(cost) * batch_size``)."""
         return 16384 if self.info.device.startswith("cuda") else 4096
+
+    @property
+    def window_nbytes(self) -> int:
+        """Default cap on the prepared bytes (pixel tensors) of one engine window."""
+        return 256 * 2**20
 
     @property
     def max_batch_size(self) -> int:

@@ -286,7 +286,7 @@ def _store_chunks(collection: MultiVectorCollection, model: Embedder, plans: lis
                         yield b""  # fails as an unreadable image inside add(); the reason is taken from here
 
         try:
-            result = collection.add(items(), payloads=[_payload(p, c) for p, c in entries],
+            result = collection.add(_Sized(items, len(entries)), payloads=[_payload(p, c) for p, c in entries],
                                     ids=[p.ids[c.chunk] for p, c in entries], progress=progress)
         finally:
             renderer.close()
@@ -297,6 +297,19 @@ def _store_chunks(collection: MultiVectorCollection, model: Embedder, plans: lis
     if late:
         added += _store_late(collection, model, plans, progress)
     return added
+
+
+class _Sized:
+    """A lazy iterable with a length, so ``add()`` can show a progress bar with a total."""
+
+    def __init__(self, make: Any, length: int) -> None:
+        self._make, self._length = make, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._make())
 
 
 def _late_documents(plan: _Plan) -> list[tuple[str, list[Chunk]]]:

@@ -8,6 +8,8 @@ payloads) and queries into plans, and fuses per-task result lists. Engines live 
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,8 +19,10 @@ from tqdm.auto import tqdm
 
 from ..documents import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_FILE_BYTES
 from ..errors import CollectionConfigError, InputError
-from ..inputs import ImageInput, TextInput, as_item_list, load_item
+from ..inputs import TextInput, as_item_list
+from ..options import check_positive_int
 from ..token_pooling import pool_tokens
+from ._ingest import IngestPlan, ingest
 from ._base import (
     MULTI,
     SCHEMA_VERSION,
@@ -52,6 +56,8 @@ class MultiVectorCollection:
         self.name = name
         self.model = model
         self._meta = meta
+        self._lock = threading.RLock()  # metadata read-modify-write; adds may run in several threads
+        self._pool_workers: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ open / validate
     @classmethod
@@ -200,6 +206,9 @@ class MultiVectorCollection:
 
     def close(self) -> None:
         """Flush and release the store (folders stay locked until closed)."""
+        if self._pool_workers is not None:
+            self._pool_workers.shutdown(wait=True)
+            self._pool_workers = None
         self._backend.close()
 
     def optimize(self) -> None:
@@ -228,6 +237,10 @@ class MultiVectorCollection:
         return self.model
 
     def _record_written(self, tasks: set[str], kinds: set[str]) -> None:
+        with self._lock:
+            self._record_locked(tasks, kinds)
+
+    def _record_locked(self, tasks: set[str], kinds: set[str]) -> None:
         new_tasks = set(self._meta.get("tasks", [])) | tasks
         new_kinds = set(self._meta.get("kinds", [])) | kinds
         model_name = self.model.info.name if self.model is not None else None
@@ -252,102 +265,51 @@ class MultiVectorCollection:
         ids: Sequence[str] | None = None,
         *,
         task: str | None = None,
-        batch_size: int = 16,
+        batch_size: int | None = None,
         progress: bool | None = None,
         skip_existing: bool = False,
     ) -> AddSummary:
-        """Encode documents (dense + multi in one forward) and upsert them in batches.
+        """Encode documents (dense + multi in one forward) and upsert them as they are encoded.
 
-        ``payloads``: one dict per item (``source`` sets the source used for the id; ``kind``,
-        ``task``, ``text``, ``image`` are reserved). ``ids``: UUIDs to use instead of the
-        deterministic ``uuid5(source, content)``. ``task``: force one adapter (default: automatic
-        routing per item). ``skip_existing``: items whose id is already stored are not encoded
-        again (listed in ``AddSummary.skipped``), so an interrupted indexing run resumes cheaply.
-        Items that cannot be read or encoded are listed in the returned :class:`AddSummary`; the
-        others are stored. A progress bar shows when more than one batch.
+        ``items`` may be any iterable, a generator too: it is streamed through the model once, so its
+        items are length-sorted across the whole input, and memory stays bounded. ``payloads``: one
+        dict per item (``source`` sets the source used for the id; ``kind``, ``task``, ``text``,
+        ``image`` are reserved). ``ids``: UUIDs to use instead of the deterministic
+        ``uuid5(source, content)``. ``task``: force one adapter (default: automatic routing per item).
+        ``batch_size``: at most this many items per forward (default: the model's). ``skip_existing``:
+        items whose id is already stored are not encoded again (listed in ``AddSummary.skipped``), so
+        an interrupted run resumes cheaply. Items that cannot be read, encoded or stored are listed in
+        ``AddSummary.failures`` with their index and the reason; the others are stored.
         """
         model = self._require_model("add()")
-        raw = as_item_list(items)
-        n = len(raw)
-        if payloads is not None and len(payloads) != n:
-            raise InputError(f"got {n} items but {len(payloads)} payloads; pass one payload (or None) per item.")
-        if ids is not None and len(ids) != n:
-            raise InputError(f"got {n} items but {len(ids)} ids; pass one id per item, or none.")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
-        summary = AddSummary(ids=[None] * n)
-        prepared: list[tuple[int, Any, str, str]] = []  # (index, model input, source, id)
-        for i, item in enumerate(raw):
-            try:
-                typed = load_item(item, i)
-                user = payloads[i] if payloads is not None else None
-                source = str((user or {}).get("source") or (typed.source if isinstance(typed, ImageInput) else "") or "")
-                pid = check_id(ids[i], i) if ids is not None else point_id(source, content_digest(typed))
-                prepared.append((i, typed.text if isinstance(typed, TextInput) else typed.image, source, pid))
-            except InputError as exc:
-                summary.failures.append(ItemFailure(i, str(exc)))
-        if skip_existing and prepared:
-            stored = {str(p["id"]) for p in self._backend.retrieve([pid for *_, pid in prepared], False)}
-            for i, _, _, pid in prepared:
-                if pid in stored:
-                    summary.ids[i] = pid
-                    summary.skipped.append(i)
-            prepared = [entry for entry in prepared if entry[3] not in stored]
-        dim = None if self.dense_dim == model.info.dense_dim else self.dense_dim
-        output = "both" if self.has_multi else "dense"
-        tasks_seen: set[str] = set()
-        kinds_seen: set[str] = set()
-        show = n > batch_size if progress is None else progress
-        with tqdm(total=n, desc=f"indexing {self.name}", unit="item", disable=not show) as bar:
-            for start in range(0, len(prepared), batch_size):
-                chunk = prepared[start:start + batch_size]
-                encoded = self._encode_chunk(model, chunk, task, output, dim, summary)
-                records = []
-                for (i, inp, source, pid), (dense, multi, t, kind) in encoded:
-                    user = payloads[i] if payloads is not None else None
-                    try:
-                        payload = build_payload(
-                            user, index=i, kind=kind, task=t, source=source,
-                            text=inp if isinstance(inp, str) else None,
-                            image=source or None if not isinstance(inp, str) else None,
-                        )
-                    except InputError as exc:
-                        summary.failures.append(ItemFailure(i, str(exc)))
-                        continue
-                    records.append(PointRecord(pid, dense, self._pool(multi), payload))
-                    summary.ids[i] = pid
-                    tasks_seen.add(t)
-                    kinds_seen.add(kind)
-                if records:
-                    self._backend.upsert(records)
-                bar.update(len(chunk))
-            bar.update(n - bar.n)
-        summary.failures.sort(key=lambda f: f.index)
-        self._record_written(tasks_seen, kinds_seen)
-        return summary
+        if isinstance(items, (str, bytes, bytearray)) or not hasattr(items, "__iter__") or isinstance(items, Mapping):
+            items = as_item_list(items)
+        for what, values in (("payloads", payloads), ("ids", ids)):
+            if values is not None and hasattr(items, "__len__") and len(values) != len(items):
+                raise InputError(f"got {len(items)} items but {len(values)} {what}; pass one per item (or None).")
+        check_positive_int("batch_size", batch_size)
+        plan = IngestPlan(
+            model=model,
+            output="both" if self.has_multi else "dense",
+            dim=None if self.dense_dim == model.info.dense_dim else self.dense_dim,
+            task=task,
+            batch_size=batch_size,
+            skip_existing=skip_existing,
+            progress=progress,
+            pool=self._pool if self.pool_factor and self.pool_factor > 1 else None,
+            retrieve=lambda pids: {str(p["id"]) for p in self._backend.retrieve(pids, False)},
+            upsert=self._backend.upsert,
+            record=self._record_written,
+            label=f"indexing {self.name}",
+        )
+        return ingest(items, payloads, ids, plan, self._workers())
 
-    def _encode_chunk(self, model: Embedder, chunk: list[tuple[int, Any, str, str]], task: str | None, output: str,
-                      dim: int | None, summary: AddSummary) -> list[tuple[tuple[int, Any, str, str], tuple[Any, ...]]]:
-        """Encode one batch; if it fails, encode item by item so one bad item only loses itself."""
-        def run(part: list[tuple[int, Any, str, str]]) -> list[tuple[Any, ...]]:
-            res = model.encode_document([p[1] for p in part], task=task, output=output, dim=dim, progress=False)
-            return [
-                (res.dense[j], res.multi[j] if res.multi is not None else None, res.tasks[j], res.kinds[j])
-                for j in range(len(part))
-            ]
-
-        try:
-            return list(zip(chunk, run(chunk)))
-        except Exception:  # noqa: BLE001 - isolate the failing item(s) below and report them
-            if len(chunk) == 1:
-                pass
-        out = []
-        for entry in chunk:
-            try:
-                out.append((entry, run([entry])[0]))
-            except Exception as exc:  # noqa: BLE001 - one bad item must not sink the batch
-                summary.failures.append(ItemFailure(entry[0], f"{type(exc).__name__}: {exc}"))
-        return out
+    def _workers(self) -> ThreadPoolExecutor:
+        """Threads that pool token vectors beside the model worker (created on first use)."""
+        with self._lock:
+            if self._pool_workers is None:
+                self._pool_workers = ThreadPoolExecutor(2, thread_name_prefix="jina-local-pool")
+            return self._pool_workers
 
     def add_embeddings(
         self,

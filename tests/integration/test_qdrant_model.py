@@ -147,9 +147,18 @@ def test_mixed_collection_routes_documents_and_queries_follow_them(tiny_v4, tmp_
 
 def test_skip_existing_does_not_encode_stored_items(filled, tiny_v4, monkeypatch) -> None:
     store, s1, _ = filled
-    calls: list[int] = []
-    real = tiny_v4.encode_document
-    monkeypatch.setattr(tiny_v4, "encode_document", lambda items, **kw: calls.append(len(items)) or real(items, **kw))
+    encoded: list[object] = []
+    real = tiny_v4.stream
+
+    def spy(items, **kw):
+        def seen():
+            for item in items:
+                encoded.append(item)
+                yield item
+
+        return real(seen(), **kw)
+
+    monkeypatch.setattr(tiny_v4, "stream", spy)
     again = store.add([*PROSE[:2], "A brand new note."], payloads=[{"lang": "en"}] * 3, skip_existing=True)
     assert again.skipped == [0, 1] and again.ids[:2] == s1.ids[:2] and again.added == 1
-    assert calls == [1] and store.count() == 8
+    assert encoded == ["A brand new note."] and store.count() == 8

@@ -84,7 +84,10 @@ def test_image_path_strings_only_with_images_auto(tiny_v4, tmp_path):
     assert tiny_v4.encode(str(path), images="auto").kinds == ["image"]
 
 
-def test_image_url_is_fetched_with_images_auto(tiny_v4):
+def test_image_url_is_fetched_with_images_auto(tiny_v4, monkeypatch):
+    import jina_local.fetch
+    from jina_local.errors import URLNotAllowedError
+
     payload = _png_bytes()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -103,6 +106,10 @@ def test_image_url_is_fetched_with_images_auto(tiny_v4):
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_port}/chart.png"
+        with pytest.raises(URLNotAllowedError, match="loopback"):  # the default FetchPolicy refuses 127.0.0.1
+            tiny_v4.encode(url, images="auto")
+        local = jina_local.FetchPolicy(allowed_networks=("127.0.0.1/32",))
+        monkeypatch.setattr(jina_local.fetch, "DEFAULT_FETCH_POLICY", local)  # until encode(fetch=...) lands
         fetched = tiny_v4.encode(url, images="auto")
         assert fetched.kinds == ["image"]
         np.testing.assert_allclose(fetched.dense, tiny_v4.encode(payload).dense, atol=1e-6)
@@ -111,6 +118,10 @@ def test_image_url_is_fetched_with_images_auto(tiny_v4):
         server.shutdown()
 
 
-def test_unreachable_url_names_the_item(tiny_v4):
+def test_unreachable_url_names_the_item(tiny_v4, monkeypatch):
+    import jina_local.fetch
+
+    local = jina_local.FetchPolicy(allowed_networks=("127.0.0.1/32",))
+    monkeypatch.setattr(jina_local.fetch, "DEFAULT_FETCH_POLICY", local)  # until encode(fetch=...) lands
     with pytest.raises(InputError, match="item 0 .*could not be downloaded"):
         tiny_v4.encode("http://127.0.0.1:9/missing.png", images="auto")

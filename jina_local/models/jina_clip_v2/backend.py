@@ -10,6 +10,7 @@ import torch
 
 from ...errors import OutputError, TaskError
 from ...inputs import ImageInput, TextInput, TypedInput
+from ...options import check_positive_int
 from ...pooling import l2_normalize
 from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
@@ -58,6 +59,12 @@ class JinaClipV2Backend(ModelBackend):
         self.device = torch.device(info.device)
 
     # -- preprocessing (thread-safe) --------------------------------------------------------------
+    def check_limits(self, max_length: int | None, max_pixels: int | None) -> None:
+        """``max_length`` in 3..8194 tokens (specials included); ``max_pixels`` is ignored (fixed 512 px)."""
+        if max_length is not None:
+            self.text.check_max_length(max_length)
+        check_positive_int("max_pixels", max_pixels)
+
     def tokenize(self, text: str, max_length: int | None = None) -> list[int]:
         """Token ids with ``<s>``/``</s>``, truncated to ``max_length`` (default :data:`DEFAULT_MAX_LENGTH`)."""
         return self.text.ids(text, max_length)
@@ -92,7 +99,7 @@ class JinaClipV2Backend(ModelBackend):
             return Prepared(cost=len(ids), group=TEXT_GROUP, data=ids)
         if isinstance(item, ImageInput):  # data: the (3, S, S) uint8 crop
             crop = preprocess_image(item.image, self.image.size, interpolation=self.image.interpolation)
-            return Prepared(cost=self.vision_model.cfg.num_tokens, group=IMAGE_GROUP, data=crop)
+            return Prepared(cost=self.vision_model.cfg.num_tokens, group=IMAGE_GROUP, data=crop, nbytes=crop.nelement())
         raise TypeError(f"jina-clip-v2 cannot embed {type(item).__name__}")
 
     # -- forward (inside the engine's per-model critical section) --------------------------------

@@ -32,6 +32,9 @@ class JinaV4Backend(ModelBackend):
         self.adapters = TaskSwitcher(model, info.tasks)
 
     # -- preprocessing (thread-safe) --------------------------------------------------------------
+    def check_limits(self, max_length: int | None, max_pixels: int | None) -> None:
+        self.processor.check_limits(max_length, max_pixels)
+
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return self.processor.token_spans(text)
 
@@ -68,6 +71,17 @@ class JinaV4Backend(ModelBackend):
         raise TypeError(f"unsupported input {type(item).__name__}")  # inputs.load_item guards this
 
     # -- forward (inside the engine's per-model critical section) --------------------------------
+    @property
+    def window_nbytes(self) -> int:
+        """Room for three token budgets of image patches (float32, 4 patches of 14x14x3x2 per image token)."""
+        per_token = 4 * self.image_processor.patch_size**2 * 3 * self.image_processor.temporal_patch_size * 4
+        return max(super().window_nbytes, 3 * self.token_budget * per_token)
+
+    @property
+    def active_task(self) -> str | None:
+        """The task the LoRA layers are routed to now."""
+        return self.adapters.active
+
     def set_task(self, task: str) -> None:
         """Route every LoRA layer to ``task``'s adapter."""
         self.adapters.set_task(task)

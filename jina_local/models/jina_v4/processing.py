@@ -18,17 +18,22 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
     smart_resize,
 )
 
+from ...errors import InputError
+from ...options import check_positive_int
 from ...types import Role
 from .._text import capped_token_ids
 from ..base import Prepared
 
-__all__ = ["DEFAULT_MAX_LENGTH", "IMAGE_PROMPT", "JinaV4Processor", "text_prompt"]
+__all__ = ["DEFAULT_MAX_LENGTH", "IMAGE_PROMPT", "MAX_PIXELS_LIMIT", "JinaV4Processor", "text_prompt"]
 
 IMAGE_PROMPT = "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>Describe the image.<|im_end|>\n"
 """The one prompt every image gets, whatever the task; ``<|image_pad|>`` is expanded per image."""
 
 DEFAULT_MAX_LENGTH = 32768
 """Text token cap of the official ``encode_text`` (the processor's ``text_max_length``)."""
+
+MAX_PIXELS_LIMIT = 16384 * 28 * 28
+"""Largest ``max_pixels`` accepted: 16,384 image tokens, the ceiling of Qwen2.5-VL's own processor."""
 
 TEXT_GROUP = "text"
 IMAGE_GROUP = "image"
@@ -64,6 +69,22 @@ class JinaV4Processor:
         before, after = IMAGE_PROMPT.split("<|image_pad|>")
         self._image_before = self._encode(before)
         self._image_after = self._encode(after)
+
+    def check_limits(self, max_length: int | None, max_pixels: int | None) -> None:
+        """``max_length`` in 1..32768 tokens; ``max_pixels`` between the checkpoint's minimum and 16,384 tokens."""
+        check_positive_int("max_length", max_length)
+        if max_length is not None and max_length > DEFAULT_MAX_LENGTH:
+            raise InputError(
+                f"max_length={max_length} exceeds jina-embeddings-v4's limit of {DEFAULT_MAX_LENGTH} tokens; "
+                f"pass at most {DEFAULT_MAX_LENGTH}."
+            )
+        check_positive_int("max_pixels", max_pixels)
+        if max_pixels is not None and not self.default_min_pixels <= max_pixels <= MAX_PIXELS_LIMIT:
+            raise InputError(
+                f"max_pixels={max_pixels} is outside {self.default_min_pixels}..{MAX_PIXELS_LIMIT} "
+                f"({self.default_min_pixels // 784}..{MAX_PIXELS_LIMIT // 784} image tokens of 28x28 pixels); "
+                f"the default is {self.default_max_pixels}."
+            )
 
     # -- text ------------------------------------------------------------------------------------
     def _encode(self, text: str) -> list[int]:
@@ -143,6 +164,7 @@ class JinaV4Processor:
             cost=len(ids),
             group=IMAGE_GROUP,
             data={"ids": ids, "pixel_values": pixel_values, "grid_thw": grid_thw},
+            nbytes=pixel_values.element_size() * pixel_values.nelement(),
         )
 
     # -- batches ---------------------------------------------------------------------------------

@@ -1,0 +1,77 @@
+"""Checks of ``encode`` / ``stream`` arguments, made once per call before any item is read.
+
+Every refusal is a typed error that names the argument, the value and what to pass instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import DimensionError, InputError, OutputError, TaskError
+from .types import ModelInfo
+
+__all__ = ["check_call", "check_positive_int", "check_task_argument"]
+
+_OUTPUTS = ("dense", "multi", "both")
+_ROLES = ("query", "document")
+_ERRORS = ("raise", "skip")
+_IMAGE_MODES = ("off", "auto")
+
+
+def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int | None:
+    """``None`` or an int >= ``minimum`` (bools are not ints here)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(f"{name}={value!r} must be an integer >= {minimum} (or None for the default).")
+    return value
+
+
+def check_task_argument(task: Any) -> None:
+    """``task`` is ``None``, a name, or a list/tuple of names (or None) — never a dict or a set."""
+    if task is None or isinstance(task, str):
+        return
+    if isinstance(task, (Mapping, set, frozenset, bytes)) or not isinstance(task, Sequence):
+        raise TaskError(
+            f"task={task!r} is not valid: pass one task name (e.g. 'retrieval'), 'auto', or a list with one "
+            "name per item."
+        )
+    for i, name in enumerate(task):
+        if name is not None and not isinstance(name, str):
+            raise TaskError(f"task[{i}]={name!r} is not a task name; use a string such as 'retrieval', or None.")
+
+
+def check_call(
+    info: ModelInfo,
+    *,
+    role: Any,
+    output: Any,
+    dim: Any,
+    errors: Any,
+    images: Any,
+    task: Any,
+    batch_size: Any,
+    window: Any = None,
+    window_tokens: Any = None,
+) -> None:
+    """Refuse arguments no item could be encoded with."""
+    if role not in _ROLES:
+        raise InputError(f"role={role!r} is not valid; use 'query' or 'document'.")
+    if output not in _OUTPUTS:
+        raise OutputError(f"output={output!r} is not valid; use 'dense', 'multi' or 'both'.")
+    if output != "dense" and not info.has_multi:
+        raise OutputError(
+            f"output={output!r} needs per-token vectors, which {info.name} does not produce; use output='dense'."
+        )
+    if dim is not None and (isinstance(dim, bool) or dim not in info.matryoshka_dims):
+        valid = ", ".join(str(d) for d in info.matryoshka_dims)
+        raise DimensionError(f"dim={dim!r} is not a Matryoshka dimension of {info.name}; valid: {valid}.")
+    if errors not in _ERRORS:
+        raise InputError(f"errors={errors!r} is not valid; use 'raise' (stop at the first bad item) or 'skip'.")
+    if images not in _IMAGE_MODES:
+        raise InputError(f"images={images!r} is not valid; use 'off' or 'auto'.")
+    check_task_argument(task)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("window", window)
+    check_positive_int("window_tokens", window_tokens)

@@ -1,0 +1,241 @@
+"""Streaming ingest: items -> ids -> (skip stored) -> ``Embedder.stream`` -> payloads -> pooled -> upserts.
+
+The whole input goes through one :meth:`Embedder.stream`, so the engine sorts it by length across
+windows instead of 16-item chunks, and points are upserted as results arrive. Token pooling runs in a
+small thread pool beside the model worker, off its critical section. Every per-item failure — reading,
+preparing, encoding, payload building, pooling or upserting one point — becomes an
+:class:`ItemFailure` with the item's index; the other items are stored. Before a batch of points that
+brings a new task or kind is upserted, the collection metadata is updated, so a killed run leaves a
+collection that ``search`` can use and a re-run completes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ..errors import InputError, JinaLocalError
+from ..inputs import TextInput, check_text, load_item
+from ._base import PointRecord
+from ._points import build_payload, check_id, content_digest, point_id
+from ._results import AddSummary, ItemFailure
+
+if TYPE_CHECKING:
+    from ..embedder import Embedder
+    from ..types import Encoded
+
+__all__ = ["IngestPlan", "ingest", "item_key"]
+
+UPSERT_BATCH = 64
+"""Points per upsert while streaming."""
+_EXISTING_CHECK = 256
+"""Ids looked up per ``retrieve`` when skipping stored items."""
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    index: int
+    item: Any
+    source: str
+    pid: str
+    user: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """What one ``add`` call needs besides its items."""
+
+    model: Embedder
+    output: str
+    dim: int | None
+    task: str | None
+    batch_size: int | None
+    skip_existing: bool
+    progress: bool | None
+    pool: Callable[[np.ndarray], np.ndarray] | None
+    retrieve: Callable[[list[str]], set[str]]
+    upsert: Callable[[list[PointRecord]], None]
+    record: Callable[[set[str], set[str]], None]
+    label: str = "indexing"
+
+
+def _length(items: Any) -> int | None:
+    try:
+        return len(items)
+    except TypeError:
+        return None
+
+
+def _bytes_digest(data: bytes) -> str:
+    return hashlib.sha256(b"image-bytes\x00" + data).hexdigest()
+
+
+def item_key(item: Any, index: int) -> tuple[str, str]:
+    """``(source, content digest)`` of one item without decoding it.
+
+    Text: SHA-256 of the text (as ``content_digest``). Image files, image bytes and ``data:image/``
+    URIs: SHA-256 of the encoded bytes. PIL images: their RGB pixels. Anything unreadable raises the
+    typed error ``load_item`` would raise.
+    """
+    if isinstance(item, str):
+        check_text(item, index)  # a lone surrogate is a typed error, not a UnicodeEncodeError
+        if item[:11].lower() == "data:image/":
+            header, _, payload = item.partition(",")
+            try:
+                return "", _bytes_digest(base64.b64decode(payload.strip()))
+            except (binascii.Error, ValueError):
+                load_item(item, index)  # raises the typed error
+        return "", content_digest(TextInput(item))
+    if isinstance(item, os.PathLike):
+        path = Path(item)
+        try:
+            return str(path), _bytes_digest(path.read_bytes())
+        except OSError as exc:
+            raise InputError(f"item {index} is a path to '{path}', which cannot be read: {exc}") from exc
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return "", _bytes_digest(bytes(item))
+    if isinstance(item, Image.Image):
+        return "", content_digest(load_item(item, index))
+    if isinstance(item, io.IOBase) or hasattr(item, "read"):
+        raise InputError(f"item {index} is a file object; pass its bytes (f.read()) or a pathlib.Path.")
+    load_item(item, index)  # raises the typed error for unsupported types
+    raise InputError(f"item {index} ({type(item).__name__}) cannot be stored.")  # pragma: no cover
+
+
+def _keyed_items(
+    items: Iterable[Any],
+    payloads: Sequence[Mapping[str, Any] | None] | None,
+    ids: Sequence[Any] | None,
+    summary: AddSummary,
+) -> Iterator[_Keyed]:
+    for index, item in enumerate(items):
+        summary.ids.append(None)
+        try:
+            user = payloads[index] if payloads is not None else None
+            if user is not None and not isinstance(user, Mapping):
+                raise InputError(f"payload {index} must be a dict (or None), got {type(user).__name__}.")
+            source, digest = item_key(item, index)
+            source = str((user or {}).get("source") or source)
+            pid = check_id(ids[index], index) if ids is not None else point_id(source, digest)
+        except JinaLocalError as exc:
+            summary.failures.append(ItemFailure(index, str(exc)))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one bad item loses only itself
+            summary.failures.append(ItemFailure(index, f"{type(exc).__name__}: {exc}"))
+            continue
+        yield _Keyed(index, item, source, pid, user)
+
+
+def _skip_stored(keyed: Iterator[_Keyed], plan: IngestPlan, summary: AddSummary) -> Iterator[_Keyed]:
+    """Drop items whose id is already stored, looking ids up a few hundred at a time."""
+    group: list[_Keyed] = []
+
+    def flush() -> Iterator[_Keyed]:
+        stored = plan.retrieve([k.pid for k in group])
+        for k in group:
+            if k.pid in stored:
+                summary.ids[k.index] = k.pid
+                summary.skipped.append(k.index)
+            else:
+                yield k
+        group.clear()
+
+    for k in keyed:
+        group.append(k)
+        if len(group) >= _EXISTING_CHECK:
+            yield from flush()
+    if group:
+        yield from flush()
+
+
+def ingest(
+    items: Iterable[Any],
+    payloads: Sequence[Mapping[str, Any] | None] | None,
+    ids: Sequence[Any] | None,
+    plan: IngestPlan,
+    workers: ThreadPoolExecutor,
+) -> AddSummary:
+    """Run one ``add``; see the module docstring."""
+    summary = AddSummary(ids=[])
+    keyed: Iterator[_Keyed] = _keyed_items(items, payloads, ids, summary)
+    if plan.skip_existing:
+        keyed = _skip_stored(keyed, plan, summary)
+    order: deque[_Keyed] = deque()  # keyed items handed to the stream, in the order it yields them
+
+    def feed() -> Iterator[Any]:
+        for k in keyed:
+            order.append(k)
+            yield k.item
+
+    results = plan.model.stream(
+        feed(), role="document", task=plan.task, output=plan.output, dim=plan.dim,  # type: ignore[arg-type]
+        batch_size=plan.batch_size, errors="skip", progress=False,
+    )  # fmt: skip
+    total = _length(items)
+    show = plan.progress if plan.progress is not None else total is None or total > UPSERT_BATCH
+    bar = tqdm(total=total, desc=plan.label, unit="item", disable=not show)
+    pending: list[tuple[_Keyed, Encoded, Future[np.ndarray] | None]] = []
+    for encoded in results:
+        k = order.popleft()
+        bar.update(k.index + 1 - bar.n)  # failed and skipped items before it count as handled
+        if encoded.error is not None:
+            summary.failures.append(ItemFailure(k.index, str(encoded.error)))
+            continue
+        pooled = workers.submit(plan.pool, encoded.multi) if plan.pool and encoded.multi is not None else None
+        pending.append((k, encoded, pooled))
+        if len(pending) >= UPSERT_BATCH:
+            _write(pending, plan, summary)
+            pending = []
+    if pending:
+        _write(pending, plan, summary)
+    bar.update(len(summary.ids) - bar.n)
+    bar.close()
+    summary.failures.sort(key=lambda f: f.index)
+    summary.skipped.sort()
+    return summary
+
+
+def _write(
+    pending: list[tuple[_Keyed, Encoded, Future[np.ndarray] | None]], plan: IngestPlan, summary: AddSummary
+) -> None:
+    """Build payloads and points, record new tasks/kinds in the metadata, then upsert (one by one on failure)."""
+    records: list[tuple[int, PointRecord, str, str]] = []
+    for k, encoded, pooled in pending:
+        try:
+            multi = pooled.result() if pooled is not None else encoded.multi
+            task, kind = str(encoded.task), str(encoded.kind)
+            text = k.item if isinstance(k.item, str) and kind != "image" else None
+            payload = build_payload(k.user, index=k.index, kind=kind, task=task, source=k.source, text=text,
+                                    image=(k.source or None) if kind == "image" else None)  # fmt: skip
+            records.append((k.index, PointRecord(k.pid, encoded.dense, multi, payload), task, kind))  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - payload or pooling failures lose only this item
+            summary.failures.append(ItemFailure(k.index, f"{type(exc).__name__}: {exc}" if not isinstance(exc, JinaLocalError) else str(exc)))
+    if not records:
+        return
+    plan.record({r[2] for r in records}, {r[3] for r in records})
+    try:
+        plan.upsert([r[1] for r in records])
+        written = records
+    except Exception:  # noqa: BLE001 - find the point(s) the engine refuses
+        written = []
+        for entry in records:
+            try:
+                plan.upsert([entry[1]])
+                written.append(entry)
+            except Exception as exc:  # noqa: BLE001 - one point the engine refuses loses only itself
+                summary.failures.append(ItemFailure(entry[0], f"upsert failed: {type(exc).__name__}: {exc}"))
+    for index, record, _, _ in written:
+        summary.ids[index] = record.id
