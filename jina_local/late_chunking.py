@@ -130,6 +130,11 @@ def _backend(model: Embedder) -> Any:
 
 
 def _check_spans(text: str, spans: Sequence[tuple[int, int]], doc: int) -> list[tuple[int, int]]:
+    from .inputs import check_text
+
+    if not isinstance(text, str):
+        raise InputError(f"document {doc} must be a str, got {type(text).__name__}.")
+    check_text(text, doc)  # a lone surrogate is a typed error, not the tokenizer's TypeError
     out: list[tuple[int, int]] = []
     previous_end = 0
     for i, span in enumerate(spans):
@@ -286,7 +291,7 @@ def encode_late_chunks(
     progress: bool | None = None,
 ) -> EncodeResult:
     """``Embedder.encode(items, late_chunking=True, ...)``: ``items`` are consecutive chunks of one document."""
-    from .inputs import as_item_list
+    from .inputs import as_item_list, check_text
 
     if not isinstance(separator, str):
         raise InputError(f"late_chunking_separator must be a str, got {type(separator).__name__}.")
@@ -297,6 +302,7 @@ def encode_late_chunks(
             raise InputError(f"late_chunking=True embeds text only: item {i} is {what}; encode images separately.")
         if not chunk.strip():
             raise InputError(f"late chunking: item {i} is an empty chunk; every chunk needs some text.")
+        check_text(chunk, i)
     if not chunks:
         raise InputError("late chunking needs at least one chunk of text.")
     if task is not None and not isinstance(task, str):

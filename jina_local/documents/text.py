@@ -211,6 +211,15 @@ def chunk_by_breaks(
 ) -> list[TextSpan]:
     """Chunks of ``text`` of at most ``chunk_tokens`` tokens, ended at the best of ``breaks`` (see module doc)."""
     chunk_tokens, overlap_tokens = check_chunk_sizes(chunk_tokens, overlap_tokens)
+    if not isinstance(text, str):
+        raise InputError(f"the chunker takes a str, got {type(text).__name__}; decode bytes first (decode_text).")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(
+            f"the text contains a lone surrogate (U+{ord(text[exc.start]):04X}) at character {exc.start}, which is "
+            "not valid Unicode; decode its source with errors='replace', or remove it."
+        ) from exc
     begin, finish = _trim(text, 0, len(text))
     if begin == finish:
         return []

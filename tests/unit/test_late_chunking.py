@@ -201,6 +201,7 @@ def test_differs_from_independent_chunks_but_stays_close(any_model):
         ([], "at least one chunk"),
         (["text", Image.new("RGB", (8, 8))], "text only"),
         (["text", b"\x89PNG"], "text only"),
+        (["text", "a\ud800b"], "surrogate"),
     ],
 )
 def test_bad_chunks_are_input_errors(any_model, items, error):
