@@ -227,13 +227,21 @@ def encode_spans(
     for (text, spans), t in zip(checked, tasks):
         ids, token_spans = backend.late_chunk_tokens(text, role=role, task=t)
         docs.append(_Document(ids, token_spans, spans, window, t))
-    _forward_all(model, backend, docs, want_multi, batch_size, progress)
-    return [_pool(doc, output, dim, detect_text_kind(text)) for doc, (text, _) in zip(docs, checked)]
+    kinds = [detect_text_kind(text) for text, _ in checked]
+    results: list[EncodeResult | None] = [None] * len(docs)
+
+    def pool(d: int) -> None:  # as soon as a document's windows are done: its states are freed right after
+        results[d] = _pool(docs[d], output, dim, kinds[d])
+        docs[d].states = []
+
+    _forward_all(backend, docs, want_multi, batch_size, progress, pool)
+    return [r for r in results if r is not None]
 
 
-def _forward_all(model: Embedder, backend: Any, docs: list[_Document], multi: bool, batch_size: int | None,
-                 progress: bool | None) -> None:
-    """Run every window of every document, length-sorted and batched under the model's token budget."""
+def _forward_all(backend: Any, docs: list[_Document], multi: bool, batch_size: int | None, progress: bool | None,
+                 done: Any) -> None:
+    """Run every window of every document, length-sorted and batched under the model's token budget;
+    ``done(d)`` is called once all windows of document ``d`` are forwarded."""
     jobs = sorted(((d, w) for d, doc in enumerate(docs) for w in range(len(doc.windows))),
                   key=lambda job: (docs[job[0]].task, docs[job[0]].window_len(job[1])))
     budget = backend.token_budget
@@ -255,6 +263,9 @@ def _forward_all(model: Embedder, backend: Any, docs: list[_Document], multi: bo
                 states = backend.late_chunk_forward(windows, task=docs[batch[0][0]].task, multi=multi)
             for (d, w), state in zip(batch, states):
                 docs[d].states[w] = state
+            for d in {d for d, _ in batch}:
+                if all(state is not None for state in docs[d].states):
+                    done(d)
 
 
 def _pool(doc: _Document, output: str, dim: int | None, kind: str) -> EncodeResult:

@@ -15,7 +15,14 @@ from __future__ import annotations
 from ..errors import DocumentError
 from .code import LANGUAGES, chunk_code, language_of, line_range, line_starts
 from .encoding import DecodedText, NotTextError, decode_text
-from .files import DEFAULT_MAX_FILE_BYTES, Chunk, FileChunks, FileType, file_type_of, read_file
+from .files import (
+    DEFAULT_MAX_FILE_BYTES,
+    Chunk,
+    FileChunks,
+    FileType,
+    file_type_of,
+    read_file,
+)
 from .pdf import PDFIUM_LOCK, PdfInfo, PdfPage, PdfRenderer, read_pdf, render_size
 from .text import (
     DEFAULT_CHUNK_TOKENS,

@@ -23,7 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .._code_lexicon import CODE_EXTENSIONS, CODE_FILENAMES, IMAGE_EXTENSIONS, TEXT_EXTENSIONS
+from .._code_lexicon import (
+    CODE_EXTENSIONS,
+    CODE_FILENAMES,
+    IMAGE_EXTENSIONS,
+    TEXT_EXTENSIONS,
+)
 from ..errors import DocumentError
 from ..kinds import detect_text_kind, sniff_image_format
 from .code import chunk_code, language_of, line_range, line_starts

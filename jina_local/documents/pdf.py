@@ -20,6 +20,7 @@ from ..errors import DocumentError
 
 if TYPE_CHECKING:
     from PIL import Image
+    from typing_extensions import Self
 
 __all__ = ["PDFIUM_LOCK", "PdfInfo", "PdfPage", "PdfRenderer", "read_pdf", "render_size"]
 
@@ -157,7 +158,7 @@ class PdfRenderer:
             self._pdf = None
             self._path = None
 
-    def __enter__(self) -> PdfRenderer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

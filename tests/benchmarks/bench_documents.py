@@ -26,12 +26,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from fixture_docs import sample_docs_module  # noqa: E402
-from fixture_v4 import write_v4_checkpoint  # noqa: E402
+from fixture_docs import sample_docs_module
+from fixture_v4 import write_v4_checkpoint
 
-import jina_local  # noqa: E402
-from jina_local.documents import PdfRenderer, chunk_code, chunk_text, read_pdf  # noqa: E402
-from jina_local.late_chunking import encode_spans  # noqa: E402
+import jina_local
+from jina_local.documents import PdfRenderer, chunk_code, chunk_text, read_pdf
+from jina_local.late_chunking import encode_spans
 
 V4_MAX_PIXELS = 602_112
 
@@ -75,9 +75,8 @@ def bench_chunker(model: jina_local.Embedder) -> list[tuple[str, str]]:
         spans = run(text)
         seconds = time.perf_counter() - started
         tokens = model.count_tokens(text)
-        rows.append((f"{name}: chunks / s (480 tokens, 60 overlap)",
-                     f"{len(spans) / seconds:.0f} ({tokens / seconds / 1e3:.0f}k tokens/s, {len(text) / 1e6:.2f} MB, "
-                     f"{len(spans)} chunks)"))
+        rate = f"{len(spans) / seconds:.0f} ({tokens / seconds / 1e3:.0f}k tokens/s, {len(text) / 1e6:.2f} MB, "
+        rows.append((f"{name}: chunks / s (480 tokens, 60 overlap)", rate + f"{len(spans)} chunks)"))
     return rows
 
 

@@ -3,6 +3,7 @@ that skips, replaces and prunes; and a collection that equals a clean index of t
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def test_late_chunking_and_pdf_text(any_model, tmp_path):
         assert "late_chunking" not in pdf[0]
         def overlaps(chunks):
             spans = [tuple(chunks[i]["chars"]) for i in sorted(chunks)]
-            return any(b[0] < a[1] for a, b in zip(spans, spans[1:]))
+            return any(b[0] < a[1] for a, b in itertools.pairwise(spans))
 
         assert overlaps(plain_points[str(folder / "long.md")]) and not overlaps(md)  # late chunks do not overlap
         assert late.search("cats sleep", limit=2)
@@ -165,9 +166,9 @@ def test_late_chunking_and_pdf_text(any_model, tmp_path):
 
 def test_option_errors_are_typed(any_model, tmp_path):
     with MultiVectorCollection.open(tmp_path / "index", "docs", any_model) as store:
-        for kwargs in [dict(chunk_tokens=0), dict(chunk_tokens=-3), dict(chunk_tokens=50, overlap_tokens=50),
-                       dict(late_chunking=True, overlap_tokens=5), dict(chunk_tokens=100_000),
-                       dict(max_file_bytes=0)]:
+        for kwargs in [{"chunk_tokens": 0}, {"chunk_tokens": -3}, {"chunk_tokens": 50, "overlap_tokens": 50},
+                       {"late_chunking": True, "overlap_tokens": 5}, {"chunk_tokens": 100_000},
+                       {"max_file_bytes": 0}]:
             with pytest.raises(InputError):
                 store.index_files([tmp_path], progress=False, **kwargs)
 
@@ -189,13 +190,14 @@ def test_docs_documents_md_runs_on_the_sample_folder(any_model, tmp_path, monkey
     """The Python in docs/documents.md runs as written, on a generated copy of examples/sample-docs."""
     import re
 
-    import jina_local
     from fixture_docs import ROOT, sample_docs_module
+
+    import jina_local
 
     sample_docs_module().main([str(tmp_path / "examples" / "sample-docs")])
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(jina_local, "load", lambda *a, **k: any_model)
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "documents.md").read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "documents.md").read_text(encoding="utf-8"), re.DOTALL)
     namespace: dict[str, object] = {"model": any_model}
     for block in blocks:
         if block.lstrip().startswith("MultiVectorCollection.index_files("):

@@ -9,6 +9,7 @@ than its own tokens).
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -40,7 +41,7 @@ def _check(model, text, chunk_tokens, overlap, mode):
         assert model.count_tokens(piece) == span.tokens
         assert span.tokens <= chunk_tokens or len(piece) == 1
         covered.update(range(span.start, span.end))
-    assert all(a.start < b.start and a.end < b.end for a, b in zip(spans, spans[1:]))
+    assert all(a.start < b.start and a.end < b.end for a, b in itertools.pairwise(spans))
     assert all(i in covered for i, ch in enumerate(text) if not ch.isspace())
 
 

@@ -6,7 +6,13 @@ import hashlib
 import json
 
 import pytest
-from fixture_docs import binary_without_nul, break_page, encrypted_pdf_bytes, write_pdf, write_png
+from fixture_docs import (
+    binary_without_nul,
+    break_page,
+    encrypted_pdf_bytes,
+    write_pdf,
+    write_png,
+)
 
 from jina_local.documents import read_file
 from jina_local.errors import DocumentError

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jina_local.documents import check_chunk_sizes, chunk_code, chunk_text, markdown_headings, section_at
+from jina_local.documents import (
+    check_chunk_sizes,
+    chunk_code,
+    chunk_text,
+    markdown_headings,
+    section_at,
+)
 from jina_local.errors import InputError
 
 PROSE = (
@@ -27,7 +34,7 @@ def check_chunks(text, model, spans, chunk_tokens):
         assert piece == piece.lstrip() or span.start == 0 or text[span.start - 1] == "\n"  # code keeps indentation
         assert model.count_tokens(piece) == span.tokens
         assert span.tokens <= chunk_tokens or len(piece) == 1  # one character can be more tokens than a tiny budget
-    assert all(a.start < b.start and a.end < b.end for a, b in zip(spans, spans[1:]))
+    assert all(a.start < b.start and a.end < b.end for a, b in itertools.pairwise(spans))
     covered = set()
     for span in spans:
         covered.update(range(span.start, span.end))
@@ -45,7 +52,7 @@ def test_chunks_fit_cover_and_advance(any_model, chunk_tokens, overlap):
 
 def test_overlap_is_at_most_the_asked_tokens(any_model):
     spans = chunk_text(PROSE, any_model, chunk_tokens=30, overlap_tokens=8)
-    shared = [PROSE[b.start:a.end] for a, b in zip(spans, spans[1:]) if b.start < a.end]
+    shared = [PROSE[b.start:a.end] for a, b in itertools.pairwise(spans) if b.start < a.end]
     assert shared, "neighbours overlap"
     assert all(any_model.count_tokens(s) <= 8 + 1 for s in shared)  # +1: a token cut at the boundary
 

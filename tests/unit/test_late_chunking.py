@@ -3,6 +3,7 @@ transformers modules directly (or one per window), token ownership from the toke
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import time
@@ -155,7 +156,7 @@ def test_windows_overlap_by_at_least_an_eighth():
     for n, capacity, window in [(1000, 60, 64), (5000, 510, 512), (33000, 32764, 32768)]:
         windows = plan_windows(n, capacity, math.ceil(window / 8))
         assert windows[0][0] == 0 and windows[-1][1] == n
-        assert all(b[0] <= a[1] - window / 8 for a, b in zip(windows, windows[1:]))
+        assert all(b[0] <= a[1] - window / 8 for a, b in itertools.pairwise(windows))
         assert all(stop - first <= capacity for first, stop in windows)
 
 
@@ -169,7 +170,7 @@ def test_matryoshka_dim_applies(tiny_v4, by_hand_v4, dim):
 
 def test_separator_tokens_and_prompt_belong_to_no_chunk(tiny_v4, by_hand_v4):
     res = tiny_v4.encode(CHUNKS, late_chunking=True, late_chunking_separator="\n\n\n", output="both")
-    dense, multi = by_hand_v4.chunks(CHUNKS, "retrieval", separator="\n\n\n")
+    dense, _multi = by_hand_v4.chunks(CHUNKS, "retrieval", separator="\n\n\n")
     np.testing.assert_allclose(res.dense, dense, atol=2e-5)
     text, spans = joined(CHUNKS, "\n\n\n")
     enc = tiny_v4.backend.tokenizer("Passage: " + text, return_offsets_mapping=True)
