@@ -25,7 +25,9 @@ from .errors import (
     URLNotAllowedError,
 )
 from .fetch import FetchPolicy
-from .loading import load
+from .inputs import image_reference
+from .loading import hf_style_options, load
+from .routing import paired_document_task, parse_task
 from .types import EncodeResult, Encoded, ErrorMode, Kind, ModelInfo, Output, Role, Task
 
 __version__ = "0.1.0"
@@ -57,5 +59,9 @@ __all__ = [
     "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
+    "hf_style_options",
+    "image_reference",
     "load",
+    "paired_document_task",
+    "parse_task",
 ]

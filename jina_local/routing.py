@@ -13,6 +13,10 @@ symmetric=True    ``text-matching``            similarity between peers, ``Query
 
 An explicit ``task=`` (one name, or one per item) always wins. A model without the routed task
 (jina-clip-v2 has no adapters) uses its default task.
+
+Jina's API names a task together with its side: ``retrieval.query`` / ``retrieval.passage``,
+``code.query`` / ``code.passage`` and ``text-matching``; :func:`parse_task` maps them to
+``(task, role)`` so every entry point can accept them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,17 @@ from .inputs import ImageInput, TypedInput
 from .kinds import detect_text_kind
 from .types import ModelInfo
 
-__all__ = ["AUTO", "ROUTES", "SYMMETRIC_TASK", "input_kind", "paired_document_task", "resolve_tasks", "route"]
+__all__ = [
+    "AUTO",
+    "JINA_TASK_NAMES",
+    "ROUTES",
+    "SYMMETRIC_TASK",
+    "input_kind",
+    "paired_document_task",
+    "parse_task",
+    "resolve_tasks",
+    "route",
+]
 
 AUTO: Final = "auto"
 
@@ -40,6 +54,38 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
 """(role, kind) -> task adapter, for ``task="auto"``."""
 
 SYMMETRIC_TASK: Final = "text-matching"
+
+JINA_TASK_NAMES: Final[dict[str, tuple[str, str | None]]] = {
+    "retrieval.query": ("retrieval", "query"),
+    "retrieval.passage": ("retrieval", "document"),
+    "code.query": ("code", "query"),
+    "code.passage": ("code", "document"),
+    "text-matching": ("text-matching", None),
+}
+"""Jina API task name -> (adapter, role); ``None``: either side (text-matching is symmetric)."""
+
+
+def parse_task(name: str | None) -> tuple[str | None, str | None]:
+    """``(task, role)`` of a task name; Jina's API names carry their role, plain names do not.
+
+    ``None`` and ``"auto"`` pass through (automatic routing). Only the spelling is checked here;
+    whether a model has the adapter is checked against the model (:func:`resolve_tasks`).
+
+    >>> parse_task("retrieval.query"), parse_task("code.passage"), parse_task("text-matching")
+    (('retrieval', 'query'), ('code', 'document'), ('text-matching', None))
+    >>> parse_task("retrieval"), parse_task(None), parse_task("auto")
+    (('retrieval', None), (None, None), ('auto', None))
+    """
+    if name is None:
+        return None, None
+    if not isinstance(name, str) or not name:
+        raise TaskError(f"task={name!r} is not a task name; use e.g. 'retrieval', 'code', 'retrieval.query'.")
+    if name in JINA_TASK_NAMES:
+        return JINA_TASK_NAMES[name]
+    if "." in name:
+        valid = ", ".join(repr(n) for n in JINA_TASK_NAMES)
+        raise TaskError(f"task={name!r} is not a Jina task name; valid names with a role: {valid}.")
+    return name, None
 
 
 def input_kind(item: TypedInput) -> str:
@@ -60,19 +106,30 @@ def route(kind: str, role: str, info: ModelInfo, *, symmetric: bool = False) -> 
     return task if task in info.tasks else info.default_task
 
 
-def paired_document_task(query_task: str | None, document_task: str | None) -> str | None:
-    """The document task to use when queries use ``query_task`` and documents were left open.
+def paired_document_task(query_task: str | None, document_task: str | None, *, per_item: bool = False) -> str | None:
+    """The document adapter that matches queries encoded with ``query_task``; ``None`` = route per item.
 
-    ``text-matching`` is symmetric, so documents follow it; otherwise ``None`` (automatic routing).
+    An explicit ``document_task`` wins (``"auto"`` asks for per-item routing). Left unset, documents
+    take the queries' adapter so both sit in one vector space (``text-matching`` is symmetric, so it
+    is always shared) -- unless ``per_item=True``: a store that searches each task's documents with
+    a query of that task (jina-local's collection) routes documents per item instead.
 
-    >>> paired_document_task("text-matching", None), paired_document_task("code", None)
-    ('text-matching', None)
-    >>> paired_document_task("text-matching", "retrieval")
-    'retrieval'
+    >>> paired_document_task("retrieval", None), paired_document_task("code", None)
+    ('retrieval', 'code')
+    >>> paired_document_task("retrieval", None, per_item=True), paired_document_task("text-matching", None, per_item=True)
+    (None, 'text-matching')
+    >>> paired_document_task("text-matching", "retrieval"), paired_document_task("retrieval", "auto")
+    ('retrieval', None)
     """
-    if document_task is None and query_task == SYMMETRIC_TASK:
+    if document_task == AUTO:
+        return None
+    if document_task is not None:
+        return document_task
+    if query_task == SYMMETRIC_TASK:
         return SYMMETRIC_TASK
-    return document_task
+    if per_item:
+        return None
+    return ROUTES[("query", "text")] if query_task in (None, AUTO) else query_task
 
 
 def _check_task(task: object, info: ModelInfo, where: str) -> str:

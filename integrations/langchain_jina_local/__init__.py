@@ -1,4 +1,4 @@
-"""LangChain integration of jina-local: local Jina embeddings and a multi-vector Qdrant retriever.
+"""LangChain integration of jina-local: local Jina embeddings, a multi-vector Qdrant retriever and vector store.
 
 >>> import jina_local                                                          # doctest: +SKIP
 >>> from langchain_jina_local import JinaLocalEmbeddings, JinaLocalRetriever   # doctest: +SKIP
@@ -19,5 +19,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from .embeddings import JinaLocalEmbeddings, MultiVectorEmbeddings
 from .retrievers import JinaLocalRetriever
+from .vectorstores import JinaLocalVectorStore
 
-__all__ = ["JinaLocalEmbeddings", "JinaLocalRetriever", "MultiVectorEmbeddings"]
+__all__ = ["JinaLocalEmbeddings", "JinaLocalRetriever", "JinaLocalVectorStore", "MultiVectorEmbeddings"]

@@ -8,19 +8,24 @@ decoding and Matryoshka truncation all happen in :mod:`jina_local`.
 from __future__ import annotations
 
 import asyncio
-import threading
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Optional
 
 from langchain_core.embeddings import Embeddings
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 import jina_local
-from jina_local import Embedder, EncodeResult
-from jina_local.inputs import image_reference
-from jina_local.routing import paired_document_task
-
+from jina_local import (
+    DimensionError,
+    Embedder,
+    EncodeResult,
+    InputError,
+    TaskError,
+    image_reference,
+    parse_task,
+)
 
 __all__ = ["JinaLocalEmbeddings", "MultiVectorEmbeddings"]
 
@@ -67,22 +72,26 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
         model = jina_local.load("jinaai/jina-embeddings-v4")
         embeddings = JinaLocalEmbeddings(model=model)
-        embeddings = JinaLocalEmbeddings(model_name="jinaai/jina-embeddings-v4", device="cuda")
+        embeddings = JinaLocalEmbeddings(model="jinaai/jina-embeddings-v4", device="cuda")   # = model_name
 
-    ``embed_query`` encodes with the *query* role and the ``query_task`` adapter;
-    ``embed_documents`` / ``embed_image`` with the *document* role and ``document_task``
-    (default: chosen per item by content: code -> ``code``, prose and images -> ``retrieval``).
-    A query must use the adapter of the documents it is compared with: keep ``"retrieval"`` for
-    prose and images, set ``query_task="code"`` for a code index, and ``"text-matching"`` for
-    symmetric similarity (then documents use ``"text-matching"`` too, unless ``document_task`` says
-    otherwise). :class:`~langchain_jina_local.JinaLocalRetriever` over a
-    ``MultiVectorCollection`` does this per task by itself.
+    Instances built from the same name, device and dtype share one loaded model (process-wide).
+    ``embed_query`` encodes with the *query* role and the ``query_task`` adapter; ``embed_documents``
+    / ``embed_image`` with the *document* role and ``document_task``. Task names may be Jina's API
+    names (``"retrieval.query"``, ``"code.passage"``, ``"text-matching"``), which also set the role.
+
+    ``document_task=None`` (default) gives documents the queries' adapter, so both sit in one vector
+    space in any store (InMemoryVectorStore, langchain-qdrant, ...): ``retrieval`` by default,
+    ``code`` with ``query_task="code"``, ``text-matching`` with ``query_task="text-matching"``.
+    ``document_task="auto"`` routes each document by content (code -> ``code``, prose and images ->
+    ``retrieval``), which only pays off in a store that routes queries per task:
+    :class:`~langchain_jina_local.JinaLocalVectorStore` and ``JinaLocalRetriever`` do (they route
+    per item by default and search each adapter's documents with a query of that adapter).
     """
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, protected_namespaces=())
 
     model: Optional[Embedder] = Field(default=None, repr=False, exclude=True)
-    """A loaded model (``jina_local.load(...)``); give this or ``model_name``."""
+    """A loaded model (``jina_local.load(...)``); a string is taken as ``model_name``."""
     model_name: Optional[str] = None
     """Hugging Face id or local folder, loaded on first use with ``device`` / ``dtype``."""
     device: str = "auto"
@@ -96,62 +105,129 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
     dimensions: Optional[int] = None
     """Matryoshka size of dense vectors (e.g. 128, 256, 512, 1024 for v4); ``None`` = full size."""
     query_task: Optional[str] = "retrieval"
-    """Adapter of ``embed_query``: ``"retrieval"``, ``"code"`` or ``"text-matching"`` (``None`` = automatic)."""
+    """Adapter of ``embed_query``: ``"retrieval"``, ``"code"``, ``"text-matching"`` or a Jina name."""
     document_task: Optional[str] = None
-    """Adapter of documents and images; ``None`` = chosen per item by content (see the class docs)."""
+    """Adapter of documents and images: ``None`` = the queries' adapter; ``"auto"`` = per item by content."""
     batch_size: Optional[int] = None
     """Most items per forward pass (batches are also capped by a token budget); ``None`` = the model's."""
     show_progress: bool = False
     """Show a progress bar while encoding."""
+    max_length: Optional[int] = None
+    """Most text tokens per item (longer texts are truncated); ``None`` = the model's limit."""
+    max_pixels: Optional[int] = None
+    """Largest image area in pixels before resizing; ``None`` = the model's default."""
+    late_chunking: Optional[bool] = None
+    """Encode the texts of one ``embed_documents`` call as chunks of one document in one forward."""
+    model_kwargs: Optional[dict[str, Any]] = Field(default=None, exclude=True)
+    """langchain-huggingface style: ``device``, ``torch_dtype``, ``revision``, ``local_files_only``."""
+    encode_kwargs: Optional[dict[str, Any]] = Field(default=None, exclude=True)
+    """langchain-huggingface style: ``batch_size``, ``normalize_embeddings=True``, ``show_progress_bar``, ``task``."""
+    query_encode_kwargs: Optional[dict[str, Any]] = Field(default=None, exclude=True)
+    """langchain-huggingface style options for queries (``task`` -> ``query_task``)."""
 
-    _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    @model_validator(mode="after")
-    def _check_model_source(self) -> JinaLocalEmbeddings:
-        if self.model is None and not self.model_name:
+    def __init__(self, model: Any = None, **kwargs: Any) -> None:
+        if isinstance(model, str):  # model="jinaai/jina-embeddings-v4", as other integrations take it
+            if kwargs.get("model_name") not in (None, model):
+                raise ValueError(f"model={model!r} and model_name={kwargs['model_name']!r} differ; pass one.")
+            kwargs["model_name"], model = model, None
+        translated = jina_local.hf_style_options(kwargs.get("model_kwargs"), kwargs.get("encode_kwargs"),
+                                                  kwargs.get("query_encode_kwargs"), owner="JinaLocalEmbeddings")
+        for key, value in translated.items():
+            if key in kwargs and kwargs[key] != value:
+                raise ValueError(f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
+                                 "encode_kwargs; give it once.")
+            kwargs[key] = value
+        if model is not None and not isinstance(model, Embedder):
+            raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
+                            f"got {type(model).__name__}.")
+        if model is None and not kwargs.get("model_name"):
             raise ValueError(
                 "JinaLocalEmbeddings needs a model: pass model=jina_local.load(...) or "
                 "model_name='jinaai/jina-embeddings-v4' (a Hugging Face id or a local folder)."
             )
-        if self.model is not None and self.model_name and self.model_name != self.model.info.name:
-            raise ValueError(
-                f"model_name={self.model_name!r} does not match the given model ({self.model.info.name!r}); "
-                "pass model= or model_name=, not both."
-            )
-        if self.model is not None and not self.model_name:
-            self.model_name = self.model.info.name
-        return self
+        if model is not None:
+            if kwargs.get("model_name") and kwargs["model_name"] != model.info.name:
+                raise ValueError(
+                    f"model_name={kwargs['model_name']!r} does not match the given model ({model.info.name!r}); "
+                    "pass model= or model_name=, not both."
+                )
+            kwargs["model_name"] = model.info.name
+            if kwargs.get("device", "auto") == "auto":
+                kwargs["device"] = model.info.device  # a reload (after pickling) finds the same copy
+            if kwargs.get("dtype", "auto") == "auto":
+                kwargs["dtype"] = model.info.dtype
+        super().__init__(model=model, **kwargs)
+        parse_task(self.query_task)  # spelling now; availability once the model is there
+        parse_task(self.document_task)
+        if self.model is not None:
+            self._check_against(self.model)
 
     # ------------------------------------------------------------------ model
+    def _check_against(self, model: Embedder) -> None:
+        info = model.info
+        for name, value in (("query_task", self.query_task), ("document_task", self.document_task)):
+            task, _ = parse_task(value)
+            if task not in (None, "auto") and task not in info.tasks:
+                valid = ", ".join(repr(t) for t in info.tasks)
+                raise TaskError(f"{name}={value!r} is not a task of {info.name}; valid tasks: {valid} "
+                                "(or Jina's names such as 'retrieval.query').")
+        if self.dimensions is not None and self.dimensions not in info.matryoshka_dims:
+            valid = ", ".join(str(d) for d in info.matryoshka_dims)
+            raise DimensionError(f"dimensions={self.dimensions!r} is not a Matryoshka size of {info.name}; "
+                                 f"valid: {valid}.")
+
     @property
     def embedder(self) -> Embedder:
-        """The jina-local model, loaded now if it was given by ``model_name``."""
+        """The jina-local model, loaded now (once per process) if it was given by ``model_name``."""
         if self.model is None:
-            with self._load_lock:
-                if self.model is None:
-                    self.model = jina_local.load(
-                        str(self.model_name),
-                        device=self.device,
-                        dtype=self.dtype,
-                        revision=self.revision,
-                        local_files_only=self.local_files_only,
-                    )
+            model = jina_local.load(str(self.model_name), device=self.device, dtype=self.dtype,
+                                    revision=self.revision, local_files_only=self.local_files_only, shared=True)
+            self._check_against(model)
+            self.model = model
         return self.model
 
-    @property
-    def _doc_task(self) -> Optional[str]:
-        return paired_document_task(self.query_task, self.document_task)
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state["__dict__"] = {**state["__dict__"], "model": None}  # weights never travel; reloaded by name
+        return state
 
-    def _encode(self, items: list[Any], *, role: str, task: Optional[str], output: str = "dense") -> EncodeResult:
-        return self.embedder.encode(
-            items,
-            role=role,  # type: ignore[arg-type]
-            task=task,
-            output=output,  # type: ignore[arg-type]
-            dim=self.dimensions if output == "dense" else None,
-            batch_size=self.batch_size,
-            progress=self.show_progress,
-        )
+    def __deepcopy__(self, memo: Optional[dict[int, Any]] = None) -> JinaLocalEmbeddings:
+        memo = {} if memo is None else memo
+        if self.model is not None:
+            memo[id(self.model)] = self.model  # a copy shares the (read-only) model
+        return super().__deepcopy__(memo)
+
+    # ------------------------------------------------------------------ tasks
+    def query_spec(self) -> tuple[Optional[str], str]:
+        """``(task, role)`` of queries (``None`` task = automatic)."""
+        task, role = parse_task(self.query_task)
+        return (None if task == "auto" else task), role or "query"
+
+    def document_spec(self, *, per_item: bool = False) -> tuple[Optional[str], str]:
+        """``(task, role)`` of documents; ``None`` task = routed per item.
+
+        ``per_item=True`` is for stores that route queries per task (they leave an unset
+        ``document_task`` to per-item routing); otherwise an unset one follows the queries.
+        """
+        task, role = parse_task(self.document_task)
+        query_task, _ = self.query_spec()
+        return jina_local.paired_document_task(query_task, task, per_item=per_item), role or "document"
+
+    def encode_options(self, output: str = "dense") -> dict[str, Any]:
+        """The options every encode of this instance passes (dims, limits, batch size, progress)."""
+        options: dict[str, Any] = {"output": output, "dim": self.dimensions if output == "dense" else None,
+                                   "batch_size": self.batch_size, "progress": self.show_progress,
+                                   "max_length": self.max_length, "max_pixels": self.max_pixels}
+        if self.late_chunking:
+            if "late_chunking" not in inspect.signature(self.embedder.encode).parameters:
+                raise InputError("late_chunking=True needs a jina-local whose encode() has late_chunking; "
+                                 "upgrade jina-local or leave late_chunking unset.")
+            options["late_chunking"] = True
+        return options
+
+    def _encode(self, items: list[Any], spec: tuple[Optional[str], str], output: str = "dense") -> EncodeResult:
+        task, role = spec
+        return self.embedder.encode(items, role=role, task=task, **self.encode_options(output))  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ dense
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -159,13 +235,12 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = _texts(texts, "embed_documents")
         if not items:
             return []
-        result = self._encode(items, role="document", task=self._doc_task)
-        return result.dense.tolist()  # type: ignore[union-attr]
+        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
 
     def embed_query(self, text: str) -> list[float]:
         """Dense vector of a query (query role, ``query_task``)."""
         (item,) = _texts([text], "embed_query")
-        return self._encode([item], role="query", task=self.query_task).dense[0].tolist()  # type: ignore[index]
+        return self._encode([item], self.query_spec()).dense[0].tolist()  # type: ignore[index]
 
     def embed_image(self, uris: list[Any]) -> list[list[float]]:
         """Dense vectors of images: paths, ``http(s)://`` URLs, ``data:image/`` URIs, bytes or PIL images.
@@ -175,8 +250,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = [image_reference(u, i) for i, u in enumerate(uris)]
         if not items:
             return []
-        result = self._encode(items, role="document", task=self._doc_task)
-        return result.dense.tolist()  # type: ignore[union-attr]
+        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
 
     embed_images = embed_image  # the name langchain-community's JinaEmbeddings uses
 
@@ -198,18 +272,16 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = _texts(texts, "embed_documents_multi")
         if not items:
             return []
-        result = self._encode(items, role="document", task=self._doc_task, output="multi")
-        return [m.tolist() for m in result.multi]  # type: ignore[union-attr]
+        return [m.tolist() for m in self._encode(items, self.document_spec(), "multi").multi]  # type: ignore[union-attr]
 
     def embed_query_multi(self, text: str) -> list[list[float]]:
         """Per-token vectors of a query (query role, ``query_task``)."""
         (item,) = _texts([text], "embed_query_multi")
-        return self._encode([item], role="query", task=self.query_task, output="multi").multi[0].tolist()  # type: ignore[index]
+        return self._encode([item], self.query_spec(), "multi").multi[0].tolist()  # type: ignore[index]
 
     def embed_image_multi(self, uris: list[Any]) -> list[list[list[float]]]:
         """Per-token vectors of images (same inputs as ``embed_image``)."""
         items = [image_reference(u, i) for i, u in enumerate(uris)]
         if not items:
             return []
-        result = self._encode(items, role="document", task=self._doc_task, output="multi")
-        return [m.tolist() for m in result.multi]  # type: ignore[union-attr]
+        return [m.tolist() for m in self._encode(items, self.document_spec(), "multi").multi]  # type: ignore[union-attr]

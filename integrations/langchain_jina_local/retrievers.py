@@ -13,11 +13,9 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
-from qdrant_client import models
 
-from jina_local.inputs import image_reference
-from jina_local.qdrant import MultiVectorCollection, SearchHit
-
+from jina_local import image_reference
+from jina_local.qdrant import MultiVectorCollection, SearchHit, check_filter
 
 __all__ = ["JinaLocalRetriever"]
 
@@ -50,8 +48,10 @@ class JinaLocalRetriever(BaseRetriever):
         docs = retriever.invoke("how long do cats sleep")          # or .invoke(q, k=10, filter=...)
 
     ``mode``: ``"two_stage"`` (default on multi-vector collections), ``"multi"`` (exhaustive MaxSim)
-    or ``"dense"``. ``filter`` is a ``qdrant_client.models.Filter`` on payload fields (``kind``,
-    ``task``, ``source`` and your own). ``tasks`` restricts the search to documents stored with
+    or ``"dense"``. ``filter``: a LangChain-style dict on metadata (``{"lang": "py"}``,
+    ``{"year": {"$gte": 2020}}``), a dict in Qdrant's shape or a ``qdrant_client.models.Filter``;
+    jina-local's own fields ``kind``, ``task`` and ``source`` can be filtered too. It is checked
+    when the retriever is built, and a per-call ``filter`` when it is given. ``tasks`` restricts the search to documents stored with
     those adapters. Image hits carry their path / URL as ``page_content`` and in
     ``metadata["image"]``; search by image with :meth:`search_by_image`.
     """
@@ -64,14 +64,18 @@ class JinaLocalRetriever(BaseRetriever):
     """Number of documents to return."""
     mode: Optional[Literal["two_stage", "multi", "dense"]] = None
     """Search mode; ``None`` = two-stage on multi-vector collections, dense otherwise."""
-    filter: Optional[models.Filter] = None
-    """Qdrant payload filter applied to every search."""
+    filter: Optional[Any] = None
+    """Filter applied to every search (dict or ``qdrant_client.models.Filter``)."""
     prefetch_limit: Optional[int] = Field(default=None, ge=1)
     """Dense candidates reranked by MaxSim in two-stage mode (default ``max(100, 10 * k)``)."""
     tasks: Optional[list[str]] = None
     """Search only documents stored with these task adapters (default: all present)."""
 
-    def _search(self, query: Any, k: Optional[int], filter: Optional[models.Filter],
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        check_filter(self.filter)  # raises FilterError naming the field, before any search
+
+    def _search(self, query: Any, k: Optional[int], filter: Any,
                 mode: Optional[str], kwargs: dict[str, Any]) -> list[Document]:
         unknown = sorted(set(kwargs) - _IGNORED_KWARGS)
         if unknown:
@@ -92,7 +96,7 @@ class JinaLocalRetriever(BaseRetriever):
         *,
         run_manager: CallbackManagerForRetrieverRun,
         k: Optional[int] = None,
-        filter: Optional[models.Filter] = None,
+        filter: Any = None,
         mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
         **kwargs: Any,
     ) -> list[Document]:
@@ -104,7 +108,7 @@ class JinaLocalRetriever(BaseRetriever):
         image: Any,
         *,
         k: Optional[int] = None,
-        filter: Optional[models.Filter] = None,
+        filter: Any = None,
         mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
     ) -> list[Document]:
         """Documents for an image query: a path, ``http(s)://`` URL, ``data:image/`` URI, bytes or PIL image."""

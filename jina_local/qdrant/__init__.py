@@ -3,13 +3,29 @@
 >>> from jina_local.qdrant import MultiVectorCollection                      # doctest: +SKIP
 >>> store = MultiVectorCollection.open("./index", name="docs", model=model)  # doctest: +SKIP
 >>> store.add(["Cats sleep 16 hours a day."])                                # doctest: +SKIP
->>> store.search("how long do cats sleep", limit=5)                          # doctest: +SKIP
+>>> store.search("how long do cats sleep", limit=5, filter={"lang": "en"})   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from ._index_files import FileIssue, IndexSummary
-from .collection import AddSummary, ItemFailure, MultiVectorCollection, SearchHit
-from .filters import FilterError
+from ._points import PointPayload, StoredItem, document_key, key_to_point_id, parse_payload
+from .collection import AddSummary, CopySummary, ItemFailure, MultiVectorCollection, SearchHit
+from .filters import FilterError, check_filter
 
-__all__ = ["AddSummary", "FileIssue", "FilterError", "IndexSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
+__all__ = [
+    "AddSummary",
+    "CopySummary",
+    "FileIssue",
+    "FilterError",
+    "IndexSummary",
+    "ItemFailure",
+    "MultiVectorCollection",
+    "PointPayload",
+    "SearchHit",
+    "StoredItem",
+    "check_filter",
+    "document_key",
+    "key_to_point_id",
+    "parse_payload",
+]

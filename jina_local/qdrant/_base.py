@@ -135,6 +135,11 @@ class Backend(Protocol):
         """Points by id as ``{"id", "payload", "vector"}`` dicts (missing ids are skipped)."""
         ...
 
+    def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
+               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+        """One page of points (``{"id", "payload", "vector"}``) in id order, and the next page's offset."""
+        ...
+
     def delete(self, ids: list[str]) -> None:
         """Delete points by id."""
         ...

@@ -141,6 +141,13 @@ class ClientBackend:
         records = self.client.retrieve(self.name, ids=ids, with_payload=True, with_vectors=with_vectors)
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
+    def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
+               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+        """One page of points in id order, and the offset of the next page (``None`` at the end)."""
+        records, next_offset = self.client.scroll(self.name, scroll_filter=filter, limit=limit, offset=offset,
+                                                  with_payload=True, with_vectors=with_vectors)
+        return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records], next_offset
+
     def delete(self, ids: list[str]) -> None:
         self.client.delete(self.name, points_selector=models.PointIdsList(points=ids), wait=True)
 

@@ -180,6 +180,17 @@ class EdgeBackend:
         records = self._shard.retrieve([_edge_id(i) for i in ids], True, with_vectors)
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
+    def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
+               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+        """One page of points in id order, and the offset of the next page (``None`` at the end)."""
+        import qdrant_edge as qe
+
+        request = qe.ScrollRequest(offset=None if offset is None else _edge_id(offset), limit=limit,
+                                   filter=to_edge_filter(filter), with_payload=True, with_vector=with_vectors)
+        records, next_offset = self._shard.scroll(request)
+        page = [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
+        return page, None if next_offset is None else str(next_offset)
+
     def delete(self, ids: list[str]) -> None:
         import qdrant_edge as qe
 

@@ -2,10 +2,10 @@
 
 How a run decides, per file found by the walk (:func:`jina_local.documents.walk`):
 
-* Every chunk's payload holds ``path`` (resolved), ``file_hash`` (SHA-256 of the file's bytes),
-  ``chunking`` (a short key of the options that shape the chunks: sizes, late chunking, ``pdf_text``)
-  and ``file_chunks`` (how many chunks that version of the file has). Point ids are
-  ``uuid5(path, file_hash, chunking, chunk index)``.
+* Every chunk's metadata (``payload["metadata"]``, payload layout 2) holds ``path`` (resolved),
+  ``file_hash`` (SHA-256 of the file's bytes), ``chunking`` (a short key of the options that shape the
+  chunks: sizes, late chunking, ``pdf_text``) and ``file_chunks`` (how many chunks that version of the
+  file has). Point ids are ``uuid5(path, file_hash, chunking, chunk index)``.
 * **Done** means: the points stored for ``(path, file_hash, chunking)`` number ``file_chunks``. There is no
   separate marker; a file whose chunks are all stored is done, whatever run stored them.
 * Done and unchanged -> **unchanged** (nothing is encoded). Otherwise the file is read and chunked, and its
@@ -61,13 +61,17 @@ _LATE_GROUP_CHUNKS = 256  # late chunking: chunks encoded and stored per group o
 
 
 def _get(payload: dict[str, Any], key: str) -> Any:
-    """Read one of index_files' fields from a stored payload (the one place that knows the layout)."""
-    return payload.get(key)
+    """Read one of index_files' fields from a stored payload (the one place that knows the layout).
+
+    index_files' fields are item metadata: nested under ``metadata`` in payload layout 2.
+    """
+    metadata = payload.get("metadata")
+    return metadata.get(key) if isinstance(metadata, dict) else None
 
 
 def _key(name: str) -> str:
-    """Payload key of one of index_files' fields, for filters and indexes."""
-    return name
+    """Payload key of one of index_files' fields, for filters, payload selectors and indexes."""
+    return f"metadata.{name}"
 
 
 @dataclass(frozen=True)

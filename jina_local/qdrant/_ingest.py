@@ -219,7 +219,7 @@ def _write(
             task, kind = str(encoded.task), str(encoded.kind)
             text = k.item if isinstance(k.item, str) and kind != "image" else None
             payload = build_payload(k.user, index=k.index, kind=kind, task=task, source=k.source, text=text,
-                                    image=(k.source or None) if kind == "image" else None)  # fmt: skip
+                                    image=(k.source or None) if kind == "image" else None, point_id=k.pid)  # fmt: skip
             records.append((k.index, PointRecord(k.pid, encoded.dense, multi, payload), task, kind))  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001 - payload or pooling failures lose only this item
             summary.failures.append(ItemFailure(k.index, f"{type(exc).__name__}: {exc}" if not isinstance(exc, JinaLocalError) else str(exc)))

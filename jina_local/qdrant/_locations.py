@@ -32,6 +32,10 @@ def resolve_backend(location: Any, name: str, backend: BackendName, api_key: str
         if backend == "edge":
             raise ValueError("backend='edge' needs a folder location, not a QdrantClient.")
         local = _client_is_local(location)
+        if local:
+            from ._foreign import check_client_path
+
+            check_client_path(location, name)
         return ClientBackend(location, name, label="qdrant-client (given client)", owns_client=False, local=local)
     if not isinstance(location, (str, os.PathLike)):
         raise TypeError(
@@ -49,8 +53,18 @@ def resolve_backend(location: Any, name: str, backend: BackendName, api_key: str
         return ClientBackend(client, name, label=f"qdrant-client {loc}", owns_client=True, local=False)
     folder = Path(loc)
     client_layout = (folder / "meta.json").is_file() and (folder / "collection").is_dir()
+    if backend == "auto" and (folder / name / "shard").exists():
+        return EdgeBackend(folder, name)  # ours, even if a QdrantClient(path=...) left meta.json here
     if backend == "client" or (backend == "auto" and client_layout):
         client = QdrantClient(path=str(folder))
+        if backend == "client":
+            from ._foreign import check_client_path
+
+            try:
+                check_client_path(client, name)
+            except BaseException:
+                client.close()
+                raise
         return ClientBackend(client, name, label=f"qdrant-client path={folder}", owns_client=True, local=True)
     if (folder / name / "shard").exists() or not client_layout:
         return EdgeBackend(folder, name)

@@ -28,7 +28,9 @@ def validate_existing(stored: Any, name: str, label: str, info: Any, dense_dim: 
     fixes: list[str] = []
     dense = vectors.get(DENSE)
     if dense is None:
-        diffs.append(f"it has no named vector {DENSE!r} (vectors: {sorted(vectors) or 'none'}); it was not made by jina-local")
+        from ._foreign import foreign_advice
+
+        raise CollectionConfigError(foreign_advice(stored, name, label))
     else:
         if dense_dim is not None and dense["size"] != dense_dim:
             diffs.append(f"dense vector size: collection has {dense['size']}, asked dense_dim={dense_dim}")
@@ -71,7 +73,7 @@ def validate_existing(stored: Any, name: str, label: str, info: Any, dense_dim: 
         raise CollectionConfigError(
             f"collection {name!r} at {label} does not match what was asked:\n  - " + "\n  - ".join(diffs)
             + "\nHow to fix: " + "; ".join(fixes + [
-                "or choose another collection name, or delete this collection and re-index"
+                ("or " if fixes else "") + "choose another collection name, or delete this collection and re-index"
             ]) + ". Nothing was changed."
         )
     meta.setdefault("schema", SCHEMA_VERSION)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -21,6 +21,7 @@ from ..documents import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_FILE_BYTES
 from ..errors import CollectionConfigError, InputError
 from ..inputs import TextInput, as_item_list
 from ..options import check_positive_int
+from ..routing import parse_task
 from ..token_pooling import pool_tokens
 from ._ingest import IngestPlan, ingest
 from ._base import (
@@ -33,10 +34,15 @@ from ._base import (
     SearchMode,
 )
 from ._locations import BackendName, resolve_backend
-from ._points import build_payload, check_id, content_digest, point_id, vectors_digest
-from ._results import AddSummary, ItemFailure, SearchHit
+from ._points import PAYLOAD_LAYOUT, build_payload, check_id, content_digest, parse_payload, point_id, vectors_digest
+from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
 from ._schema import check_dim_for_model, validate_existing
-from .filters import and_filters, check_filter, field_equals, tasks_in_filter
+from .filters import and_filters, field_equals, tasks_in_filter
+from ._copy import copy_collection
+from ._foreign import open_foreign
+from ._mmr import search_mmr
+from ._scan import delete_matching, scroll_points
+from .filters import FilterError, check_filter
 from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
 
 if TYPE_CHECKING:
@@ -44,7 +50,7 @@ if TYPE_CHECKING:
     from ..types import EncodeResult
     from ._index_files import IndexSummary
 
-__all__ = ["AddSummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
+__all__ = ["AddSummary", "CopySummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
 _MODES = ("two_stage", "multi", "dense")
 
 
@@ -81,6 +87,7 @@ class MultiVectorCollection:
         shard_number: int | None = None,
         replication_factor: int | None = None,
         create: bool = True,
+        vector_name: str | None = None,
     ) -> MultiVectorCollection:
         """Open collection ``name`` at ``location``, creating it if missing (``create=True``).
 
@@ -88,15 +95,21 @@ class MultiVectorCollection:
         qdrant-edge-py; a folder written by ``QdrantClient(path=...)`` is opened with qdrant-client),
         an ``http(s)://`` URL of a Qdrant server or cluster (``api_key``), or a ``QdrantClient``.
         ``dense_dim`` picks the Matryoshka size at creation (default: the model's full size);
-        ``multi=False`` stores dense vectors only; ``multi=None`` (default) means multi-vectors when the
-        model has them (jina-embeddings-v4) or the existing collection holds them, dense only otherwise
-        (jina-clip-v2). Creation-only settings: ``on_disk`` (multi-vectors
+        ``multi``: store per-token vectors (default: when the model produces them; without a model,
+        what an existing collection holds, else True); ``multi=False`` stores dense vectors only.
+        Creation-only settings: ``on_disk`` (multi-vectors
         memory-mapped), ``multi_dtype`` (``"float16"`` halves multi-vector storage),
         ``dense_quantization="int8"``, ``hnsw_m`` / ``hnsw_ef_construct`` (dense graph),
         ``shard_number`` / ``replication_factor`` (cluster). ``pool_factor`` (2-4) pools stored
         document token vectors; it is recorded and must not change later. An existing collection
         is validated against all explicit arguments and the model; a mismatch raises
         :class:`CollectionConfigError` and changes nothing.
+
+        ``vector_name``: open a dense-only collection written by another tool (langchain-qdrant:
+        ``""``, its unnamed vector; llama-index: ``"text-dense"`` or ``""``) for dense search
+        through that vector. Such a collection is read-only here (``add`` is refused: its payload
+        layout is the other tool's); ``search`` encodes the query once (no task routing) and the
+        model must produce vectors of the collection's size.
         """
         if model is not None and not hasattr(model, "info"):
             raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
@@ -105,20 +118,16 @@ class MultiVectorCollection:
         if multi_dtype not in (None, "float32", "float16"):
             raise ValueError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
         info = model.info if model is not None else None
-        store = resolve_backend(location, name, backend, api_key, timeout)
-        if multi is None:
-            try:
-                stored = store.read()
-            except BaseException:
-                store.close()
-                raise
-            multi = MULTI in stored.vectors if stored is not None else (info.has_multi if info is not None else True)
+        if multi is None and info is not None:
+            multi = info.has_multi
         if info is not None and multi and not info.has_multi:
-            store.close()
             raise CollectionConfigError(
                 f"{info.name} produces no per-token vectors, so a multi-vector collection cannot be filled; "
                 "open it with multi=False (dense only)."
             )
+        store = resolve_backend(location, name, backend, api_key, timeout)
+        if vector_name is not None:
+            return open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
         try:
             return cls._open_on(store, name, model, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
                                 multi_dtype=multi_dtype, pool_factor=pool_factor, dense_quantization=dense_quantization,
@@ -130,10 +139,12 @@ class MultiVectorCollection:
 
     @classmethod
     def _open_on(cls, store: Backend, name: str, model: Embedder | None, info: Any, *, dense_dim: int | None,
-                 multi: bool, on_disk: bool, multi_dtype: str | None, pool_factor: int | None,
+                 multi: bool | None, on_disk: bool, multi_dtype: str | None, pool_factor: int | None,
                  dense_quantization: Any, hnsw_m: int, hnsw_ef_construct: int, shard_number: int | None,
                  replication_factor: int | None, create: bool) -> MultiVectorCollection:
         stored = store.read()
+        if multi is None:
+            multi = stored is None or MULTI in stored.vectors
         if stored is None:
             if not create:
                 raise CollectionConfigError(
@@ -151,6 +162,7 @@ class MultiVectorCollection:
                 "model_fingerprint": getattr(info, "fingerprint", None), "dense_dim": int(dim),
                 "multi": bool(multi), "multi_dim": 128 if multi else None,
                 "pool_factor": pool_factor if pool_factor and pool_factor > 1 else None, "tasks": [], "kinds": [],
+                "payload_layout": PAYLOAD_LAYOUT,
             }
             spec = CollectionSpec(
                 dense_dim=int(dim), multi=multi, multi_dtype=multi_dtype or "float32",  # type: ignore[arg-type]
@@ -215,20 +227,80 @@ class MultiVectorCollection:
         """Build the dense HNSW graph / merge segments now (embedded engine; no-op elsewhere)."""
         self._backend.optimize()
 
-    def count(self, filter: models.Filter | None = None) -> int:
-        """Number of points, optionally matching a Qdrant filter."""
-        return self._backend.count(check_filter(filter))
+    @property
+    def is_foreign(self) -> bool:
+        """Whether this is another tool's dense-only collection opened with ``vector_name=`` (read-only)."""
+        return bool(self._meta.get("foreign"))
+
+    @property
+    def _legacy_payload(self) -> bool:
+        """Whether points of the flat payload layout 1 may be stored (filters then read both places)."""
+        return int(self._meta.get("payload_layout") or 1) < PAYLOAD_LAYOUT
+
+    def filter(self, filter: Any) -> models.Filter | None:
+        """Check and translate a filter (``models.Filter``, Qdrant-shaped or LangChain-style dict) for this collection."""
+        return check_filter(filter, legacy=self._legacy_payload or self.is_foreign)
+
+    def count(self, filter: Any = None) -> int:
+        """Number of points, optionally matching a filter (see :mod:`jina_local.qdrant.filters`)."""
+        return self._backend.count(self.filter(filter))
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[dict[str, Any]]:
-        """Points by id: ``{"id", "payload", "vector"}``."""
-        return self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)
+        """Points by id: ``{"id", "payload" (flat view), "stored" (as stored), "vector"}``; missing ids are skipped."""
+        return [_with_view(r) for r in self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)]
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete points by id (the task record is not shrunk: a stale task only costs one empty search)."""
+        self._refuse_foreign_write("delete()")
         self._backend.delete([check_id(i, n) for n, i in enumerate(ids)])
+
+    def scroll(self, filter: Any = None, *, batch_size: int = 256, with_vectors: bool = False) -> Iterator[dict[str, Any]]:
+        """Every point (matching ``filter``) in id order, as :meth:`get` returns them, page by page."""
+        yield from (_with_view(r) for r in scroll_points(self._backend, self.filter(filter), batch_size, with_vectors))
+
+    def delete_where(self, filter: Any) -> int:
+        """Delete every point matching ``filter``; returns how many were deleted."""
+        self._refuse_foreign_write("delete_where()")
+        flt = self.filter(filter)
+        if flt is None:
+            raise FilterError("delete_where() needs a filter; use clear() to delete every point.")
+        return delete_matching(self._backend, flt)
+
+    def clear(self) -> int:
+        """Delete every point (the collection, its settings and model record stay); returns how many."""
+        self._refuse_foreign_write("clear()")
+        deleted = delete_matching(self._backend, None)
+        self._meta["tasks"], self._meta["kinds"] = [], []
+        self._backend.set_metadata(dict(self._meta))
+        return deleted
+
+    def copy_to(self, location: str | os.PathLike[str] | QdrantClient, name: str | None = None, *,
+                batch_size: int = 256, overwrite: bool = False, progress: bool | None = None,
+                **open_kwargs: Any) -> CopySummary:
+        """Copy every point (vectors, payloads) and the collection's settings and record to another location.
+
+        ``location`` is anything :meth:`open` takes (a folder, a ``QdrantClient``, a server URL);
+        ``name`` defaults to this collection's name. The target is created with this collection's
+        vector settings, or validated when it exists. Points already in the target are skipped
+        (``overwrite=True`` writes them again), so an interrupted copy resumes where it stopped.
+        The copy is checked at the end: every source point must be in the target, else
+        :class:`~jina_local.errors.CollectionConfigError`. ``open_kwargs`` (``api_key``,
+        ``timeout``, ``on_disk``, ``shard_number``...) go to :meth:`open` for the target.
+        """
+        return copy_collection(self, location, name, batch_size=batch_size, overwrite=overwrite,
+                               progress=progress, open_kwargs=open_kwargs)
+
+    def _refuse_foreign_write(self, what: str) -> None:
+        if self.is_foreign:
+            raise CollectionConfigError(
+                f"{what} is refused on {self.name!r}: it was written by another tool and is opened read-only "
+                "(vector_name=...). Write to it with that tool, or copy what you need into a jina-local collection."
+            )
 
     # ------------------------------------------------------------------ writing
     def _require_model(self, what: str) -> Embedder:
+        if what.startswith(("add", "index")):
+            self._refuse_foreign_write(what)
         if self.model is None:
             raise CollectionConfigError(
                 f"{what} needs a model: open the collection with model=jina_local.load(...), "
@@ -332,6 +404,7 @@ class MultiVectorCollection:
         default task or ``"retrieval"``, and ``"text"``). ``texts`` / ``sources`` go to the payload
         and into the deterministic ids (which fall back to a hash of the vectors).
         """
+        self._refuse_foreign_write("add_embeddings()")
         if hasattr(dense, "dense") and hasattr(dense, "tasks"):
             result = dense
             dense, multi = result.dense, multi if multi is not None else result.multi
@@ -389,7 +462,7 @@ class MultiVectorCollection:
                     else:
                         pid = point_id(source, vectors_digest(mat[i], m))
                     payload = build_payload(user, index=i, kind=str(kind_list[i]), task=str(task_list[i]),
-                                            source=source, text=text_list[i])
+                                            source=source, text=text_list[i], point_id=pid)
                 except InputError as exc:
                     summary.failures.append(ItemFailure(i, str(exc)))
                     continue
@@ -442,15 +515,17 @@ class MultiVectorCollection:
             raise CollectionConfigError(f"mode={chosen!r} needs multi-vectors, but {self.name!r} is dense-only; use mode='dense'.")
         return chosen  # type: ignore[return-value]
 
-    def _query_tasks(self, flt: models.Filter | None, tasks: Sequence[str] | None) -> list[str]:
+    def _query_tasks(self, flt: models.Filter | None, tasks: Sequence[str] | None) -> list[str | None]:
+        if self.is_foreign:  # another tool's points carry no task: one query encoding, no task filter
+            return [None]
         present = list(self._meta.get("tasks", []))
         pinned = tasks_in_filter(flt)
         if pinned is not None:
             present = [t for t in present if t in pinned]
         if tasks is not None:
-            wanted = [tasks] if isinstance(tasks, str) else list(tasks)
+            wanted = [parse_task(t)[0] for t in ([tasks] if isinstance(tasks, str) else list(tasks))]
             present = [t for t in present if t in wanted]
-        return present
+        return present  # type: ignore[return-value]
 
     def search(
         self,
@@ -458,7 +533,7 @@ class MultiVectorCollection:
         limit: int = 10,
         *,
         prefetch_limit: int | None = None,
-        filter: models.Filter | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
         mode: SearchMode | None = None,
         tasks: str | Sequence[str] | None = None,
         fusion: Fusion = DEFAULT_FUSION,
@@ -469,12 +544,13 @@ class MultiVectorCollection:
         / ``tasks``), each encoding searches only the points of its task (filter ``task == t`` AND the
         user filter), and the lists are fused (``fusion``). ``mode``: ``"two_stage"`` (default with
         multi-vectors: dense prefetch of ``prefetch_limit`` candidates, MaxSim rerank, one engine
-        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter`` is a
-        ``qdrant_client.models.Filter``.
+        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter``: a
+        ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict on
+        metadata fields such as ``{"lang": "py"}`` (see :mod:`jina_local.qdrant.filters`).
         """
         model = self._require_model("search()")
         chosen = self._mode(mode)
-        flt = check_filter(filter)
+        flt = self.filter(filter)
         task_list = self._query_tasks(flt, tasks)
         if not task_list:
             return []
@@ -494,7 +570,7 @@ class MultiVectorCollection:
         limit: int = 10,
         *,
         prefetch_limit: int | None = None,
-        filter: models.Filter | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
         mode: SearchMode | None = None,
         task: str | None = None,
     ) -> list[SearchHit]:
@@ -507,7 +583,27 @@ class MultiVectorCollection:
             raise InputError(f"mode={chosen!r} needs the dense query vector (dense=...).")
         if chosen in ("two_stage", "multi") and multi is None:
             raise InputError(f"mode={chosen!r} needs the query token vectors (multi=...).")
-        return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, check_filter(filter), chosen, "raw")
+        return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, self.filter(filter), chosen, "raw")
+
+    def search_mmr(
+        self,
+        query: Any = None,
+        limit: int = 4,
+        *,
+        fetch_limit: int = 20,
+        lambda_mult: float = 0.5,
+        dense: np.ndarray | None = None,
+        filter: models.Filter | dict[str, Any] | None = None,
+        mode: SearchMode | None = None,
+    ) -> list[SearchHit]:
+        """Maximal marginal relevance: ``fetch_limit`` candidates, then ``limit`` relevant but diverse ones.
+
+        With ``query`` the candidates come from :meth:`search` (two-stage MaxSim on multi-vector
+        collections); with ``dense`` (a query vector) from a dense search. ``lambda_mult``: 1 = by
+        relevance only, 0 = most diverse. See :mod:`jina_local.qdrant._mmr` for the scoring.
+        """
+        return search_mmr(self, query, limit, fetch_limit=fetch_limit, lambda_mult=lambda_mult, dense=dense,
+                          filter=filter, mode=mode)
 
     def _search_vectors(self, per_task: dict[str | None, tuple[Any, Any]], limit: int, prefetch_limit: int | None,
                         flt: models.Filter | None, mode: SearchMode, fusion: Fusion) -> list[SearchHit]:
@@ -532,4 +628,11 @@ class MultiVectorCollection:
             plans.append(QueryPlan(mode=mode, limit=depth, dense=d, multi=m, prefetch_limit=pre, filter=task_filter))
         results = self._backend.query_batch(plans)
         fused = fuse(dict(zip([str(t) for t in per_task], results)), fusion, limit)
-        return [SearchHit(id=h.id, score=s, payload=h.payload, raw_score=h.score) for h, s in fused]
+        return [SearchHit(id=h.id, score=s, payload=parse_payload(h.payload).flat(), raw_score=h.score, stored=h.payload)
+                for h, s in fused]
+
+
+def _with_view(record: dict[str, Any]) -> dict[str, Any]:
+    """A backend record with the flat payload view beside the payload as stored."""
+    return {"id": record["id"], "payload": parse_payload(record["payload"]).flat(), "stored": record["payload"],
+            "vector": record.get("vector")}

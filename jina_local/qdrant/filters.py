@@ -1,4 +1,22 @@
-"""One filter model for every backend: ``qdrant_client.models.Filter``.
+"""Filters: a ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict.
+
+Every entry point (the collection, the retrievers, both framework stores) goes through
+:func:`check_filter`, which returns one ``models.Filter`` or raises :class:`FilterError` naming the
+field and what is supported. Accepted:
+
+* ``models.Filter``, and a dict in Qdrant's shape such as
+  ``{"must": [{"key": "kind", "match": {"value": "code"}}]}``;
+* a LangChain-style dict on *metadata* fields: ``{"lang": "py"}`` (equality), ``{"lang": ["py",
+  "rs"]}`` (any of), ``{"year": {"$gte": 2020, "$lt": 2024}}``, ``{"draft": None}`` (is null),
+  operators ``$eq $ne $gt $gte $lt $lte $in $nin $all $contains $text $exists``, and ``$and`` /
+  ``$or`` / ``$not`` around lists / dicts of those.
+
+In every form a field name resolves to ``metadata.<name>`` (where layout 2 keeps the caller's
+metadata, see ``docs/qdrant.md``), except
+  jina-local's own fields (``kind``, ``task``, ``source``, ``text``, ``image``, ``item_id``) and
+  LlamaIndex's ``doc_id`` / ``ref_doc_id`` / ``document_id``, and names already starting with
+  ``metadata.``. With ``legacy=True`` (collections that may hold points of the flat layout 1) a
+  metadata name matches ``metadata.<name>`` or the top-level ``<name>``.
 
 The qdrant-client backends take the filter as is. The embedded engine (qdrant-edge-py) has its own,
 structurally identical filter classes; :func:`to_edge_filter` translates between the two. Supported:
@@ -21,7 +39,8 @@ from qdrant_client import models
 
 from ..errors import JinaLocalError
 
-__all__ = ["FilterError", "and_filters", "field_equals", "tasks_in_filter", "to_edge_filter"]
+__all__ = ["FilterError", "and_filters", "check_filter", "field_equals", "payload_key", "tasks_in_filter",
+           "to_edge_filter"]
 
 
 class FilterError(JinaLocalError, ValueError):
@@ -49,15 +68,106 @@ def and_filters(*filters: models.Filter | models.FieldCondition | None) -> model
     return models.Filter(must=parts)  # type: ignore[arg-type]
 
 
-def check_filter(filter: Any) -> models.Filter | None:
-    """Accept ``None`` or a ``qdrant_client.models.Filter``; refuse anything else with a clear message."""
-    if filter is None or isinstance(filter, models.Filter):
-        return filter
+def check_filter(filter: Any, *, legacy: bool = False) -> models.Filter | None:
+    """``None``, a ``models.Filter``, or a dict (Qdrant's shape or LangChain-style) -> ``models.Filter``.
+
+    Field names are resolved with :func:`payload_key` in every form (``lang`` -> ``metadata.lang``).
+
+    >>> check_filter({"lang": "py"}).must[0].key
+    'metadata.lang'
+    >>> check_filter({"kind": "code", "year": {"$gte": 2020}}).must[1].range.gte
+    2020.0
+    """
+    if filter is None:
+        return None
+    if isinstance(filter, models.Filter):
+        return _resolve(filter, legacy)
+    if isinstance(filter, dict):
+        if not filter:
+            return None
+        if set(filter) & _QDRANT_SHAPE:
+            return _resolve(_qdrant_shaped(filter), legacy)
+        from ._filter_dicts import from_dict
+
+        return _resolve(from_dict(filter, "filter"), legacy)
     raise FilterError(
-        f"filter must be a qdrant_client.models.Filter, got {type(filter).__name__}. Build one with "
-        "`from qdrant_client import models; models.Filter(must=[models.FieldCondition(key='kind', "
-        "match=models.MatchValue(value='code'))])`."
+        f"filter must be a qdrant_client.models.Filter or a dict, got {type(filter).__name__}. Examples: "
+        "{'lang': 'py'} (metadata equality), {'year': {'$gte': 2020}}, or "
+        "models.Filter(must=[models.FieldCondition(key='kind', match=models.MatchValue(value='code'))])."
     )
+
+
+_QDRANT_SHAPE = frozenset({"must", "should", "must_not", "min_should"})
+_TOP_LEVEL = frozenset({"kind", "task", "source", "text", "image", "item_id", "doc_id", "ref_doc_id", "document_id",
+                        "metadata", "page_content"})
+
+
+def _qdrant_shaped(filter: dict[str, Any]) -> models.Filter:
+    extra = sorted(set(filter) - _QDRANT_SHAPE)
+    if extra:
+        raise FilterError(
+            f"filter mixes Qdrant's filter shape (must / should / must_not / min_should) with field names {extra}; "
+            "put those fields inside 'must' as conditions, or use the LangChain-style dict alone."
+        )
+    try:
+        return models.Filter.model_validate(filter)
+    except Exception as exc:  # pydantic's ValidationError names the location in the dict
+        raise FilterError(f"filter looks like a Qdrant filter but is not a valid one: {exc}") from exc
+
+
+def payload_key(name: str) -> str:
+    """Where a filter field name lives in the stored payload.
+
+    >>> payload_key("lang"), payload_key("kind"), payload_key("metadata.lang"), payload_key("a.b")
+    ('metadata.lang', 'kind', 'metadata.lang', 'metadata.a.b')
+    """
+    head = name.split(".", 1)[0].split("[", 1)[0]
+    if head in _TOP_LEVEL:
+        return name
+    return f"metadata.{name}"
+
+
+# ---------------------------------------------------------------------------- key resolution
+
+
+def _keys(name: str, legacy: bool) -> list[str]:
+    key = payload_key(name)
+    if legacy and key.startswith("metadata."):  # layout-1 points keep the same field at the top level
+        return [key, key.removeprefix("metadata.")]
+    return [key]
+
+
+def _resolve_condition(cond: Any, legacy: bool) -> Any:
+    """One condition with its field name(s) resolved; two keys (legacy) become an OR / AND as their meaning asks."""
+    if isinstance(cond, models.Filter):
+        return _resolve(cond, legacy)
+    if isinstance(cond, models.FieldCondition):
+        parts = [cond.model_copy(update={"key": k}) for k in _keys(cond.key, legacy)]
+        return parts[0] if len(parts) == 1 else models.Filter(should=parts)
+    if isinstance(cond, models.IsEmptyCondition):  # empty = empty (or absent) under every key
+        parts = [models.IsEmptyCondition(is_empty=models.PayloadField(key=k)) for k in _keys(cond.is_empty.key, legacy)]
+        return parts[0] if len(parts) == 1 else models.Filter(must=parts)
+    if isinstance(cond, models.IsNullCondition):
+        parts = [models.IsNullCondition(is_null=models.PayloadField(key=k)) for k in _keys(cond.is_null.key, legacy)]
+        return parts[0] if len(parts) == 1 else models.Filter(should=parts)
+    if isinstance(cond, models.NestedCondition):  # the inner filter is relative to the array's elements
+        parts = [models.NestedCondition(nested=models.Nested(key=k, filter=cond.nested.filter))
+                 for k in _keys(cond.nested.key, legacy)]
+        return parts[0] if len(parts) == 1 else models.Filter(should=parts)
+    return cond  # HasId / HasVector name no field
+
+
+def _resolve(filter: models.Filter, legacy: bool) -> models.Filter:
+    def each(value: Any) -> Any:
+        if value is None:
+            return None
+        return [_resolve_condition(c, legacy) for c in _as_list(value)]
+
+    min_should = filter.min_should
+    if min_should is not None:
+        min_should = models.MinShould(conditions=each(min_should.conditions), min_count=min_should.min_count)
+    return models.Filter(must=each(filter.must), should=each(filter.should), must_not=each(filter.must_not),
+                         min_should=min_should)
 
 
 def tasks_in_filter(filter: models.Filter | None, key: str = "task") -> set[str] | None:
@@ -203,7 +313,8 @@ def to_edge_filter(filter: models.Filter | None) -> Any:
 
     if filter is None:
         return None
-    check_filter(filter)
+    if not isinstance(filter, models.Filter):
+        raise FilterError(f"to_edge_filter() takes a resolved models.Filter, got {type(filter).__name__}.")
     min_should = None
     if filter.min_should is not None:
         min_should = qe.MinShould(

@@ -11,7 +11,7 @@ import pytest
 from fixture_docs import build_corpus, write_pdf, write_png
 
 from jina_local.errors import InputError
-from jina_local.qdrant import MultiVectorCollection
+from jina_local.qdrant import MultiVectorCollection, parse_payload
 
 INDEXED = {"notes.md", "plain.txt", "code.py", "utf16.txt", "latin1.txt", "chart.png", "report.pdf", "sub/deep.md"}
 SKIPPED = {"blob.dat": "not text", "empty.txt": "empty", "corrupt.pdf": "corrupt", "locked.pdf": "encrypted",
@@ -21,7 +21,8 @@ SKIPPED = {"blob.dat": "not text", "empty.txt": "empty", "corrupt.pdf": "corrupt
 def stored(store):
     """(relative-free) path -> {chunk index: payload} of everything in the collection."""
     out: dict[str, dict[int, dict]] = {}
-    for _, payload in store._backend.scroll(None):
+    for _, raw in store._backend.scroll(None):
+        payload = parse_payload(raw).flat()  # index_files' fields are metadata (layout 2), beside jina-local's
         out.setdefault(payload["path"], {})[payload["chunk"]] = payload
     return out
 

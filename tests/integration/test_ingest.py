@@ -53,7 +53,7 @@ def test_one_bad_item_among_1000_loses_only_itself(tiny_v4, tmp_path: Path, kind
         real = store._backend.upsert
 
         def refuse_one(points):
-            if any(p.payload.get("n") == 999 for p in points):
+            if any(p.payload["metadata"].get("n") == 999 for p in points):  # layout 2: metadata nested
                 raise RuntimeError("the engine refused this point")
             return real(points)
 

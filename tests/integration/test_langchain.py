@@ -115,7 +115,8 @@ class TestJinaLocalRetrieverStandard(RetrieversIntegrationTests):
 
 # ---------------------------------------------------------------------- embeddings contract
 def test_public_names_are_pinned() -> None:
-    assert langchain_jina_local.__all__ == ["JinaLocalEmbeddings", "JinaLocalRetriever", "MultiVectorEmbeddings"]
+    assert langchain_jina_local.__all__ == ["JinaLocalEmbeddings", "JinaLocalRetriever", "JinaLocalVectorStore",
+                                            "MultiVectorEmbeddings"]
     assert issubclass(JinaLocalEmbeddings, MultiVectorEmbeddings)
 
 

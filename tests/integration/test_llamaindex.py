@@ -73,7 +73,8 @@ def test_batch_equals_single(embed: JinaLocalEmbedding, tiny_v4: Any) -> None:
     batch = embed.get_text_embedding_batch(texts)  # 3 calls of the batch hook (embed_batch_size=2)
     singles = [embed.get_text_embedding(t) for t in texts]
     np.testing.assert_allclose(_np(batch), _np(singles), atol=1e-5)
-    np.testing.assert_allclose(_np(batch), tiny_v4.encode_document(texts).dense, atol=1e-5)
+    # documents take the queries' adapter by default (one space in any store), code included
+    np.testing.assert_allclose(_np(batch), tiny_v4.encode_document(texts, task="retrieval").dense, atol=1e-5)
     assert all(type(x) is float for x in batch[0])
 
 
@@ -150,7 +151,9 @@ def test_construction_and_serialisation(tiny_v4: Any) -> None:
     with pytest.raises(ValueError, match="not both"):
         JinaLocalEmbedding(model=tiny_v4, model_name="jinaai/jina-clip-v2")
     with pytest.raises(TypeError, match="jina_local.Embedder"):
-        JinaLocalEmbedding(model="jinaai/jina-embeddings-v4")  # type: ignore[arg-type]
+        JinaLocalEmbedding(model=123)  # type: ignore[arg-type]
+    named = JinaLocalEmbedding(model="jinaai/jina-embeddings-v4")  # a string is the model name, loaded lazily
+    assert named.model_name == "jinaai/jina-embeddings-v4" and named._model is None
     with pytest.raises(ValueError, match="Extra inputs"):
         JinaLocalEmbedding(model=tiny_v4, dimension=128)  # typo: extra="forbid"
     emb = JinaLocalEmbedding(model=tiny_v4, dimensions=16, query_task="code")

@@ -215,8 +215,8 @@ def test_mismatch_is_refused_and_touches_nothing(tmp_path: Path, corpus, kind: s
 
 def test_edge_refuses_untranslatable_filter_clearly(stores, corpus) -> None:
     opened, _ = stores
-    with pytest.raises(FilterError, match="filter must be a qdrant_client.models.Filter"):
-        opened["edge"][0].search_embeddings(corpus["q_dense"][0], corpus["q_multi"][0], filter={"group": "g1"})  # type: ignore[arg-type]
+    with pytest.raises(FilterError, match="filter must be a qdrant_client.models.Filter or a dict"):
+        opened["edge"][0].search_embeddings(corpus["q_dense"][0], corpus["q_multi"][0], filter=["group"])  # type: ignore[arg-type]
 
 
 def test_bad_vectors_are_reported_per_item(tmp_path: Path, corpus) -> None:
@@ -228,6 +228,8 @@ def test_bad_vectors_are_reported_per_item(tmp_path: Path, corpus) -> None:
     assert "expected (n_tokens>0, 128)" in summary.failures[0].error
     with pytest.raises(InputError, match=r"shape \(n, 32\)"):
         store.add_embeddings(np.zeros((2, 16), dtype=np.float32), multi[:2])
-    clash = store.add_embeddings(corpus["dense"][:1], corpus["multi"][:1], payloads=[{"task": "mine"}])
-    assert clash.added == 0 and "reserved key(s) ['task']" in clash.failures[0].error
+    # metadata is nested (layout 2): a caller's "task" key no longer clashes with jina-local's own field
+    mine = store.add_embeddings(corpus["dense"][:1], corpus["multi"][:1], payloads=[{"task": "mine"}])
+    (point,) = store.get(mine.ids)
+    assert mine.added == 1 and point["stored"]["metadata"] == {"task": "mine"} and point["payload"]["task"] == "retrieval"
     store.close()

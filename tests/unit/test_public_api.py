@@ -35,7 +35,11 @@ EXPECTED_ALL = [
     "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
+    "hf_style_options",
+    "image_reference",
     "load",
+    "paired_document_task",
+    "parse_task",
 ]
 
 

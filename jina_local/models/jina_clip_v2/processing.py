@@ -9,7 +9,6 @@ the long side truncated, centre crop with Python's ``round``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 from PIL import Image
 
 from ...errors import CheckpointError, InputError
+from .._checkpoint import read_json, reading
 from .._text import capped_token_ids
 
 if TYPE_CHECKING:
@@ -121,7 +121,8 @@ class ImageSettings:
     @classmethod
     def from_preprocessor_config(cls, path: Path, image_size: int) -> ImageSettings:
         """Read the file (defaults when absent); it must agree with the tower's ``image_size``."""
-        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        fix = "Restore the unmodified file from jinaai/jina-clip-v2."
+        raw: dict[str, Any] = read_json(path, "the image preprocessing config", fix) if path.is_file() else {}
         size = raw.get("size", image_size)
         if isinstance(size, dict):
             size = size.get("shortest_edge") or size.get("height")
@@ -152,7 +153,8 @@ def load_tokenizer(model_dir: Path, pad_id: int) -> tuple[Tokenizer, int]:
             f"{model_dir} has no tokenizer.json; jina-local reads jina-clip-v2's fast tokenizer file. "
             "Download tokenizer.json from jinaai/jina-clip-v2 into this folder."
         )
-    tokenizer = Tokenizer.from_file(str(path))
+    with reading(path, "the tokenizer", "Restore tokenizer.json from jinaai/jina-clip-v2."):
+        tokenizer = Tokenizer.from_file(str(path))
     tokenizer.no_padding()
     tokenizer.no_truncation()
     if tokenizer.token_to_id("<pad>") != pad_id:
@@ -162,7 +164,7 @@ def load_tokenizer(model_dir: Path, pad_id: int) -> tuple[Tokenizer, int]:
     limit = MAX_POSITIONS
     tok_config = model_dir / "tokenizer_config.json"
     if tok_config.is_file():
-        value = json.loads(tok_config.read_text(encoding="utf-8")).get("model_max_length")
+        value = read_json(tok_config, "the tokenizer config", "Restore it from jinaai/jina-clip-v2.").get("model_max_length")
         if isinstance(value, int) and 2 <= value < 10**9:
             limit = value
     return tokenizer, int(limit)

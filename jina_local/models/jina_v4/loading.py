@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLIm
 from ...errors import CheckpointError
 from ...pooling import weights_fingerprint
 from ...types import ModelInfo
+from .._checkpoint import read_json, reading, require_safetensors
 from ..registry import ModelSpec, quiet_transformers_progress
 from .adapters import attach_adapters
 from .backend import JinaV4Backend
@@ -37,12 +37,39 @@ def _text_config(config: Qwen2_5_VLConfig) -> Any:
     return getattr(config, "text_config", config)
 
 
+_REPO = "jinaai/jina-embeddings-v4"
+_REDOWNLOAD = f"Restore the unmodified file from {_REPO} (e.g. `hf download {_REPO}`)."
+_TOKENIZER_FILES = (("tokenizer.json",), ("vocab.json", "merges.txt"))
+_SPECIAL_TOKENS = ("image_token_id", "vision_start_token_id", "vision_end_token_id")
+
+
 def _image_processor(model_dir: Path) -> Qwen2VLImageProcessorPil:
     processor_path = model_dir / "preprocessor_config.json"
     if not processor_path.is_file():
-        raise CheckpointError(f"{processor_path} is missing; it sets how images are resized.")
-    processor_config = json.loads(processor_path.read_text(encoding="utf-8"))
-    return Qwen2VLImageProcessorPil(**{k: v for k, v in processor_config.items() if k in _PROCESSOR_KEYS})
+        raise CheckpointError(f"{processor_path} is missing; it sets how images are resized. {_REDOWNLOAD}")
+    processor_config = read_json(processor_path, "the image preprocessing config", _REDOWNLOAD)
+    with reading(processor_path, "the image preprocessing config", _REDOWNLOAD):
+        return Qwen2VLImageProcessorPil(**{k: v for k, v in processor_config.items() if k in _PROCESSOR_KEYS})
+
+
+def _tokenizer(model_dir: Path, config: Qwen2_5_VLConfig) -> Any:
+    """The Qwen tokenizer of the folder; refuses a folder without one, or one that lacks the image tokens."""
+    if not any(all((model_dir / name).is_file() for name in names) for names in _TOKENIZER_FILES):
+        raise CheckpointError(
+            f"{model_dir} has no tokenizer (tokenizer.json, or vocab.json + merges.txt). {_REDOWNLOAD}"
+        )
+    with reading(model_dir, "the tokenizer files", _REDOWNLOAD):
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    vocab = tokenizer.get_vocab()
+    for field in _SPECIAL_TOKENS:
+        wanted = int(getattr(config, field))
+        if wanted not in vocab.values():
+            raise CheckpointError(
+                f"{model_dir}'s tokenizer has no token with id {wanted} ({field} in config.json), so images "
+                f"cannot be prompted; the tokenizer belongs to another model. {_REDOWNLOAD}"
+            )
+    tokenizer.padding_side = "right"
+    return tokenizer
 
 
 def load_backend(
@@ -56,7 +83,9 @@ def load_backend(
     revision: str | None = None,
 ) -> JinaV4Backend:
     """Load the published layout of ``model_dir`` onto ``device`` in ``dtype``; refuse any key mismatch."""
-    config = Qwen2_5_VLConfig.from_pretrained(model_dir)
+    with reading(model_dir / "config.json", "the model config", _REDOWNLOAD):
+        config = Qwen2_5_VLConfig.from_pretrained(model_dir)
+    weight_files = require_safetensors(model_dir, _REPO)
     tasks = tuple(config_dict.get("task_names") or ("retrieval", "text-matching", "code"))
     dims = tuple(int(d) for d in config_dict.get("matryoshka_dims") or ())
     if getattr(config, "multi_vector_projector_dim", None) is None:
@@ -64,7 +93,7 @@ def load_backend(
     hidden = int(_text_config(config).hidden_size)
     dims = dims or (hidden,)
 
-    with quiet_transformers_progress():
+    with quiet_transformers_progress(), reading(weight_files[0].parent, "the safetensors weights", _REDOWNLOAD):
         model, loading_info = JinaV4Model.from_pretrained(
             model_dir,
             config=config,
@@ -81,12 +110,11 @@ def load_backend(
             f"{model_dir} does not match the jina-embeddings-v4 layout ({details or loading_info['error_msgs']}). "
             "Use the unmodified files of jinaai/jina-embeddings-v4."
         )
-    attach_adapters(model, model_dir / "adapters", tasks, dtype)
+    with reading(model_dir / "adapters", "the task LoRA adapters", _REDOWNLOAD):
+        attach_adapters(model, model_dir / "adapters", tasks, dtype)
     model.eval().requires_grad_(False).to(device)
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tokenizer.padding_side = "right"
-    processor = JinaV4Processor(tokenizer, _image_processor(model_dir), config)
+    processor = JinaV4Processor(_tokenizer(model_dir, config), _image_processor(model_dir), config)
 
     info = ModelInfo(
         name=name,

@@ -8,7 +8,7 @@ Prompts, tokenisation, image decoding and Matryoshka truncation happen in :mod:`
 from __future__ import annotations
 
 import asyncio
-import threading
+import inspect
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -24,12 +24,17 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 import jina_local
-from jina_local import Embedder, EncodeResult
-from jina_local.inputs import image_reference
-from jina_local.routing import paired_document_task
+from jina_local import (
+    DimensionError,
+    Embedder,
+    EncodeResult,
+    InputError,
+    TaskError,
+    image_reference,
+    parse_task,
+)
 
 __all__ = ["JinaLocalEmbedding"]
-
 
 
 def _texts(texts: Sequence[str], method: str) -> list[str]:
@@ -49,15 +54,20 @@ class JinaLocalEmbedding(MultiModalEmbedding):
     Build it from a loaded model, or from a name / folder loaded on first use::
 
         JinaLocalEmbedding(model=jina_local.load("jinaai/jina-embeddings-v4"))
-        JinaLocalEmbedding(model_name="jinaai/jina-embeddings-v4", device="cuda")
+        JinaLocalEmbedding(model="jinaai/jina-embeddings-v4", device="cuda")     # a string = model_name
 
-    ``get_query_embedding`` encodes with the *query* role and the ``query_task`` adapter; text and
-    image embeddings (the nodes) with the *document* role and ``document_task`` (default: chosen
-    per item by content: code -> ``code``, prose and images -> ``retrieval``). A query must use the
-    adapter of the documents it is compared with: keep ``"retrieval"`` for prose and images, set
-    ``query_task="code"`` for a code index, and ``"text-matching"`` for symmetric similarity (then
-    documents use ``"text-matching"`` too, unless ``document_task`` says otherwise). The
-    ``JinaLocalRetriever`` of ``llama_index.retrievers.jina_local`` does this per task by itself.
+    Instances built from the same name, device and dtype share one loaded model (process-wide); a
+    pickled instance carries no weights and reloads them by name. ``get_query_embedding`` encodes
+    with the *query* role and the ``query_task`` adapter; text and image embeddings (the nodes) with
+    the *document* role and ``document_task``. Jina's API task names (``"retrieval.query"``,
+    ``"code.passage"``, ``"text-matching"``) are accepted and set the role too.
+
+    ``document_task=None`` (default) gives documents the queries' adapter, so both share one vector
+    space in any store (``VectorStoreIndex`` on ``SimpleVectorStore``, llama-index's Qdrant store,
+    ...). ``document_task="auto"`` routes each node by content (code -> ``code``, prose and images
+    -> ``retrieval``); it pays off only where queries are routed per task too, which the
+    ``JinaLocalVectorStore`` of ``llama_index.vector_stores.jina_local`` and the
+    ``JinaLocalRetriever`` do by default.
     """
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -77,16 +87,38 @@ class JinaLocalEmbedding(MultiModalEmbedding):
     )
     query_task: Optional[str] = Field(
         default="retrieval",
-        description="Adapter of queries: 'retrieval', 'code' or 'text-matching' (None = automatic).",
+        description="Adapter of queries: 'retrieval', 'code', 'text-matching' or a Jina name like 'retrieval.query'.",
     )
     document_task: Optional[str] = Field(
-        default=None, description="Adapter of texts and images; None = chosen per item by content."
+        default=None, description="Adapter of texts and images; None = the queries' adapter, 'auto' = per item.",
+    )
+    max_length: Optional[int] = Field(default=None, description="Most text tokens per item; None = the model's.")
+    max_pixels: Optional[int] = Field(default=None, description="Largest image area before resizing; None = default.")
+    late_chunking: Optional[bool] = Field(
+        default=None, description="Encode the texts of one batch as chunks of one document in one forward.",
     )
 
     _model: Optional[Embedder] = PrivateAttr(default=None)
-    _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
-    def __init__(self, *, model: Optional[Embedder] = None, model_name: Optional[str] = None, **kwargs: Any) -> None:
+    def __init__(self, *, model: Any = None, model_name: Optional[str] = None,
+                 model_kwargs: Optional[dict[str, Any]] = None, encode_kwargs: Optional[dict[str, Any]] = None,
+                 query_encode_kwargs: Optional[dict[str, Any]] = None, **kwargs: Any) -> None:
+        if isinstance(model, str):  # model="jinaai/jina-embeddings-v4", as other LlamaIndex embeddings take it
+            if model_name not in (None, model):
+                raise ValueError(f"model={model!r} and model_name={model_name!r} differ; pass one.")
+            model_name, model = model, None
+        translated = jina_local.hf_style_options(model_kwargs, encode_kwargs, query_encode_kwargs,
+                                                  owner="JinaLocalEmbedding")
+        if "show_progress" in translated:
+            raise InputError("JinaLocalEmbedding: show_progress_bar is not an option here; LlamaIndex asks per call "
+                             "(get_text_embedding_batch(texts, show_progress=True)).")
+        if "batch_size" in translated:
+            translated["embed_batch_size"] = translated.pop("batch_size")
+        for key, value in translated.items():
+            if key in kwargs and kwargs[key] != value:
+                raise ValueError(f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
+                                 "encode_kwargs; give it once.")
+            kwargs[key] = value
         if model is None and not model_name:
             raise ValueError(
                 "JinaLocalEmbedding needs a model: pass model=jina_local.load(...) or "
@@ -94,47 +126,91 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             )
         if model is not None:
             if not isinstance(model, Embedder):
-                raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
+                raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
+                                f"got {type(model).__name__}.")
             if model_name and model_name != model.info.name:
                 raise ValueError(
                     f"model_name={model_name!r} does not match the given model ({model.info.name!r}); "
                     "pass model= or model_name=, not both."
                 )
             model_name = model.info.name
+            if kwargs.get("device", "auto") == "auto":
+                kwargs["device"] = model.info.device  # a reload (after pickling) finds the same copy
+            if kwargs.get("dtype", "auto") == "auto":
+                kwargs["dtype"] = model.info.dtype
         super().__init__(model_name=model_name, **kwargs)
+        parse_task(self.query_task)
+        parse_task(self.document_task)
         self._model = model
+        if model is not None:
+            self._check_against(model)
 
     @classmethod
     def class_name(cls) -> str:
         return "JinaLocalEmbedding"
 
     # ------------------------------------------------------------------ model
+    def _check_against(self, model: Embedder) -> None:
+        info = model.info
+        for name, value in (("query_task", self.query_task), ("document_task", self.document_task)):
+            task, _ = parse_task(value)
+            if task not in (None, "auto") and task not in info.tasks:
+                valid = ", ".join(repr(t) for t in info.tasks)
+                raise TaskError(f"{name}={value!r} is not a task of {info.name}; valid tasks: {valid} "
+                                "(or Jina's names such as 'retrieval.query').")
+        if self.dimensions is not None and self.dimensions not in info.matryoshka_dims:
+            valid = ", ".join(str(d) for d in info.matryoshka_dims)
+            raise DimensionError(f"dimensions={self.dimensions!r} is not a Matryoshka size of {info.name}; "
+                                 f"valid: {valid}.")
+
     @property
     def embedder(self) -> Embedder:
-        """The jina-local model, loaded now if it was given by ``model_name``."""
+        """The jina-local model, loaded now (once per process) if it was given by ``model_name``."""
         if self._model is None:
-            with self._load_lock:
-                if self._model is None:
-                    self._model = jina_local.load(
-                        self.model_name,
-                        device=self.device,
-                        dtype=self.dtype,
-                        revision=self.revision,
-                        local_files_only=self.local_files_only,
-                    )
+            model = jina_local.load(self.model_name, device=self.device, dtype=self.dtype, revision=self.revision,
+                                    local_files_only=self.local_files_only, shared=True)
+            self._check_against(model)
+            self._model = model
         return self._model
 
-    @property
-    def _doc_task(self) -> Optional[str]:
-        return paired_document_task(self.query_task, self.document_task)
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        private = state.get("__pydantic_private__")
+        if private:
+            state["__pydantic_private__"] = {**private, "_model": None}  # weights never travel; reloaded by name
+        return state
 
-    def _encode(self, items: list[Any], *, role: str, task: Optional[str]) -> EncodeResult:
-        return self.embedder.encode(items, role=role, task=task, dim=self.dimensions, progress=False)  # type: ignore[arg-type]
+    def __deepcopy__(self, memo: Optional[dict[int, Any]] = None) -> JinaLocalEmbedding:
+        memo = {} if memo is None else memo
+        if self._model is not None:
+            memo[id(self._model)] = self._model  # a copy shares the (read-only) model
+        return super().__deepcopy__(memo)
+
+    def query_spec(self) -> tuple[Optional[str], str]:
+        """``(task, role)`` of queries (``None`` task = automatic)."""
+        task, role = parse_task(self.query_task)
+        return (None if task == "auto" else task), role or "query"
+
+    def document_spec(self, *, per_item: bool = False) -> tuple[Optional[str], str]:
+        """``(task, role)`` of documents; ``None`` task = routed per item (``per_item`` stores leave it so)."""
+        task, role = parse_task(self.document_task)
+        return jina_local.paired_document_task(self.query_spec()[0], task, per_item=per_item), role or "document"
+
+    def _encode(self, items: list[Any], spec: tuple[Optional[str], str]) -> EncodeResult:
+        task, role = spec
+        options: dict[str, Any] = {"dim": self.dimensions, "progress": False, "max_length": self.max_length,
+                                   "max_pixels": self.max_pixels}
+        if self.late_chunking:
+            if "late_chunking" not in inspect.signature(self.embedder.encode).parameters:
+                raise InputError("late_chunking=True needs a jina-local whose encode() has late_chunking; "
+                                 "upgrade jina-local or leave late_chunking unset.")
+            options["late_chunking"] = True
+        return self.embedder.encode(items, role=role, task=task, **options)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------------ text
     def _get_query_embedding(self, query: str) -> Embedding:
         (item,) = _texts([query], "get_query_embedding")
-        return self._encode([item], role="query", task=self.query_task).dense[0].tolist()  # type: ignore[index]
+        return self._encode([item], self.query_spec()).dense[0].tolist()  # type: ignore[index]
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
         return await asyncio.to_thread(self._get_query_embedding, query)
@@ -149,7 +225,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         items = _texts(texts, "get_text_embedding_batch")
         if not items:
             return []
-        return self._encode(items, role="document", task=self._doc_task).dense.tolist()  # type: ignore[union-attr]
+        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_text_embeddings, texts)
@@ -165,7 +241,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         items = [image_reference(ref, i) for i, ref in enumerate(img_file_paths)]
         if not items:
             return []
-        return self._encode(items, role="document", task=self._doc_task).dense.tolist()  # type: ignore[union-attr]
+        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
 
     async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_image_embeddings, img_file_paths)

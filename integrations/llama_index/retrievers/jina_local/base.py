@@ -14,16 +14,22 @@ from typing import Any, Literal, Optional
 try:
     from llama_index.core.base.base_retriever import BaseRetriever
     from llama_index.core.callbacks import CallbackManager
-    from llama_index.core.schema import BaseNode, ImageNode, NodeWithScore, QueryBundle, TextNode
+    from llama_index.core.schema import (
+        BaseNode,
+        ImageNode,
+        NodeWithScore,
+        QueryBundle,
+        TextNode,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "llama_index.retrievers.jina_local needs llama-index-core, which is not installed. "
         'Install the extra: pip install "jina-local[llamaindex]"'
     ) from exc
 
-from qdrant_client import models
+from llama_index.vector_stores.jina_local.filters import to_filter
 
-from jina_local.inputs import image_reference
+from jina_local import image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
 
 __all__ = ["JinaLocalRetriever", "hit_to_node"]
@@ -74,8 +80,10 @@ class JinaLocalRetriever(BaseRetriever):
         nodes = retriever.retrieve(QueryBundle(query_str="", image_path="cat.png"))   # by image
 
     ``mode``: ``"two_stage"`` (default on multi-vector collections), ``"multi"`` (exhaustive MaxSim)
-    or ``"dense"``. ``filter`` is a ``qdrant_client.models.Filter`` on payload fields (``kind``,
-    ``task``, ``source`` and your own). ``tasks`` restricts the search to documents stored with
+    or ``"dense"``. ``filter``: LlamaIndex ``MetadataFilters``, a filter dict (``{"lang": "py"}``,
+    ``{"year": {"$gte": 2020}}``, or Qdrant's shape) or a ``qdrant_client.models.Filter``, on your
+    metadata and jina-local's fields ``kind``, ``task``, ``source``; checked when the retriever is
+    built. ``tasks`` restricts the search to documents stored with
     those adapters. A ``QueryBundle`` with ``image_path`` searches by that image.
     """
 
@@ -85,7 +93,7 @@ class JinaLocalRetriever(BaseRetriever):
         *,
         similarity_top_k: int = 10,
         mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
-        filter: Optional[models.Filter] = None,
+        filter: Any = None,
         prefetch_limit: Optional[int] = None,
         tasks: Optional[Sequence[str]] = None,
         callback_manager: Optional[CallbackManager] = None,
@@ -104,7 +112,7 @@ class JinaLocalRetriever(BaseRetriever):
         self.collection = collection
         self.similarity_top_k = similarity_top_k
         self.mode = mode
-        self.filter = filter
+        self.filter = to_filter(filter)  # a FilterError names the field now, not at the first query
         self.prefetch_limit = prefetch_limit
         self.tasks = list(tasks) if tasks is not None else None
 
