@@ -8,7 +8,6 @@ ids, payloads and scores for the same data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -136,22 +135,14 @@ class Backend(Protocol):
         ...
 
     def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
-        """One page of points (``{"id", "payload", "vector"}``) in id order, and the next page's offset."""
+               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
+        """One page of points (``{"id", "payload", "vector"}``) in id order, and the next page's offset.
+
+        ``payload_keys``: return only these payload keys (dotted paths into nested objects allowed)."""
         ...
 
     def delete(self, ids: list[str]) -> None:
         """Delete points by id."""
-        ...
-
-    def scroll(
-        self, filter: models.Filter | None = None, payload_keys: list[str] | None = None, batch: int = 1024
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Every point matching ``filter`` as ``(id, payload)`` (only ``payload_keys`` when given), in pages."""
-        ...
-
-    def delete_where(self, filter: models.Filter) -> None:
-        """Delete every point matching ``filter``."""
         ...
 
     def ensure_payload_index(self, key: str) -> None:

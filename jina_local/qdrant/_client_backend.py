@@ -6,7 +6,6 @@ it accepts but does not apply ``datatype`` / quantization. Servers and clusters 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -142,31 +141,15 @@ class ClientBackend:
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
     def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
         """One page of points in id order, and the offset of the next page (``None`` at the end)."""
+        with_payload: Any = True if payload_keys is None else list(payload_keys)
         records, next_offset = self.client.scroll(self.name, scroll_filter=filter, limit=limit, offset=offset,
-                                                  with_payload=True, with_vectors=with_vectors)
+                                                  with_payload=with_payload, with_vectors=with_vectors)
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records], next_offset
 
     def delete(self, ids: list[str]) -> None:
         self.client.delete(self.name, points_selector=models.PointIdsList(points=ids), wait=True)
-
-    def scroll(
-        self, filter: models.Filter | None = None, payload_keys: list[str] | None = None, batch: int = 1024
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        offset = None
-        while True:
-            records, offset = self.client.scroll(
-                self.name, scroll_filter=filter, limit=batch, offset=offset,
-                with_payload=payload_keys if payload_keys is not None else True, with_vectors=False,
-            )
-            for r in records:
-                yield str(r.id), dict(r.payload or {})
-            if offset is None:
-                return
-
-    def delete_where(self, filter: models.Filter) -> None:
-        self.client.delete(self.name, points_selector=models.FilterSelector(filter=filter), wait=True)
 
     def ensure_payload_index(self, key: str) -> None:
         if not self._local:  # payload indexes do nothing in local mode (and warn there)

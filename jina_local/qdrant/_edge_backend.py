@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,12 +180,13 @@ class EdgeBackend:
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
     def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
         """One page of points in id order, and the offset of the next page (``None`` at the end)."""
         import qdrant_edge as qe
 
+        with_payload: Any = True if payload_keys is None else qe.PayloadSelector.Include(list(payload_keys))
         request = qe.ScrollRequest(offset=None if offset is None else _edge_id(offset), limit=limit,
-                                   filter=to_edge_filter(filter), with_payload=True, with_vector=with_vectors)
+                                   filter=to_edge_filter(filter), with_payload=with_payload, with_vector=with_vectors)
         records, next_offset = self._shard.scroll(request)
         page = [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
         return page, None if next_offset is None else str(next_offset)
@@ -195,28 +195,6 @@ class EdgeBackend:
         import qdrant_edge as qe
 
         self._shard.update(qe.UpdateOperation.delete_points([_edge_id(i) for i in ids]))
-
-    def scroll(
-        self, filter: models.Filter | None = None, payload_keys: list[str] | None = None, batch: int = 1024
-    ) -> Iterator[tuple[str, dict[str, Any]]]:
-        import qdrant_edge as qe
-
-        selector: Any = True if payload_keys is None else qe.PayloadSelector.Include(list(payload_keys))
-        flt = to_edge_filter(filter)
-        offset = None
-        while True:
-            records, offset = self._shard.scroll(
-                qe.ScrollRequest(offset=offset, limit=batch, filter=flt, with_payload=selector, with_vector=False)
-            )
-            for r in records:
-                yield str(r.id), _payload(r.payload)
-            if offset is None:
-                return
-
-    def delete_where(self, filter: models.Filter) -> None:
-        import qdrant_edge as qe
-
-        self._shard.update(qe.UpdateOperation.delete_points_by_filter(to_edge_filter(filter)))
 
     def ensure_payload_index(self, key: str) -> None:
         import qdrant_edge as qe

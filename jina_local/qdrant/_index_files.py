@@ -56,6 +56,7 @@ __all__ = ["FileIssue", "IndexSummary", "index_files"]
 
 _STATE_KEYS = ("path", "file_hash", "chunking", "file_chunks")
 _DELETE_BATCH = 1000
+_SCAN_PAGE = 1024
 _FILTERED_SCAN_MAX_FILES = 256  # up to this many files, stored state is read per path (indexed), else one scan
 _LATE_GROUP_CHUNKS = 256  # late chunking: chunks encoded and stored per group of documents
 
@@ -137,7 +138,12 @@ def _stored_state(store: Any, paths: list[str], full_scan: bool) -> dict[str, di
     from qdrant_client import models
 
     def scan(flt: Any) -> Iterator[tuple[str, dict[str, Any]]]:
-        return store.scroll(flt, payload_keys=[_key(k) for k in _STATE_KEYS])
+        offset: Any = None
+        while True:
+            page, offset = store.scroll(flt, _SCAN_PAGE, offset, False, payload_keys=[_key(k) for k in _STATE_KEYS])
+            yield from ((str(p["id"]), p["payload"]) for p in page)
+            if offset is None or not page:
+                return
 
     if full_scan:
         records: Iterable[tuple[str, dict[str, Any]]] = scan(None)

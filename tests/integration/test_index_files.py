@@ -12,6 +12,7 @@ from fixture_docs import build_corpus, write_pdf, write_png
 
 from jina_local.errors import InputError
 from jina_local.qdrant import MultiVectorCollection, parse_payload
+from jina_local.qdrant._scan import scroll_points
 
 INDEXED = {"notes.md", "plain.txt", "code.py", "utf16.txt", "latin1.txt", "chart.png", "report.pdf", "sub/deep.md"}
 SKIPPED = {"blob.dat": "not text", "empty.txt": "empty", "corrupt.pdf": "corrupt", "locked.pdf": "encrypted",
@@ -21,14 +22,14 @@ SKIPPED = {"blob.dat": "not text", "empty.txt": "empty", "corrupt.pdf": "corrupt
 def stored(store):
     """(relative-free) path -> {chunk index: payload} of everything in the collection."""
     out: dict[str, dict[int, dict]] = {}
-    for _, raw in store._backend.scroll(None):
-        payload = parse_payload(raw).flat()  # index_files' fields are metadata (layout 2), beside jina-local's
+    for point in scroll_points(store._backend, None):
+        payload = parse_payload(point["payload"]).flat()  # index_files' fields are metadata (layout 2), beside jina-local's
         out.setdefault(payload["path"], {})[payload["chunk"]] = payload
     return out
 
 
 def ids(store):
-    return {pid for pid, _ in store._backend.scroll(None, payload_keys=["path"])}
+    return {point["id"] for point in scroll_points(store._backend, None)}
 
 
 @pytest.fixture
