@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .errors import JinaLocalError
 from .kinds import detect_kind
 
@@ -197,6 +198,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jina-local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"jina-local {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default=None, help=f"HF id or folder (default: $JINA_LOCAL_MODEL or {DEFAULT_MODEL})")
     common.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")

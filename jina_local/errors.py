@@ -15,6 +15,7 @@ Every message says what was wrong and how to fix it. The tree::
     ├── DimensionError (ValueError)  a Matryoshka dim the model does not allow
     ├── OutputError (ValueError)  an output kind the model cannot produce
     ├── EncodingError             an item was read and prepared, but its forward failed
+    ├── FilterError (ValueError)  a search filter jina-local cannot translate or the engine cannot run
     └── CollectionConfigError     a Qdrant collection does not match the model or the request
 """
 
@@ -27,6 +28,7 @@ __all__ = [
     "DocumentError",
     "EncodingError",
     "FetchError",
+    "FilterError",
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
@@ -108,6 +110,10 @@ class OutputError(JinaLocalError, ValueError):
 
 class EncodingError(JinaLocalError):
     """An item was read and prepared but its forward failed (out of memory even alone, or a model error)."""
+
+
+class FilterError(JinaLocalError, ValueError):
+    """A filter has a shape or operator that cannot be translated to Qdrant, or that the engine lacks."""
 
 
 class CollectionConfigError(JinaLocalError):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jina_local import Encoded
-from jina_local.errors import EncodingError, InputError
+from jina_local.errors import EncodingError, InputError, TaskError
 
 TEXTS = [("word " * (1 + (i * 7) % 23)) + f"item {i}" for i in range(40)]
 CODE = [f"def f{i}(x):\n    return x * {i}\n" for i in range(12)]
@@ -252,3 +252,15 @@ def test_stream_takes_one_item_and_refuses_unordered_containers(tiny_v4):
     for bad in ({"a", "b"}, {"a": 1}):
         with pytest.raises(InputError):
             tiny_v4.stream(bad)
+
+
+def test_jina_api_task_names_set_task_and_role(tiny_v4):
+    text = "how long do cats sleep"
+    query = tiny_v4.encode(text, task="retrieval.query").dense
+    assert np.allclose(query, tiny_v4.encode_query(text, task="retrieval").dense, atol=1e-6)
+    passage = tiny_v4.encode_query(text, task="retrieval.passage")  # the name wins over the role
+    assert np.allclose(passage.dense, tiny_v4.encode_document(text, task="retrieval").dense, atol=1e-6)
+    mixed = tiny_v4.encode([text, text], task=["code.query", "code.passage"])
+    assert mixed.tasks == ["code", "code"] and not np.allclose(mixed.dense[0], mixed.dense[1])
+    with pytest.raises(TaskError, match="item 1"):
+        tiny_v4.encode([text, text], task=["code.query", "retrieval.answer"])
