@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 from .errors import DimensionError, InputError, OutputError
 from .kinds import detect_text_kind, looks_like_image_reference
 from .pooling import l2_normalize, truncate_matryoshka
-from .routing import resolve_tasks
+from .routing import parse_task, resolve_tasks
 from .types import EncodeResult
 
 if TYPE_CHECKING:
@@ -215,8 +215,12 @@ def encode_spans(
 ) -> list[EncodeResult]:
     """Late-chunked vectors of several documents: per ``(text, spans)``, one row per span, in order.
 
-    ``task``: one name or ``"auto"`` (routed per document by its whole text), or one per document.
+    ``task``: one name (also Jina's ``"retrieval.passage"`` style, which sets the role) or ``"auto"``
+    (routed per document by its whole text), or one per document.
     """
+    if isinstance(task, str):
+        task, named_role = parse_task(task)  # Jina's names ("retrieval.passage") carry their role
+        role = named_role or role
     _check_dim_output(model, role, output, dim)
     backend = _backend(model)
     want_multi = output in ("multi", "both")

@@ -245,3 +245,11 @@ def test_forward_holds_the_models_critical_section(any_model):
         lock.release()
     worker.join(30)
     assert done.is_set()
+
+
+def test_jina_task_names_set_task_and_role(tiny_v4):
+    named = tiny_v4.encode(CHUNKS, late_chunking=True, task="code.passage").dense
+    plain = tiny_v4.encode(CHUNKS, late_chunking=True, task="code").dense
+    np.testing.assert_allclose(named, plain, atol=1e-6)
+    query = tiny_v4.encode(CHUNKS, late_chunking=True, task="retrieval.query").dense
+    assert np.abs(query - tiny_v4.encode(CHUNKS, late_chunking=True, task="retrieval").dense).max() > 1e-4
