@@ -16,6 +16,7 @@ Every message says what was wrong and how to fix it. The tree::
     ├── OutputError (ValueError)  an output kind the model cannot produce
     ├── EncodingError             an item was read and prepared, but its forward failed
     ├── FilterError (ValueError)  a search filter jina-local cannot translate or the engine cannot run
+    ├── CollectionLockedError     an index folder is open in another process (single writer)
     └── CollectionConfigError     a Qdrant collection does not match the model or the request
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 __all__ = [
     "CheckpointError",
     "CollectionConfigError",
+    "CollectionLockedError",
     "DimensionError",
     "DocumentError",
     "EncodingError",
@@ -114,6 +116,10 @@ class EncodingError(JinaLocalError):
 
 class FilterError(JinaLocalError, ValueError):
     """A filter has a shape or operator that cannot be translated to Qdrant, or that the engine lacks."""
+
+
+class CollectionLockedError(JinaLocalError):
+    """A folder index is already open in another process (or another open collection of this one)."""
 
 
 class CollectionConfigError(JinaLocalError):
