@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -66,6 +68,7 @@ class Embedder:
         progress: bool | None = None,
         fetch: FetchPolicy | None = None,
         max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Encoded]:
         """Embed any iterable (a generator of unknown length too), yielding one :class:`Encoded` per item,
         in input order, as soon as it and every earlier item are done.
@@ -75,8 +78,9 @@ class Embedder:
         several times over), preprocessing runs in worker threads ahead of the forwards, and inside a
         window items are length-sorted into batches under the token budget. ``errors="skip"`` (the
         default here) reports a failed item in its ``Encoded.error`` and goes on; ``"raise"`` raises
-        it. Closing the generator early cancels the items still queued. The other options are those
-        of :meth:`encode`.
+        it. Closing the generator early cancels the items still queued; so does setting ``cancel`` (a
+        ``threading.Event``) from any thread, which also ends a consumer blocked waiting for a result
+        (the stream then ends early). The other options are those of :meth:`encode`.
         """
         settings, prepare = self._plan_call(
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
@@ -84,6 +88,7 @@ class Embedder:
             window=window, window_tokens=window_tokens, progress=progress, total=_length(items),
             fetch=fetch, max_image_pixels=max_image_pixels,
         )  # fmt: skip
+        settings = dataclasses.replace(settings, cancel=cancel)
         return self._engine.stream(iter_items(items), prepare, settings)  # one item, or a clear refusal
 
     def _plan_call(
@@ -203,6 +208,15 @@ class Embedder:
     def encode_document(self, items: Any, **kwargs: Any) -> EncodeResult:
         """``encode(items, role="document", ...)``."""
         return self.encode(items, role="document", **kwargs)
+
+    @property
+    def token_budget(self) -> int:
+        """Padded tokens one forward may hold (``longest item x batch size``); set it to trade memory for speed."""
+        return self._backend.token_budget
+
+    @token_budget.setter
+    def token_budget(self, tokens: int) -> None:
+        self._backend.token_budget = tokens
 
     # ------------------------------------------------------------------ observability
     def stats(self) -> EngineStats:

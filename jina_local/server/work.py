@@ -5,10 +5,8 @@ model at once. The Embedder's engine coalesces concurrent callers' items into sh
 gives each caller its own rows, in order (dynamic batching); the server adds no batching of its own.
 
 Cancellation: a request whose client left before its thread started never reaches the model; one
-already streaming stops feeding items and closes its ``stream`` generator, which drops its items
-still queued in the engine. ENGINE: the thread notices the cancellation only between results (it
-waits inside ``next()`` while its items are queued), so a small request queued behind others is
-dropped only once its first item is done; a cancel handle on ``Embedder.stream`` would close that gap.
+already with the model passes its cancel event to ``Embedder.stream``, which drops the request's items
+still queued in the engine and wakes the waiting thread.
 """
 
 from __future__ import annotations
@@ -104,7 +102,7 @@ class ModelRunner:
 
         dense: list[Any] = [None] * len(items)
         multi: list[Any] = [None] * len(items)
-        stream = self.model.stream(feed(), progress=False, errors="skip", **kwargs)
+        stream = self.model.stream(feed(), progress=False, errors="skip", cancel=cancel, **kwargs)
         try:
             for encoded in stream:
                 if encoded.error is not None:
@@ -144,19 +142,8 @@ class ModelRunner:
 
 
 def apply_token_budget(model: Any, tokens: int) -> None:
-    """``--max-batch-tokens``: the padded-token budget of one forward.
-
-    Uses ``Embedder.set_token_budget`` if the core grows one. Until then, the backend's
-    ``token_budget`` (a read-only property of the family class, which the engine's scheduler reads
-    for every batch) is overridden on this one backend instance.
-    """
-    setter = getattr(model, "set_token_budget", None)
-    if callable(setter):
-        setter(tokens)
-        return
-    backend = model.backend
-    cls = type(backend)
-    backend.__class__ = type(cls.__name__, (cls,), {"token_budget": property(lambda self: tokens)})
+    """``--max-batch-tokens``: the padded-token budget of one forward (``Embedder.token_budget``)."""
+    model.token_budget = tokens
 
 
 def now() -> float:

@@ -117,6 +117,7 @@ def test_client_that_disconnects_while_streaming_releases_its_items(tiny_v4, mon
         assert out["response"].status_code == 200
         assert _wait_for(lambda: _metric(server.url, "jina_local_in_flight_items") == 0)
         assert tiny_v4.stats().pending_items == 0
+    assert gate.batches == [1], "the items of the request that left were still embedded"
 
 
 def test_health_is_503_until_the_model_is_loaded(tiny_v4_dir):
