@@ -9,8 +9,20 @@
 from __future__ import annotations
 
 from ._index_files import FileIssue, IndexSummary
-from ._points import PointPayload, StoredItem, document_key, key_to_point_id, parse_payload
-from .collection import AddSummary, CopySummary, ItemFailure, MultiVectorCollection, SearchHit
+from ._points import (
+    PointPayload,
+    StoredItem,
+    document_key,
+    key_to_point_id,
+    parse_payload,
+)
+from .collection import (
+    AddSummary,
+    CopySummary,
+    ItemFailure,
+    MultiVectorCollection,
+    SearchHit,
+)
 from .filters import FilterError, check_filter
 
 __all__ = [

@@ -11,7 +11,16 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from ._base import DENSE, META_KEY, MULTI, CollectionSpec, PointRecord, QueryPlan, RawHit, StoredConfig
+from ._base import (
+    DENSE,
+    META_KEY,
+    MULTI,
+    CollectionSpec,
+    PointRecord,
+    QueryPlan,
+    RawHit,
+    StoredConfig,
+)
 
 __all__ = ["ClientBackend", "plan_to_request"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,15 @@ import numpy as np
 from qdrant_client import models
 
 from ..errors import CollectionConfigError, CollectionLockedError
-from ._base import DENSE, MULTI, CollectionSpec, PointRecord, QueryPlan, RawHit, StoredConfig
+from ._base import (
+    DENSE,
+    MULTI,
+    CollectionSpec,
+    PointRecord,
+    QueryPlan,
+    RawHit,
+    StoredConfig,
+)
 from .filters import to_edge_filter
 
 __all__ = ["EdgeBackend"]

@@ -21,22 +21,27 @@ from ..errors import CollectionConfigError, InputError, OptionError
 from ..inputs import as_item_list
 from ..options import check_positive_int
 from ..token_pooling import pool_tokens
-from ._embeddings import add_embeddings
-from ._ingest import IngestPlan, ingest
 from ._base import (
     Backend,
     SearchMode,
 )
-from ._locations import BackendName, check_collection_name, check_open_options, resolve_backend
+from ._copy import copy_collection
+from ._embeddings import add_embeddings
+from ._foreign import open_foreign
+from ._ingest import IngestPlan, ingest
+from ._locations import (
+    BackendName,
+    check_collection_name,
+    check_open_options,
+    resolve_backend,
+)
+from ._mmr import search_mmr
 from ._points import PAYLOAD_LAYOUT, check_id, parse_payload
 from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
-from ._schema import open_or_create
-from ._copy import copy_collection
-from ._foreign import open_foreign
-from ._mmr import search_mmr
 from ._scan import delete_matching, scroll_points
-from .filters import FilterError, check_filter
+from ._schema import open_or_create
 from ._search import check_mode, search_text, search_vectors, wanted_tasks
+from .filters import FilterError, check_filter
 from .fusion import DEFAULT_FUSION, Fusion
 
 if TYPE_CHECKING:

@@ -8,14 +8,19 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ...errors import OutputError, TaskError
+from ...errors import EncodingError, InputError, OutputError, TaskError
 from ...inputs import ImageInput, TextInput, TypedInput
 from ...options import check_positive_int
 from ...pooling import l2_normalize
 from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
 from .eva02 import Eva02VisionTower
-from .processing import ClipTextProcessor, ImageSettings, normalize_pixels, preprocess_image
+from .processing import (
+    ClipTextProcessor,
+    ImageSettings,
+    normalize_pixels,
+    preprocess_image,
+)
 from .text_tower import pad_id, text_features, token_states
 
 if TYPE_CHECKING:
@@ -100,7 +105,7 @@ class JinaClipV2Backend(ModelBackend):
         if isinstance(item, ImageInput):  # data: the (3, S, S) uint8 crop
             crop = preprocess_image(item.image, self.image.size, interpolation=self.image.interpolation)
             return Prepared(cost=self.vision_model.cfg.num_tokens, group=IMAGE_GROUP, data=crop, nbytes=crop.nelement())
-        raise TypeError(f"jina-clip-v2 cannot embed {type(item).__name__}")
+        raise InputError(f"jina-clip-v2 cannot embed {type(item).__name__}")
 
     # -- forward (inside the engine's per-model critical section) --------------------------------
     def collate_text(self, batch: Sequence[Prepared]) -> torch.Tensor:
@@ -133,7 +138,7 @@ class JinaClipV2Backend(ModelBackend):
         elif groups == {IMAGE_GROUP}:
             features = self.embed_pixels(self.collate_images(batch))
         else:
-            raise ValueError(f"one forward takes text or images, not a mix of {sorted(map(str, groups))}")
+            raise EncodingError(f"one forward takes text or images, not a mix of {sorted(map(str, groups))}")
         return BatchOutput(dense=l2_normalize(features), multi=None)
 
     def late_chunk_forward(

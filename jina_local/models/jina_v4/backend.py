@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 
+from ...errors import InputError
 from ...inputs import ImageInput, TextInput, TypedInput
 from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
@@ -68,7 +69,7 @@ class JinaV4Backend(ModelBackend):
             return Prepared(cost=len(ids), group=TEXT_GROUP, data={"ids": ids})
         if isinstance(item, ImageInput):
             return self.processor.image_inputs(item.image, max_pixels)
-        raise TypeError(f"unsupported input {type(item).__name__}")  # inputs.load_item guards this
+        raise InputError(f"unsupported input {type(item).__name__}")  # inputs.load_item guards this
 
     # -- forward (inside the engine's per-model critical section) --------------------------------
     @property
