@@ -160,6 +160,8 @@ class Embedder:
         progress: bool | None = None,
         fetch: FetchPolicy | None = None,
         max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+        late_chunking: bool = False,
+        late_chunking_separator: str = " ",
     ) -> EncodeResult:
         """Embed items (text, images, or a mix) in the order given: :meth:`stream`, collected.
 
@@ -176,7 +178,19 @@ class Embedder:
         failures in :attr:`EncodeResult.errors`. ``fetch`` is the :class:`~jina_local.FetchPolicy` for
         image URLs (default: http(s) only, public addresses only, deadlines and a byte cap);
         ``max_image_pixels`` refuses larger images from their header, before decoding.
+
+        ``late_chunking=True``: the items are consecutive text chunks of one document, joined with
+        ``late_chunking_separator`` and encoded in one forward; each chunk's vectors pool its own tokens
+        of that forward (see :mod:`jina_local.late_chunking`). The document succeeds or fails as a whole,
+        so its errors are raised whatever ``errors`` says.
         """
+        if late_chunking:
+            from .late_chunking import encode_late_chunks
+
+            return encode_late_chunks(
+                self, items, role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
+                batch_size=batch_size, max_length=max_length, separator=late_chunking_separator, progress=progress,
+            )
         raw = as_item_list(items)
         settings, prepare = self._plan_call(
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,

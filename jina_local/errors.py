@@ -7,6 +7,7 @@ Every message says what was wrong and how to fix it. The tree::
     ├── CheckpointError           files are there but do not match the published layout
     ├── UnsupportedModelError     a checkpoint of a family jina-local does not know
     ├── InputError (ValueError)   an item passed to encode() cannot be used
+    │   ├── DocumentError         a file cannot be read as a document (not text, corrupt or encrypted PDF)
     │   └── FetchError            a URL item could not be downloaded (network, timeout, size, type)
     │       └── URLNotAllowedError   the FetchPolicy refused the URL before connecting
     ├── OptionError (ValueError)  an option value is out of range or of the wrong kind
@@ -26,6 +27,7 @@ __all__ = [
     "CollectionConfigError",
     "CollectionLockedError",
     "DimensionError",
+    "DocumentError",
     "EncodingError",
     "FetchError",
     "FilterError",
@@ -58,6 +60,10 @@ class UnsupportedModelError(JinaLocalError):
 
 class InputError(JinaLocalError, ValueError):
     """An item given to ``encode`` is of an unsupported type or cannot be read."""
+
+
+class DocumentError(InputError):
+    """A file cannot be read as a document: not text, a corrupt or encrypted PDF, unreadable, too large."""
 
 
 class FetchError(InputError):

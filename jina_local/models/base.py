@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from ..errors import OutputError
-from ..options import check_positive_int
 from ..inputs import TypedInput
+from ..options import check_positive_int
 from ..types import ModelInfo, Role
 
 __all__ = ["BatchOutput", "ModelBackend", "Prepared"]

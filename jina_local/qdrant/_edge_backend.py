@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterator
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,15 @@ import numpy as np
 from qdrant_client import models
 
 from ..errors import CollectionConfigError, CollectionLockedError
-from ._base import DENSE, MULTI, CollectionSpec, PointRecord, QueryPlan, RawHit, StoredConfig
+from ._base import (
+    DENSE,
+    MULTI,
+    CollectionSpec,
+    PointRecord,
+    QueryPlan,
+    RawHit,
+    StoredConfig,
+)
 from .filters import to_edge_filter
 
 __all__ = ["EdgeBackend"]
@@ -205,12 +213,13 @@ class EdgeBackend:
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
     def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
         """One page of points in id order, and the offset of the next page (``None`` at the end)."""
         import qdrant_edge as qe
 
+        with_payload: Any = True if payload_keys is None else qe.PayloadSelector.Include(list(payload_keys))
         request = qe.ScrollRequest(offset=None if offset is None else _edge_id(offset), limit=limit,
-                                   filter=to_edge_filter(filter), with_payload=True, with_vector=with_vectors)
+                                   filter=to_edge_filter(filter), with_payload=with_payload, with_vector=with_vectors)
         records, next_offset = self._shard.scroll(request)
         page = [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
         return page, None if next_offset is None else str(next_offset)
@@ -219,6 +228,11 @@ class EdgeBackend:
         import qdrant_edge as qe
 
         self._shard.update(qe.UpdateOperation.delete_points([_edge_id(i) for i in ids]))
+
+    def ensure_payload_index(self, key: str) -> None:
+        import qdrant_edge as qe
+
+        self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
 
     def optimize(self) -> None:
         if self._shard is not None:

@@ -68,7 +68,7 @@ def content_digest(item: TypedInput) -> str:
         h.update(f"image\x00{image.size[0]}x{image.size[1]}\x00".encode())
         h.update(image.tobytes())
     else:  # pragma: no cover - load_item only returns these two
-        raise TypeError(f"unexpected typed input {type(item).__name__}")
+        raise InputError(f"unexpected typed input {type(item).__name__}")
     return h.hexdigest()
 
 

@@ -16,31 +16,38 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from qdrant_client import QdrantClient, models
 
+from ..documents import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_FILE_BYTES
 from ..errors import CollectionConfigError, InputError, OptionError
 from ..inputs import as_item_list
 from ..options import check_positive_int
 from ..token_pooling import pool_tokens
-from ._embeddings import add_embeddings
-from ._ingest import IngestPlan, ingest
 from ._base import (
     Backend,
     SearchMode,
 )
-from ._locations import BackendName, check_collection_name, check_open_options, resolve_backend
+from ._copy import copy_collection
+from ._embeddings import add_embeddings
+from ._foreign import open_foreign
+from ._ingest import IngestPlan, ingest
+from ._locations import (
+    BackendName,
+    check_collection_name,
+    check_open_options,
+    resolve_backend,
+)
+from ._mmr import search_mmr
 from ._points import PAYLOAD_LAYOUT, check_id, parse_payload
 from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
-from ._schema import open_or_create
-from ._copy import copy_collection
-from ._foreign import open_foreign
-from ._mmr import search_mmr
 from ._scan import delete_matching, scroll_points
-from .filters import FilterError, check_filter
+from ._schema import open_or_create
 from ._search import check_mode, search_text, search_vectors, wanted_tasks
+from .filters import FilterError, check_filter
 from .fusion import DEFAULT_FUSION, Fusion
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
     from ..types import EncodeResult
+    from ._index_files import IndexSummary
 
 __all__ = ["AddSummary", "CopySummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
 
@@ -362,6 +369,33 @@ class MultiVectorCollection:
         """
         return add_embeddings(self, dense, multi, payloads=payloads, ids=ids, tasks=tasks, kinds=kinds, texts=texts,
                               sources=sources, batch_size=batch_size, progress=progress)
+
+    def index_files(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        prune: bool = False,
+        late_chunking: bool = False,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        overlap_tokens: int | None = None,
+        pdf_text: bool = False,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        progress: bool | None = None,
+    ) -> IndexSummary:
+        """Index files and folders so that the collection follows them; returns an :class:`IndexSummary`.
+
+        Text and markdown are chunked by the model's tokens (``chunk_tokens``, ``overlap_tokens``; default
+        an eighth of ``chunk_tokens``), code at definitions with line ranges, images as they are, PDFs page
+        by page (rendered to the model's pixel budget; ``pdf_text=True`` also embeds each page's text
+        layer). Unchanged files are skipped, changed files replaced, and with ``prune=True`` chunks of
+        files no longer under the given folders are deleted. ``late_chunking=True`` embeds each file's
+        chunks in one forward over the whole file. See ``docs/documents.md``.
+        """
+        from ._index_files import index_files
+
+        return index_files(self, paths, prune=prune, late_chunking=late_chunking, chunk_tokens=chunk_tokens,
+                           overlap_tokens=overlap_tokens, pdf_text=pdf_text, max_file_bytes=max_file_bytes,
+                           progress=progress)
 
     # ------------------------------------------------------------------ searching
     def search(

@@ -38,7 +38,6 @@ def _post(url: str, body=None, *, content=None, path="/v1/embeddings"):
         ({"input": ["x"], "normalized": False}, 422, "normalized", None, "L2-normalised"),
         ({"input": ["x"], "return_multivector": True, "dimensions": 8}, 422, "dimensions", None, "128-d"),
         ({"input": ["x"], "model": "text-embedding-3-small"}, 404, "model", None, "not served"),
-        ({"input": ["x"], "late_chunking": True}, 422, "late_chunking", None, "late_chunking"),
         (["x"], 400, None, None, "JSON object"),
     ],
 )
@@ -49,6 +48,21 @@ def test_invalid_request_names_item_and_field(v4_server, body, status, field, it
     assert data["field"] == field and data["item"] == item
     assert words in data["detail"] and data["error"]["param"] == field
     assert "Traceback" not in response.text
+
+
+def test_late_chunking_is_served(v4_server, tiny_v4):
+    """``late_chunking=true`` embeds the inputs as consecutive chunks of one document (Jina's API semantics)."""
+    import numpy as np
+
+    chunks = ["Berlin is the capital of Germany.", "Its population is 3.8 million."]
+    late = _post(v4_server.url, {"input": chunks, "late_chunking": True})
+    plain = _post(v4_server.url, {"input": chunks})
+    assert late.status_code == plain.status_code == 200, late.text
+    late_rows = np.array([d["embedding"] for d in late.json()["data"]])
+    plain_rows = np.array([d["embedding"] for d in plain.json()["data"]])
+    assert late_rows.shape == plain_rows.shape and np.abs(late_rows - plain_rows).max() > 1e-4
+    empty = _post(v4_server.url, {"input": ["fine", " "], "late_chunking": True})
+    assert empty.status_code == 422 and "empty chunk" in empty.text
 
 
 def test_invalid_json_is_400(v4_server):

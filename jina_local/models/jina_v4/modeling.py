@@ -45,7 +45,15 @@ def mixed_precision(model: JinaV4Model) -> torch.autocast | contextlib.nullconte
         return contextlib.nullcontext()
     return torch.autocast(device_type="cpu", dtype=model.dtype)
 
-__all__ = ["JinaV4Model", "embed", "hidden_states", "mixed_precision", "pool_mask", "use_fp32_residual_stream"]
+__all__ = [
+    "JinaV4Model",
+    "embed",
+    "hidden_states",
+    "mixed_precision",
+    "pool_mask",
+    "project_tokens",
+    "use_fp32_residual_stream",
+]
 
 
 class JinaV4Model(Qwen2_5_VLPreTrainedModel):
@@ -108,11 +116,19 @@ def embed(
     dense_out = None if dense_mask is None else l2_normalize(masked_mean(hidden, dense_mask))  # (b, hidden)
     multi_out = None
     if multi:
-        projector = model.multi_vector_projector
-        no_autocast = torch.autocast("cpu", enabled=False) if hidden.device.type == "cpu" else contextlib.nullcontext()
-        with no_autocast:  # a bf16 model on the CPU keeps its projector in fp32 (use_fp32_residual_stream)
-            tokens = projector(hidden.to(projector.get_base_layer().weight.dtype))  # (b, L, 128), task LoRA applied
-        tokens = l2_normalize(tokens).cpu()  # fp32; one device-to-host copy per batch, not per item
+        tokens = project_tokens(model, hidden).cpu()  # (b, L, 128) fp32; one device-to-host copy per batch
         lengths = attention_mask.sum(dim=1).tolist()
         multi_out = [tokens[row, :n] for row, n in enumerate(lengths)]  # right padding: prefix rows
     return dense_out, multi_out
+
+
+def project_tokens(model: JinaV4Model, hidden: torch.Tensor) -> torch.Tensor:
+    """Multi-vector rows of every position: task-adapted projector, L2-normalised, (b, L, 128) fp32.
+
+    A bf16 model on the CPU keeps its projector in fp32 (:func:`use_fp32_residual_stream`), outside autocast.
+    """
+    projector = model.multi_vector_projector
+    no_autocast = torch.autocast("cpu", enabled=False) if hidden.device.type == "cpu" else contextlib.nullcontext()
+    with no_autocast:
+        tokens = projector(hidden.to(projector.get_base_layer().weight.dtype))  # (b, L, 128), task LoRA applied
+    return l2_normalize(tokens)
