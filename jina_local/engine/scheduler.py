@@ -144,14 +144,43 @@ class Scheduler:
         queue = self._pending[key]
         anchor = oldest if key == oldest.key else queue[0]
         batch = next(b for b in _plan(queue, self._backend.token_budget) if anchor in b)
+        if getattr(self._backend, "supports_mixed_tasks", False):
+            batch = batch + self._fill_from_other_tasks(batch, key)
         chosen = set(map(id, batch))
-        remaining = [j for j in queue if id(j) not in chosen]
-        if remaining:
-            self._pending[key] = remaining
-        else:
-            del self._pending[key]
+        for other in {j.key for j in batch}:
+            remaining = [j for j in self._pending[other] if id(j) not in chosen]
+            if remaining:
+                self._pending[other] = remaining
+            else:
+                del self._pending[other]
         self._pending_count -= len(batch)
         return batch
+
+    def _fill_from_other_tasks(self, batch: list[Job], key: tuple[str, Hashable]) -> list[Job]:
+        """Top up a small batch with queued items of the same input kind but other tasks.
+
+        Many small callers with different tasks (a server, threads) would otherwise each get a forward of a
+        few items. Only a batch that is at most half full is topped up, so long single-task streams keep
+        their merged-weight forwards; the top-up runs with per-row adapters.
+        """
+        cap = min(j.max_batch_size for j in batch)
+        budget = self._backend.token_budget
+        longest = max(j.cost for j in batch)
+        if len(batch) * 2 > cap or longest * len(batch) * 2 > budget:
+            return []
+        others = sorted(
+            (j for k, queue in self._pending.items() if k[1] == key[1] and k != key for j in queue),
+            key=lambda j: j.seq,
+        )
+        extra: list[Job] = []
+        for job in others:
+            size = len(batch) + len(extra) + 1
+            if size > min(cap, job.max_batch_size) or max(longest, job.cost) * size > budget:
+                continue
+            extra.append(job)
+            longest = max(longest, job.cost)
+            cap = min(cap, job.max_batch_size)
+        return extra
 
     def _affine_key(self, oldest: Job) -> tuple[str, Hashable]:
         """Stay on the active task while the oldest job of another task has waited less than a few switches."""
@@ -176,7 +205,8 @@ class Scheduler:
         start = time.perf_counter()
         task = batch[0].task
         backend = self._backend
-        switched = getattr(backend, "active_task", task) != task
+        mixed = len({j.task for j in batch}) > 1
+        switched = not mixed and getattr(backend, "active_task", task) != task
         try:
             with backend.lock, torch.inference_mode():
                 results = self._forward_with_backoff(batch, task)
@@ -191,7 +221,7 @@ class Scheduler:
         self._stats.add(items_done=len(batch) - failed, items_failed=failed, task_switches=int(switched))
         self._stats.batch(
             BatchEvent(
-                task=task,
+                task="+".join(sorted({j.task for j in batch})) if mixed else task,
                 group=batch[0].prepared.group,
                 size=len(batch),
                 tokens=sum(j.cost for j in batch),
@@ -215,8 +245,12 @@ class Scheduler:
         """Run one batch; on OOM split it in halves; on another failure retry items alone to isolate it."""
         want_dense = any(j.dense for j in batch)
         want_multi = any(j.multi for j in batch)
+        row_tasks = [j.task for j in batch]
+        extra = {"tasks": row_tasks} if len(set(row_tasks)) > 1 else {}
         try:
-            out = self._backend.forward([j.prepared for j in batch], task=task, dense=want_dense, multi=want_multi)
+            out = self._backend.forward(
+                [j.prepared for j in batch], task=row_tasks[0], dense=want_dense, multi=want_multi, **extra
+            )
         except torch.OutOfMemoryError as exc:
             if len(batch) == 1:
                 return [(batch[0], None, self._as_error(batch[0], exc))]

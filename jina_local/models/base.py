@@ -82,11 +82,17 @@ class ModelBackend(ABC):
     ) -> Prepared:
         """Build the prompt / pixels of one item for ``role`` and ``task``."""
 
+    supports_mixed_tasks: bool = False
+    """Whether ``forward`` accepts ``tasks=`` (one task per row) so a batch may mix task adapters."""
+
     @abstractmethod
     def forward(
         self, batch: Sequence[Prepared], *, task: str, dense: bool, multi: bool
     ) -> BatchOutput:
-        """Run one forward over items that share ``task`` and ``group``; no gradient, no logits."""
+        """Run one forward over items that share ``task`` and ``group``; no gradient, no logits.
+
+        Backends with :attr:`supports_mixed_tasks` also take ``tasks=[...]``, one task per row.
+        """
 
     @abstractmethod
     def token_spans(self, text: str) -> list[tuple[int, int]]:

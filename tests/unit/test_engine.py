@@ -308,3 +308,37 @@ def test_the_token_budget_can_be_set(tiny_v4):
             tiny_v4.token_budget = 0
     finally:
         tiny_v4.token_budget = before
+
+
+def test_small_batches_of_different_tasks_share_one_forward(tiny_v4, monkeypatch):
+    """Callers with different adapters are coalesced too: the rows of one forward use their own task's LoRA."""
+    backend = tiny_v4.backend
+    real_forward = backend.forward
+    gate, entered = threading.Event(), threading.Event()
+    seen: list[list[str]] = []
+
+    def spy(batch, **kwargs):
+        if not entered.is_set():
+            entered.set()
+            gate.wait(timeout=10)
+        seen.append(list(kwargs.get("tasks") or [kwargs["task"]] * len(batch)))
+        return real_forward(batch, **kwargs)
+
+    calls = [(f"query number {i}", task) for i, task in enumerate(["retrieval", "code", "text-matching"] * 2)]
+    serial = {c: tiny_v4.encode(c[0], task=c[1], output="both") for c in calls}
+    monkeypatch.setattr(backend, "forward", spy)
+    with ThreadPoolExecutor(8) as pool:
+        blocker = pool.submit(tiny_v4.encode, "holds the worker")
+        assert entered.wait(10)
+        futures = {c: pool.submit(tiny_v4.encode, c[0], task=c[1], output="both") for c in calls}
+        deadline = time.monotonic() + 10
+        while tiny_v4.stats().pending_items < len(calls) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        gate.set()
+        results = {c: f.result(timeout=30) for c, f in futures.items()}
+        blocker.result(timeout=30)
+    assert sorted(seen[1]) == sorted(task for _, task in calls)  # one forward, three adapters
+    for call, result in results.items():
+        assert result.tasks == [call[1]]
+        assert np.abs(result.dense - serial[call].dense).max() <= 1e-5
+        assert np.abs(result.multi[0] - serial[call].multi[0]).max() <= 1e-5

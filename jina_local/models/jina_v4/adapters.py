@@ -8,12 +8,14 @@ merged weights when memory allows (``docs/jina_v4.md``, "Task adapters").
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +186,32 @@ class TaskSwitcher:
             for layer in self._layers:
                 layer.set_adapter(task, inference_mode=True)
         self.active = task
+
+    @contextlib.contextmanager
+    def mixed(self, row_tasks: Sequence[str]) -> Iterator[None]:
+        """Run one forward whose rows use different tasks: the loaded weights plus each row's LoRA.
+
+        peft's per-row adapter routing (``adapter_names``) is given to every LoRA layer for the duration;
+        merged forwards, if any, step aside and come back unchanged afterwards (their buffers are not
+        touched, so the active task needs no new merge).
+        """
+        unknown = sorted(set(row_tasks) - set(self.tasks))
+        if unknown:
+            raise TaskError(f"task(s) {unknown} are not among {list(self.tasks)}")
+        names = list(row_tasks)
+        parked = [(layer, layer.__dict__.pop("forward")) for layer in self._layers if "forward" in layer.__dict__]
+
+        def route_rows(_module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            return args, {**kwargs, "adapter_names": names}
+
+        hooks = [layer.register_forward_pre_hook(route_rows, with_kwargs=True) for layer in self._layers]
+        try:
+            yield
+        finally:
+            for hook in hooks:
+                hook.remove()
+            for layer, forward in parked:
+                layer.forward = forward
 
     def _restore_base(self) -> None:
         for layer in self._layers:

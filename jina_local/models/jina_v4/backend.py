@@ -87,8 +87,19 @@ class JinaV4Backend(ModelBackend):
         """Route every LoRA layer to ``task``'s adapter."""
         self.adapters.set_task(task)
 
-    def forward(self, batch: Sequence[Prepared], *, task: str, dense: bool, multi: bool) -> BatchOutput:
+    supports_mixed_tasks = True
+    """One forward may mix tasks row by row (``forward(..., tasks=[...])``): peft's per-row LoRA routing."""
+
+    def forward(
+        self, batch: Sequence[Prepared], *, task: str, dense: bool, multi: bool, tasks: Sequence[str] | None = None
+    ) -> BatchOutput:
+        if tasks is not None and len(set(tasks)) > 1:
+            with self.adapters.mixed(tasks):  # the active task's merged weights wait, untouched
+                return self._forward(batch, dense=dense, multi=multi)
         self.set_task(task)
+        return self._forward(batch, dense=dense, multi=multi)
+
+    def _forward(self, batch: Sequence[Prepared], *, dense: bool, multi: bool) -> BatchOutput:
         processor = self.processor
         inputs = processor.collate(batch, self.device, self.model.dtype)
         mask = inputs["attention_mask"]
