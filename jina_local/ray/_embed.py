@@ -269,7 +269,7 @@ def embed_dataset(
     concurrency: int | tuple[int, int] | None = None,
     num_gpus: float | None = None,
     num_cpus: float = 1,
-    batch_size: int = 64,
+    batch_size: int = 256,
     max_batch_size: int | None = None,
     device: str = "auto",
     dtype: str = "auto",
@@ -288,8 +288,8 @@ def embed_dataset(
     ``concurrency``: actors (an int, or ``(min, max)`` to autoscale; default one per GPU with
     ``num_gpus``, else 1). ``num_gpus``: GPUs per actor (default 1 when the cluster has GPUs, else 0).
     ``num_cpus``: CPUs reserved per actor (Ray also sizes the actor's torch threads by it).
-    ``batch_size``: rows per actor call; the engine length-sorts each call's rows into forwards of at
-    most ``max_batch_size`` items under its token budget. ``late_chunking``: each row (or file) is one
+    ``batch_size``: rows per actor call, the window the engine length-sorts into forwards of at most
+    ``max_batch_size`` items under its token budget (more rows sort better; the engine bounds memory). ``late_chunking``: each row (or file) is one
     document whose chunks are encoded in one forward; output rows are its chunks (``chunk`` column).
     ``max_restarts``: how often a dead actor is restarted (and its batch retried) before the job fails;
     ``None`` keeps Ray Data's default, which restarts and retries without limit.

@@ -217,3 +217,16 @@ def test_cli_index_with_ray(local_ray: Any, tiny_v4_dir: Path, tmp_path: Path, c
         paths = sorted(Path(p["payload"]["path"]).name for p in store.scroll())
         assert paths == ["a.md", "chart.png", "code.py"]
         assert store.metadata["model"] is not None
+
+
+def test_id_column_gives_the_point_ids(embedded: Any, tiny_v4: Any) -> None:
+    from jina_local.qdrant import key_to_point_id
+
+    def with_ids(batch: dict[str, Any]) -> dict[str, Any]:  # a numpy-format stage drops the schema record too
+        return {**batch, "id": np.array([f"doc-{n}" for n in batch["n"]], dtype=object)}
+
+    with MultiVectorCollection.open(":memory:", "docs", tiny_v4) as store:
+        summary = write_collection(embedded.map_batches(with_ids, batch_format="numpy"), store)
+        assert summary.written == GOOD
+        [point] = store.get([key_to_point_id("doc-3")])
+    assert point["payload"]["n"] == 3 and point["stored"]["item_id"] == "doc-3" and "id" not in point["payload"]
