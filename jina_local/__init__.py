@@ -15,6 +15,7 @@ from .errors import (
     DimensionError,
     EncodingError,
     FetchError,
+    FilterError,
     InputError,
     JinaLocalError,
     ModelNotFoundError,
@@ -26,6 +27,7 @@ from .errors import (
 )
 from .fetch import FetchPolicy
 from .inputs import image_reference
+from .kinds import detect_kind
 from .loading import hf_style_options, load
 from .routing import paired_document_task, parse_task
 from .types import EncodeResult, Encoded, ErrorMode, Kind, ModelInfo, Output, Role, Task
@@ -45,6 +47,7 @@ __all__ = [
     "ErrorMode",
     "FetchError",
     "FetchPolicy",
+    "FilterError",
     "InputError",
     "JinaLocalError",
     "Kind",
@@ -59,6 +62,7 @@ __all__ = [
     "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
+    "detect_kind",
     "hf_style_options",
     "image_reference",
     "load",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from .errors import OptionError
+
 __all__ = ["Batch", "plan_batches"]
 
 
@@ -36,9 +38,9 @@ def plan_batches(
     ['a', 'b']
     """
     if len(costs) != len(keys):
-        raise ValueError(f"costs ({len(costs)}) and keys ({len(keys)}) differ in length")
+        raise OptionError(f"costs ({len(costs)}) and keys ({len(keys)}) differ in length")
     if token_budget < 1 or max_batch_size < 1:
-        raise ValueError("token_budget and max_batch_size must be positive")
+        raise OptionError("token_budget and max_batch_size must be positive")
     by_key: dict[Hashable, list[int]] = {}
     for index, key in enumerate(keys):
         by_key.setdefault(key, []).append(index)

@@ -3,6 +3,7 @@
     jina-local index PATH... [--model M] [--index DIR] [--collection NAME]
     jina-local search "query" [--index DIR] [--collection NAME] [--limit K]
     jina-local info [--model M]
+    jina-local serve [--model M] [--index DIR] [--host H] [--port P] [--api-key KEY]
 
 The model defaults to ``$JINA_LOCAL_MODEL`` or ``jinaai/jina-embeddings-v4``; ``search`` uses the
 model the collection was built with unless ``--model`` is given. Re-running ``index`` is cheap:
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .errors import JinaLocalError
 from .kinds import detect_kind
 
@@ -177,6 +179,8 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    if getattr(args, "server", None):
+        return _search_via_server(args)
     from .qdrant import MultiVectorCollection
 
     model_name = args.model
@@ -201,6 +205,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jina-local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"jina-local {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default=None, help=f"HF id or folder (default: $JINA_LOCAL_MODEL or {DEFAULT_MODEL})")
     common.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
@@ -225,10 +230,25 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=10)
     search.add_argument("--mode", choices=["two_stage", "multi", "dense"], default=None)
     search.set_defaults(func=_cmd_search)
+    _add_server_commands(sub, search, [common])
 
     info = sub.add_parser("info", parents=[common], help="print the model, device, dims and adapters")
     info.set_defaults(func=_cmd_info)
     return parser
+
+
+def _add_server_commands(sub: Any, search: argparse.ArgumentParser, parents: list[argparse.ArgumentParser]) -> None:
+    """``jina-local serve`` and ``search --server URL`` (they live in :mod:`jina_local.server.command`)."""
+    from .server.command import add_serve_parser, add_server_option
+
+    add_server_option(search)
+    add_serve_parser(sub, parents)
+
+
+def _search_via_server(args: argparse.Namespace) -> int:
+    from .server.command import search_via_server
+
+    return search_via_server(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -15,7 +17,7 @@ from .inputs import TextInput, as_item_list, is_single_item, iter_items, load_it
 from .kinds import ImageMode
 from .models.base import ModelBackend
 from .options import check_call
-from .routing import input_kind, resolve_tasks
+from .routing import input_kind, parse_task, resolve_tasks
 from .types import EncodeResult, Encoded, ErrorMode, ModelInfo, Output, Role
 
 __all__ = ["Embedder"]
@@ -66,6 +68,7 @@ class Embedder:
         progress: bool | None = None,
         fetch: FetchPolicy | None = None,
         max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+        cancel: threading.Event | None = None,
     ) -> Iterator[Encoded]:
         """Embed any iterable (a generator of unknown length too), yielding one :class:`Encoded` per item,
         in input order, as soon as it and every earlier item are done.
@@ -75,8 +78,9 @@ class Embedder:
         several times over), preprocessing runs in worker threads ahead of the forwards, and inside a
         window items are length-sorted into batches under the token budget. ``errors="skip"`` (the
         default here) reports a failed item in its ``Encoded.error`` and goes on; ``"raise"`` raises
-        it. Closing the generator early cancels the items still queued. The other options are those
-        of :meth:`encode`.
+        it. Closing the generator early cancels the items still queued; so does setting ``cancel`` (a
+        ``threading.Event``) from any thread, which also ends a consumer blocked waiting for a result
+        (the stream then ends early). The other options are those of :meth:`encode`.
         """
         settings, prepare = self._plan_call(
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
@@ -84,6 +88,7 @@ class Embedder:
             window=window, window_tokens=window_tokens, progress=progress, total=_length(items),
             fetch=fetch, max_image_pixels=max_image_pixels,
         )  # fmt: skip
+        settings = dataclasses.replace(settings, cancel=cancel)
         return self._engine.stream(iter_items(items), prepare, settings)  # one item, or a clear refusal
 
     def _plan_call(
@@ -98,29 +103,29 @@ class Embedder:
         backend.check_limits(max_length, max_pixels)
         fetch = check_fetch_policy(fetch)
         max_image_pixels = check_max_image_pixels(max_image_pixels)
-        if isinstance(task, str) and task != "auto":
-            resolve_tasks(["text"], task, info, role=role, symmetric=symmetric)  # unknown names fail now
-        per_item = None if task is None or isinstance(task, str) else list(task)
-        if per_item is not None:
-            if total is not None and len(per_item) != total:
-                raise TaskError(
-                    f"task is a list of {len(per_item)} names but {total} items were given; "
-                    "pass one task per item, or a single task for all."
-                )
-            for i, name in enumerate(per_item):
-                if name is not None and name != "auto":
-                    resolve_tasks(["text"], name, info, role=role, symmetric=symmetric, where=f"item {i}: ")
+        # Jina's API names carry the role ("retrieval.query" -> task retrieval, role query): per item.
+        named = [parse_task(task)] if task is None or isinstance(task, str) else [_parse_item_task(t, i) for i, t in enumerate(task)]
+        plans = [(t, r or role) for t, r in named]
+        if not (task is None or isinstance(task, str)) and total is not None and len(plans) != total:
+            raise TaskError(
+                f"task is a list of {len(plans)} names but {total} items were given; "
+                "pass one task per item, or a single task for all."
+            )
+        for i, (name, item_role) in enumerate(plans):
+            if name is not None and name != "auto":  # unknown names fail now, before any item is read
+                where = f"item {i}: " if len(plans) > 1 or not isinstance(task, str) else ""
+                resolve_tasks(["text"], name, info, role=item_role, symmetric=symmetric, where=where)
+        shared = plans[0] if task is None or isinstance(task, str) else None
 
         def prepare(raw: Any, index: int) -> PreparedItem:
             typed = load_item(raw, index, images=images, fetch=fetch, max_image_pixels=max_image_pixels)
             kind = input_kind(typed)
-            if per_item is None:
-                chosen = resolve_tasks([kind], task, info, role=role, symmetric=symmetric)[0]
-            elif index < len(per_item):
-                chosen = resolve_tasks([kind], [per_item[index]], info, role=role, symmetric=symmetric)[0]
-            else:
-                raise TaskError(f"item {index} has no task: the task list has only {len(per_item)} names.")
-            prepared = backend.prepare(typed, role=role, task=chosen, max_length=max_length, max_pixels=max_pixels)
+            if shared is None and index >= len(plans):
+                raise TaskError(f"item {index} has no task: the task list has only {len(plans)} names.")
+            name, item_role = shared or plans[index]
+            chosen = resolve_tasks([kind], name, info, role=item_role, symmetric=symmetric)[0]
+            prepared = backend.prepare(typed, role=item_role, task=chosen, max_length=max_length,
+                                       max_pixels=max_pixels)  # fmt: skip
             return PreparedItem(kind=kind, task=chosen, prepared=prepared)
 
         engine = self._engine
@@ -155,13 +160,16 @@ class Embedder:
         progress: bool | None = None,
         fetch: FetchPolicy | None = None,
         max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+        late_chunking: bool = False,
+        late_chunking_separator: str = " ",
     ) -> EncodeResult:
         """Embed items (text, images, or a mix) in the order given: :meth:`stream`, collected.
 
         ``task="auto"`` (or ``None``) picks the adapter per item by what it is and its role (code
         documents -> ``code``, prose and images -> ``retrieval``; ``symmetric=True`` ->
         ``text-matching``; see :mod:`jina_local.routing`); a task name, or a list with one per
-        item, overrides. ``images="auto"`` also reads strings naming image files or image URLs as
+        item, overrides. Jina's API names (``retrieval.query``, ``retrieval.passage``, ``code.query``,
+        ``code.passage``) also set the role. ``images="auto"`` also reads strings naming image files or image URLs as
         images. ``dim`` truncates dense vectors to a Matryoshka size and re-normalises; ``batch_size`` caps
         items per forward (batches are also capped by a padded-token budget); ``max_length`` caps
         text tokens; ``max_pixels`` caps image area; ``progress`` shows a bar (default: when there
@@ -170,7 +178,19 @@ class Embedder:
         failures in :attr:`EncodeResult.errors`. ``fetch`` is the :class:`~jina_local.FetchPolicy` for
         image URLs (default: http(s) only, public addresses only, deadlines and a byte cap);
         ``max_image_pixels`` refuses larger images from their header, before decoding.
+
+        ``late_chunking=True``: the items are consecutive text chunks of one document, joined with
+        ``late_chunking_separator`` and encoded in one forward; each chunk's vectors pool its own tokens
+        of that forward (see :mod:`jina_local.late_chunking`). The document succeeds or fails as a whole,
+        so its errors are raised whatever ``errors`` says.
         """
+        if late_chunking:
+            from .late_chunking import encode_late_chunks
+
+            return encode_late_chunks(
+                self, items, role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
+                batch_size=batch_size, max_length=max_length, separator=late_chunking_separator, progress=progress,
+            )
         raw = as_item_list(items)
         settings, prepare = self._plan_call(
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
@@ -188,6 +208,15 @@ class Embedder:
     def encode_document(self, items: Any, **kwargs: Any) -> EncodeResult:
         """``encode(items, role="document", ...)``."""
         return self.encode(items, role="document", **kwargs)
+
+    @property
+    def token_budget(self) -> int:
+        """Padded tokens one forward may hold (``longest item x batch size``); set it to trade memory for speed."""
+        return self._backend.token_budget
+
+    @token_budget.setter
+    def token_budget(self, tokens: int) -> None:
+        self._backend.token_budget = tokens
 
     # ------------------------------------------------------------------ observability
     def stats(self) -> EngineStats:
@@ -237,6 +266,13 @@ class Embedder:
         if not (isinstance(size, tuple) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
             raise InputError("image_patch_grid() takes a PIL image or a (width, height) tuple of positive ints.")
         return self._backend.image_patch_grid(size[0], size[1], max_pixels)
+
+
+def _parse_item_task(name: Any, index: int) -> tuple[str | None, str | None]:
+    try:
+        return parse_task(name)
+    except TaskError as exc:
+        raise TaskError(f"item {index}: {exc}") from None
 
 
 def _length(items: Any) -> int | None:

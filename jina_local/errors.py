@@ -7,6 +7,7 @@ Every message says what was wrong and how to fix it. The tree::
     ├── CheckpointError           files are there but do not match the published layout
     ├── UnsupportedModelError     a checkpoint of a family jina-local does not know
     ├── InputError (ValueError)   an item passed to encode() cannot be used
+    │   ├── DocumentError         a file cannot be read as a document (not text, corrupt or encrypted PDF)
     │   └── FetchError            a URL item could not be downloaded (network, timeout, size, type)
     │       └── URLNotAllowedError   the FetchPolicy refused the URL before connecting
     ├── OptionError (ValueError)  an option value is out of range or of the wrong kind
@@ -14,6 +15,8 @@ Every message says what was wrong and how to fix it. The tree::
     ├── DimensionError (ValueError)  a Matryoshka dim the model does not allow
     ├── OutputError (ValueError)  an output kind the model cannot produce
     ├── EncodingError             an item was read and prepared, but its forward failed
+    ├── FilterError (ValueError)  a search filter jina-local cannot translate or the engine cannot run
+    ├── CollectionLockedError     an index folder is open in another process (single writer)
     └── CollectionConfigError     a Qdrant collection does not match the model or the request
 """
 
@@ -22,9 +25,12 @@ from __future__ import annotations
 __all__ = [
     "CheckpointError",
     "CollectionConfigError",
+    "CollectionLockedError",
     "DimensionError",
+    "DocumentError",
     "EncodingError",
     "FetchError",
+    "FilterError",
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
@@ -54,6 +60,10 @@ class UnsupportedModelError(JinaLocalError):
 
 class InputError(JinaLocalError, ValueError):
     """An item given to ``encode`` is of an unsupported type or cannot be read."""
+
+
+class DocumentError(InputError):
+    """A file cannot be read as a document: not text, a corrupt or encrypted PDF, unreadable, too large."""
 
 
 class FetchError(InputError):
@@ -102,6 +112,14 @@ class OutputError(JinaLocalError, ValueError):
 
 class EncodingError(JinaLocalError):
     """An item was read and prepared but its forward failed (out of memory even alone, or a model error)."""
+
+
+class FilterError(JinaLocalError, ValueError):
+    """A filter has a shape or operator that cannot be translated to Qdrant, or that the engine lacks."""
+
+
+class CollectionLockedError(JinaLocalError):
+    """A folder index is already open in another process (or another open collection of this one)."""
 
 
 class CollectionConfigError(JinaLocalError):

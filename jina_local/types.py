@@ -47,6 +47,9 @@ class ModelInfo:
     path: str | None = None
     fingerprint: str | None = None
     """Short hash of a few weights: equal for the same weights wherever they were loaded from."""
+    max_pixels: int | None = None
+    """Default pixel budget of one image (width x height after resizing): what a renderer (PDF pages)
+    should aim at. jina-embeddings-v4: the processor's ``max_pixels``; jina-clip-v2: its square input."""
 
     @property
     def has_multi(self) -> bool:

@@ -65,6 +65,8 @@ class StreamSettings:
     window: WindowLimits
     progress: bool
     total: int | None = None
+    cancel: threading.Event | None = None
+    """Set from any thread to end the stream early (queued items are dropped)."""
 
 
 @dataclass(eq=False)
@@ -202,8 +204,11 @@ def run_stream(
         return bool(waiting and waiting[0].unprepared == 0 and can_submit)
 
     bar = tqdm(total=settings.total, desc="encoding", unit="item", disable=not settings.progress)
+    cancel = settings.cancel
     try:
         while True:
+            if cancel is not None and cancel.is_set():
+                return  # ``finally`` drops what is still queued
             harvest()
             if building.full(limits) or (exhausted and building.unprepared == 0):
                 close_building()
@@ -232,7 +237,7 @@ def run_stream(
                 return
             with wake:
                 if not something_to_do():
-                    wake.wait(timeout=1.0)
+                    wake.wait(timeout=1.0 if cancel is None else 0.02)  # a set Event cannot notify us
     finally:
         bar.close()
         scheduler.cancel([s.job for s in ordered if s.job is not None])

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from ..errors import OutputError
-from ..options import check_positive_int
 from ..inputs import TypedInput
+from ..options import check_positive_int
 from ..types import ModelInfo, Role
 
 __all__ = ["BatchOutput", "ModelBackend", "Prepared"]
@@ -109,8 +109,16 @@ class ModelBackend(ABC):
 
     @property
     def token_budget(self) -> int:
-        """Default budget of padded tokens per forward (``max(cost) * batch_size``)."""
+        """Budget of padded tokens per forward (``max(cost) * batch_size``): 16384 on CUDA, 4096 on the CPU."""
+        override = self.__dict__.get("_token_budget")
+        if override is not None:
+            return int(override)
         return 16384 if self.info.device.startswith("cuda") else 4096
+
+    @token_budget.setter
+    def token_budget(self, tokens: int) -> None:
+        check_positive_int("token_budget", tokens)
+        self.__dict__["_token_budget"] = tokens
 
     @property
     def window_nbytes(self) -> int:

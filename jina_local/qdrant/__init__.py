@@ -8,14 +8,29 @@
 
 from __future__ import annotations
 
-from ._points import PointPayload, StoredItem, document_key, key_to_point_id, parse_payload
-from .collection import AddSummary, CopySummary, ItemFailure, MultiVectorCollection, SearchHit
+from ._index_files import FileIssue, IndexSummary
+from ._points import (
+    PointPayload,
+    StoredItem,
+    document_key,
+    key_to_point_id,
+    parse_payload,
+)
+from .collection import (
+    AddSummary,
+    CopySummary,
+    ItemFailure,
+    MultiVectorCollection,
+    SearchHit,
+)
 from .filters import FilterError, check_filter
 
 __all__ = [
     "AddSummary",
     "CopySummary",
+    "FileIssue",
     "FilterError",
+    "IndexSummary",
     "ItemFailure",
     "MultiVectorCollection",
     "PointPayload",

@@ -135,12 +135,18 @@ class Backend(Protocol):
         ...
 
     def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
-        """One page of points (``{"id", "payload", "vector"}``) in id order, and the next page's offset."""
+               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
+        """One page of points (``{"id", "payload", "vector"}``) in id order, and the next page's offset.
+
+        ``payload_keys``: return only these payload keys (dotted paths into nested objects allowed)."""
         ...
 
     def delete(self, ids: list[str]) -> None:
         """Delete points by id."""
+        ...
+
+    def ensure_payload_index(self, key: str) -> None:
+        """Create a keyword index on payload ``key`` if the engine indexes payloads (idempotent)."""
         ...
 
     def optimize(self) -> None:

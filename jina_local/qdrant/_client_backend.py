@@ -11,7 +11,16 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from ._base import DENSE, META_KEY, MULTI, CollectionSpec, PointRecord, QueryPlan, RawHit, StoredConfig
+from ._base import (
+    DENSE,
+    META_KEY,
+    MULTI,
+    CollectionSpec,
+    PointRecord,
+    QueryPlan,
+    RawHit,
+    StoredConfig,
+)
 
 __all__ = ["ClientBackend", "plan_to_request"]
 
@@ -141,14 +150,19 @@ class ClientBackend:
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
     def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
         """One page of points in id order, and the offset of the next page (``None`` at the end)."""
+        with_payload: Any = True if payload_keys is None else list(payload_keys)
         records, next_offset = self.client.scroll(self.name, scroll_filter=filter, limit=limit, offset=offset,
-                                                  with_payload=True, with_vectors=with_vectors)
+                                                  with_payload=with_payload, with_vectors=with_vectors)
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records], next_offset
 
     def delete(self, ids: list[str]) -> None:
         self.client.delete(self.name, points_selector=models.PointIdsList(points=ids), wait=True)
+
+    def ensure_payload_index(self, key: str) -> None:
+        if not self._local:  # payload indexes do nothing in local mode (and warn there)
+            self.client.create_payload_index(self.name, key, models.PayloadSchemaType.KEYWORD)
 
     def optimize(self) -> None:
         return None  # the server optimises in the background; local mode has no indexes

@@ -16,7 +16,7 @@ import numpy as np
 from qdrant_client import QdrantClient
 from tqdm.auto import tqdm
 
-from ..errors import CollectionConfigError
+from ..errors import CollectionConfigError, OptionError
 from ._base import MULTI, PointRecord
 from ._results import CopySummary
 from ._scan import scroll_points
@@ -65,7 +65,7 @@ def copy_collection(source: MultiVectorCollection, location: Any, name: str | No
             "copy_to() copies jina-local collections."
         )
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+        raise OptionError(f"batch_size={batch_size!r} must be a positive integer.")
     if isinstance(location, (str, os.PathLike)) and os.fspath(location) == ":memory:":
         raise CollectionConfigError(
             "copy_to(':memory:') would copy into a client that is closed (and emptied) when the copy ends; "

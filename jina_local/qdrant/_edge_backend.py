@@ -12,16 +12,27 @@ opened before the config is known to match.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from qdrant_client import models
 
-from ._base import DENSE, MULTI, CollectionSpec, PointRecord, QueryPlan, RawHit, StoredConfig
+from ..errors import CollectionConfigError, CollectionLockedError
+from ._base import (
+    DENSE,
+    MULTI,
+    CollectionSpec,
+    PointRecord,
+    QueryPlan,
+    RawHit,
+    StoredConfig,
+)
 from .filters import to_edge_filter
 
 __all__ = ["EdgeBackend"]
@@ -34,6 +45,20 @@ def _as_list(vec: Any) -> list[Any]:
     if type(vec) is not np.ndarray or vec.dtype != np.float32:
         vec = np.asarray(vec, dtype=np.float32)
     return vec.tolist()
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    """A JSON file of the collection folder; a damaged one is a typed error naming it."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CollectionConfigError(
+            f"{path} is damaged ({type(exc).__name__}: {exc}); the collection's settings cannot be read. Restore it "
+            "from a backup, or index again into a new folder."
+        ) from exc
+    if not isinstance(value, dict):
+        raise CollectionConfigError(f"{path} does not hold a JSON object; restore it or index again into a new folder.")
+    return value
 
 
 def _payload(value: Any) -> dict[str, Any]:
@@ -63,7 +88,7 @@ class EdgeBackend:
         cfg_path = self.shard_dir / "edge_config.json"
         if not cfg_path.is_file():
             return None
-        raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+        raw = _read_record(cfg_path)
         vectors: dict[str, dict[str, Any]] = {}
         for vname, params in (raw.get("vectors") or {}).items():
             mv = params.get("multivector_config") or {}
@@ -76,7 +101,7 @@ class EdgeBackend:
                 "m": hnsw.get("m"),
             }
         meta_path = self.dir / _META_FILE
-        metadata = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        metadata = _read_record(meta_path) if meta_path.is_file() else {}
         return StoredConfig(vectors=vectors, metadata=metadata)
 
     def create(self, spec: CollectionSpec, metadata: dict[str, Any]) -> None:
@@ -102,7 +127,8 @@ class EdgeBackend:
             )
         self.dir.mkdir(parents=True, exist_ok=True)
         self._qe = qe
-        self._shard = qe.EdgeShard.create(str(self.shard_dir), qe.EdgeConfig(vectors=vectors))
+        with self._locked_as_typed():
+            self._shard = qe.EdgeShard.create(str(self.shard_dir), qe.EdgeConfig(vectors=vectors))
         for key in ("task", "kind", "source"):
             self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
         self.set_metadata(metadata)
@@ -113,13 +139,20 @@ class EdgeBackend:
         self._qe = qe
         if self._shard is not None:
             return
-        try:
+        with self._locked_as_typed():
             self._shard = qe.EdgeShard.load(str(self.shard_dir))
-        except Exception as exc:  # the engine reports a held lock as a generic runtime error
+
+    @contextlib.contextmanager
+    def _locked_as_typed(self) -> Iterator[None]:
+        """The engine reports a held folder lock as a generic runtime error: say what it means."""
+        try:
+            yield
+        except Exception as exc:
             if "WouldBlock" in str(exc) or "lock" in str(exc).lower():
-                raise RuntimeError(
-                    f"the embedded collection at {self.dir} is already open (in this or another process). "
-                    "Close the other MultiVectorCollection first (collection.close()), or share one instance."
+                raise CollectionLockedError(
+                    f"the embedded collection at {self.dir} is already open (in this or another process): a folder "
+                    "index has one writer. Close the other one first (collection.close(), or stop that process), "
+                    "share one MultiVectorCollection between threads, or serve the index with a Qdrant server."
                 ) from exc
             raise
 
@@ -180,12 +213,13 @@ class EdgeBackend:
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
     def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False) -> tuple[list[dict[str, Any]], Any]:
+               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
         """One page of points in id order, and the offset of the next page (``None`` at the end)."""
         import qdrant_edge as qe
 
+        with_payload: Any = True if payload_keys is None else qe.PayloadSelector.Include(list(payload_keys))
         request = qe.ScrollRequest(offset=None if offset is None else _edge_id(offset), limit=limit,
-                                   filter=to_edge_filter(filter), with_payload=True, with_vector=with_vectors)
+                                   filter=to_edge_filter(filter), with_payload=with_payload, with_vector=with_vectors)
         records, next_offset = self._shard.scroll(request)
         page = [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
         return page, None if next_offset is None else str(next_offset)
@@ -194,6 +228,11 @@ class EdgeBackend:
         import qdrant_edge as qe
 
         self._shard.update(qe.UpdateOperation.delete_points([_edge_id(i) for i in ids]))
+
+    def ensure_payload_index(self, key: str) -> None:
+        import qdrant_edge as qe
+
+        self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
 
     def optimize(self) -> None:
         if self._shard is not None:

@@ -3,16 +3,58 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from qdrant_client import QdrantClient
 
+from ..errors import CollectionLockedError, OptionError
 from ._base import Backend
 
-__all__ = ["BackendName", "resolve_backend"]
+__all__ = ["BackendName", "check_collection_name", "check_open_options", "resolve_backend"]
 
 BackendName = Literal["auto", "edge", "client"]
+
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+MAX_POOL_FACTOR = 8
+
+
+def check_collection_name(name: object) -> str:
+    """A collection name that stays inside its index folder: letters, digits, ``_ . -``, no leading dot.
+
+    >>> check_collection_name("docs-2026")
+    'docs-2026'
+    >>> check_collection_name("../x")
+    Traceback (most recent call last):
+    ...
+    jina_local.errors.OptionError: collection name '../x' is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting with '.' or '-' (it names a folder inside the index).
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
+        raise OptionError(
+            f"collection name {name!r} is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting "
+            "with '.' or '-' (it names a folder inside the index)."
+        )
+    return name
+
+
+def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hnsw_m: Any, hnsw_ef_construct: Any,
+                       dense_quantization: Any) -> None:  # fmt: skip
+    """Refuse creation settings no collection can have, before anything is opened."""
+    if pool_factor is not None and (
+        isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or not 1 <= pool_factor <= MAX_POOL_FACTOR
+    ):
+        raise OptionError(
+            f"pool_factor={pool_factor!r} is not valid; use None or 1 (off), or 2-{MAX_POOL_FACTOR} "
+            "(2-4 keep retrieval quality; higher factors lose more)."
+        )
+    if multi_dtype not in (None, "float32", "float16"):
+        raise OptionError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
+    if dense_quantization not in (None, "int8"):
+        raise OptionError(f"dense_quantization={dense_quantization!r} is not valid; use None or 'int8'.")
+    for what, value, low in (("dense_dim", dense_dim, 1), ("hnsw_m", hnsw_m, 0), ("hnsw_ef_construct", hnsw_ef_construct, 4)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+            raise OptionError(f"{what}={value!r} must be an integer >= {low}.")
 
 
 def _client_is_local(client: QdrantClient) -> bool:
@@ -27,10 +69,10 @@ def resolve_backend(location: Any, name: str, backend: BackendName, api_key: str
     from ._edge_backend import EdgeBackend
 
     if backend not in ("auto", "edge", "client"):
-        raise ValueError(f"backend={backend!r} is not valid; use 'auto', 'edge' or 'client'.")
+        raise OptionError(f"backend={backend!r} is not valid; use 'auto', 'edge' or 'client'.")
     if isinstance(location, QdrantClient):
         if backend == "edge":
-            raise ValueError("backend='edge' needs a folder location, not a QdrantClient.")
+            raise OptionError("backend='edge' needs a folder location, not a QdrantClient.")
         local = _client_is_local(location)
         if local:
             from ._foreign import check_client_path
@@ -38,25 +80,29 @@ def resolve_backend(location: Any, name: str, backend: BackendName, api_key: str
             check_client_path(location, name)
         return ClientBackend(location, name, label="qdrant-client (given client)", owns_client=False, local=local)
     if not isinstance(location, (str, os.PathLike)):
-        raise TypeError(
+        raise OptionError(
             f"location must be ':memory:', a folder, an http(s):// URL or a QdrantClient, got {type(location).__name__}."
         )
     loc = os.fspath(location)
+    if not loc:
+        raise OptionError("location is empty; pass ':memory:', a folder, an http(s):// URL or a QdrantClient.")
     if loc == ":memory:":
         if backend == "edge":
-            raise ValueError("backend='edge' stores data in a folder; pass a folder path instead of ':memory:'.")
+            raise OptionError("backend='edge' stores data in a folder; pass a folder path instead of ':memory:'.")
         return ClientBackend(QdrantClient(":memory:"), name, label="qdrant-client :memory:", owns_client=True, local=True)
     if loc.startswith(("http://", "https://")):
         if backend == "edge":
-            raise ValueError("backend='edge' is the embedded engine; a URL is served by qdrant-client.")
+            raise OptionError("backend='edge' is the embedded engine; a URL is served by qdrant-client.")
         client = QdrantClient(url=loc, api_key=api_key, timeout=timeout)
         return ClientBackend(client, name, label=f"qdrant-client {loc}", owns_client=True, local=False)
-    folder = Path(loc)
+    folder = Path(loc).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise OptionError(f"the index location {folder} is a file, not a folder; pass a folder (created if missing).")
     client_layout = (folder / "meta.json").is_file() and (folder / "collection").is_dir()
     if backend == "auto" and (folder / name / "shard").exists():
         return EdgeBackend(folder, name)  # ours, even if a QdrantClient(path=...) left meta.json here
     if backend == "client" or (backend == "auto" and client_layout):
-        client = QdrantClient(path=str(folder))
+        client = _local_client(folder)
         if backend == "client":
             from ._foreign import check_client_path
 
@@ -68,6 +114,19 @@ def resolve_backend(location: Any, name: str, backend: BackendName, api_key: str
         return ClientBackend(client, name, label=f"qdrant-client path={folder}", owns_client=True, local=True)
     if (folder / name / "shard").exists() or not client_layout:
         return EdgeBackend(folder, name)
-    raise ValueError(  # backend == "edge" on a qdrant-client folder  # pragma: no cover
+    raise OptionError(  # backend == "edge" on a qdrant-client folder  # pragma: no cover
         f"{folder} holds a qdrant-client local store; open it with backend='client' or 'auto'."
     )
+
+
+def _local_client(folder: Path) -> QdrantClient:
+    """``QdrantClient(path=folder)``; a folder another process holds is a :class:`CollectionLockedError`."""
+    try:
+        return QdrantClient(path=str(folder))
+    except RuntimeError as exc:
+        if "already accessed" not in str(exc):
+            raise
+        raise CollectionLockedError(
+            f"the index folder {folder} is open in another process (qdrant-client local mode allows one); "
+            "close it there, or serve the index with a Qdrant server for several writers."
+        ) from exc

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, OptionError
 
 if TYPE_CHECKING:
     from ._results import SearchHit
@@ -36,7 +36,7 @@ def mmr_order(relevance: Sequence[float], vectors: np.ndarray, tasks: Sequence[s
     [0, 1]
     """
     if not 0.0 <= lambda_mult <= 1.0:
-        raise ValueError(f"lambda_mult={lambda_mult!r} must be between 0 (diverse) and 1 (relevant).")
+        raise OptionError(f"lambda_mult={lambda_mult!r} must be between 0 (diverse) and 1 (relevant).")
     n = len(relevance)
     if n == 0 or k <= 0:
         return []

@@ -68,7 +68,7 @@ def content_digest(item: TypedInput) -> str:
         h.update(f"image\x00{image.size[0]}x{image.size[1]}\x00".encode())
         h.update(image.tobytes())
     else:  # pragma: no cover - load_item only returns these two
-        raise TypeError(f"unexpected typed input {type(item).__name__}")
+        raise InputError(f"unexpected typed input {type(item).__name__}")
     return h.hexdigest()
 
 
@@ -141,6 +141,17 @@ def _node_record(point: str | None, metadata: dict[str, Any], text: str | None, 
     return json.dumps(record, ensure_ascii=False, default=str)
 
 
+def _check_json(value: Any, index: int, key: str) -> None:
+    """Payload values must be JSON (what Qdrant stores): refuse others with the key that holds them."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"payload {index} key {key!r} holds a value that is not JSON ({exc}); store str, int, float (finite), "
+            "bool, None, lists and dicts of them (e.g. str(value) or value.isoformat() for dates)."
+        ) from None
+
+
 def build_payload(
     user: Mapping[str, Any] | None,
     *,
@@ -164,9 +175,10 @@ def build_payload(
         raise InputError(f"payload {index} must be a dict, got {type(user).__name__}.")
     extra = user if isinstance(user, PointPayload) else None
     metadata = dict(extra.metadata if extra is not None else (user or {}))
-    for key in metadata:
+    for key, value in metadata.items():
         if not isinstance(key, str):
             raise InputError(f"payload {index} has a key {key!r} that is not a string; Qdrant payload keys are strings.")
+        _check_json(value, index, key)
     payload: dict[str, Any] = dict(extra.fields) if extra is not None else {}
     payload["metadata"] = metadata
     payload["kind"] = kind

@@ -7,6 +7,7 @@ from typing import Any
 
 from qdrant_client import models
 
+from ..errors import OptionError
 from ._base import Backend
 
 __all__ = ["delete_matching", "scroll_points"]
@@ -16,7 +17,7 @@ def scroll_points(backend: Backend, filter: models.Filter | None, batch_size: in
                   with_vectors: bool = False) -> Iterator[dict[str, Any]]:
     """Every point matching ``filter`` in id order, fetched ``batch_size`` at a time."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} must be a positive integer.")
+        raise OptionError(f"batch_size={batch_size!r} must be a positive integer.")
     offset: Any = None
     while True:
         page, offset = backend.scroll(filter, batch_size, offset, with_vectors)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CollectionConfigError
-from ._base import DENSE, MULTI, SCHEMA_VERSION
+from ._base import DENSE, MULTI, SCHEMA_VERSION, CollectionSpec
 
-__all__ = ["check_dim_for_model", "validate_existing"]
+__all__ = ["check_dim_for_model", "open_or_create", "validate_existing"]
 
 
 def check_dim_for_model(dim: int, info: Any) -> None:
@@ -81,4 +81,41 @@ def validate_existing(stored: Any, name: str, label: str, info: Any, dense_dim: 
     meta.setdefault("kinds", [])
     meta["dense_dim"] = int(dense["size"]) if dense else None
     meta["multi"] = mv is not None
+    return meta
+
+
+def open_or_create(store: Any, name: str, info: Any, *, dense_dim: int | None, multi: bool | None, on_disk: bool,
+                   multi_dtype: str | None, pool_factor: int | None, dense_quantization: Any, hnsw_m: int,
+                   hnsw_ef_construct: int, shard_number: int | None, replication_factor: int | None,
+                   create: bool) -> dict[str, Any]:  # fmt: skip
+    """Create collection ``name`` in ``store`` (with jina-local's record) or validate the stored one; its record."""
+    from ._points import PAYLOAD_LAYOUT
+
+    stored = store.read()
+    if multi is None:
+        multi = stored is None or MULTI in stored.vectors
+    if stored is not None:
+        return validate_existing(stored, name, store.label, info, dense_dim, multi, multi_dtype, pool_factor)
+    if not create:
+        raise CollectionConfigError(f"collection {name!r} does not exist at {store.label}; pass create=True to create it.")
+    dim = dense_dim or (info.dense_dim if info is not None else None)
+    if dim is None:
+        raise CollectionConfigError(
+            f"collection {name!r} does not exist yet and no model was given: pass model=... or dense_dim=... "
+            "so the dense vector size is known."
+        )
+    check_dim_for_model(dim, info)
+    meta = {
+        "schema": SCHEMA_VERSION, "model": info.name if info else None,
+        "model_fingerprint": getattr(info, "fingerprint", None), "dense_dim": int(dim),
+        "multi": bool(multi), "multi_dim": 128 if multi else None,
+        "pool_factor": pool_factor if pool_factor and pool_factor > 1 else None, "tasks": [], "kinds": [],
+        "payload_layout": PAYLOAD_LAYOUT,
+    }  # fmt: skip
+    spec = CollectionSpec(
+        dense_dim=int(dim), multi=bool(multi), multi_dtype=multi_dtype or "float32",  # type: ignore[arg-type]
+        on_disk=on_disk, hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization,
+        shard_number=shard_number, replication_factor=replication_factor,
+    )  # fmt: skip
+    store.create(spec, meta)
     return meta

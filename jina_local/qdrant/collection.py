@@ -15,41 +15,41 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from qdrant_client import QdrantClient, models
-from tqdm.auto import tqdm
 
-from ..errors import CollectionConfigError, InputError
-from ..inputs import TextInput, as_item_list
+from ..documents import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_FILE_BYTES
+from ..errors import CollectionConfigError, InputError, OptionError
+from ..inputs import as_item_list
 from ..options import check_positive_int
-from ..routing import parse_task
 from ..token_pooling import pool_tokens
-from ._ingest import IngestPlan, ingest
 from ._base import (
-    MULTI,
-    SCHEMA_VERSION,
     Backend,
-    CollectionSpec,
-    PointRecord,
-    QueryPlan,
     SearchMode,
 )
-from ._locations import BackendName, resolve_backend
-from ._points import PAYLOAD_LAYOUT, build_payload, check_id, content_digest, parse_payload, point_id, vectors_digest
-from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
-from ._schema import check_dim_for_model, validate_existing
-from .filters import and_filters, field_equals, tasks_in_filter
 from ._copy import copy_collection
+from ._embeddings import add_embeddings
 from ._foreign import open_foreign
+from ._ingest import IngestPlan, ingest
+from ._locations import (
+    BackendName,
+    check_collection_name,
+    check_open_options,
+    resolve_backend,
+)
 from ._mmr import search_mmr
+from ._points import PAYLOAD_LAYOUT, check_id, parse_payload
+from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
 from ._scan import delete_matching, scroll_points
+from ._schema import open_or_create
+from ._search import check_mode, search_text, search_vectors, wanted_tasks
 from .filters import FilterError, check_filter
-from .fusion import DEFAULT_FUSION, FUSION_DEPTH, Fusion, fuse
+from .fusion import DEFAULT_FUSION, Fusion
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
     from ..types import EncodeResult
+    from ._index_files import IndexSummary
 
 __all__ = ["AddSummary", "CopySummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
-_MODES = ("two_stage", "multi", "dense")
 
 
 class MultiVectorCollection:
@@ -110,11 +110,10 @@ class MultiVectorCollection:
         model must produce vectors of the collection's size.
         """
         if model is not None and not hasattr(model, "info"):
-            raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
-        if pool_factor is not None and (isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or pool_factor < 1):
-            raise ValueError(f"pool_factor={pool_factor!r} is not valid; use None/1 (off) or 2-4.")
-        if multi_dtype not in (None, "float32", "float16"):
-            raise ValueError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
+            raise OptionError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
+        check_collection_name(name)
+        check_open_options(pool_factor=pool_factor, multi_dtype=multi_dtype, dense_dim=dense_dim, hnsw_m=hnsw_m,
+                           hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization)
         info = model.info if model is not None else None
         if multi is None and info is not None:
             multi = info.has_multi
@@ -127,52 +126,16 @@ class MultiVectorCollection:
         if vector_name is not None:
             return open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
         try:
-            return cls._open_on(store, name, model, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
-                                multi_dtype=multi_dtype, pool_factor=pool_factor, dense_quantization=dense_quantization,
-                                hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
-                                replication_factor=replication_factor, create=create)
+            meta = open_or_create(store, name, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
+                                  multi_dtype=multi_dtype, pool_factor=pool_factor,
+                                  dense_quantization=dense_quantization, hnsw_m=hnsw_m,
+                                  hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
+                                  replication_factor=replication_factor, create=create)  # fmt: skip
+            store.attach()
+            return cls(store, name, model, meta)
         except BaseException:
             store.close()  # release the folder lock / connection we took; nothing was written
             raise
-
-    @classmethod
-    def _open_on(cls, store: Backend, name: str, model: Embedder | None, info: Any, *, dense_dim: int | None,
-                 multi: bool | None, on_disk: bool, multi_dtype: str | None, pool_factor: int | None,
-                 dense_quantization: Any, hnsw_m: int, hnsw_ef_construct: int, shard_number: int | None,
-                 replication_factor: int | None, create: bool) -> MultiVectorCollection:
-        stored = store.read()
-        if multi is None:
-            multi = stored is None or MULTI in stored.vectors
-        if stored is None:
-            if not create:
-                raise CollectionConfigError(
-                    f"collection {name!r} does not exist at {store.label}; pass create=True to create it."
-                )
-            dim = dense_dim or (info.dense_dim if info is not None else None)
-            if dim is None:
-                raise CollectionConfigError(
-                    f"collection {name!r} does not exist yet and no model was given: pass model=... or dense_dim=... "
-                    "so the dense vector size is known."
-                )
-            check_dim_for_model(dim, info)
-            meta = {
-                "schema": SCHEMA_VERSION, "model": info.name if info else None,
-                "model_fingerprint": getattr(info, "fingerprint", None), "dense_dim": int(dim),
-                "multi": bool(multi), "multi_dim": 128 if multi else None,
-                "pool_factor": pool_factor if pool_factor and pool_factor > 1 else None, "tasks": [], "kinds": [],
-                "payload_layout": PAYLOAD_LAYOUT,
-            }
-            spec = CollectionSpec(
-                dense_dim=int(dim), multi=multi, multi_dtype=multi_dtype or "float32",  # type: ignore[arg-type]
-                on_disk=on_disk,
-                hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization,
-                shard_number=shard_number, replication_factor=replication_factor,
-            )
-            store.create(spec, meta)
-        else:
-            meta = validate_existing(stored, name, store.label, info, dense_dim, multi, multi_dtype, pool_factor)
-        store.attach()
-        return cls(store, name, model, meta)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -399,105 +362,42 @@ class MultiVectorCollection:
 
         ``dense`` may be an :class:`~jina_local.EncodeResult` (its ``multi``, ``tasks`` and ``kinds``
         are then used). ``tasks`` / ``kinds``: one value or one per point (defaults: the model's
-        default task or ``"retrieval"``, and ``"text"``). ``texts`` / ``sources`` go to the payload
-        and into the deterministic ids (which fall back to a hash of the vectors).
+        default task or ``"retrieval"``, and ``"text"``); names the model does not have are refused.
+        ``texts`` / ``sources`` go to the payload and into the deterministic ids (which fall back to
+        a hash of the vectors). Points with NaN, infinite or all-zero vectors, malformed token
+        vectors, a repeated id or a payload that is not a dict are reported in ``failures``.
         """
-        self._refuse_foreign_write("add_embeddings()")
-        if hasattr(dense, "dense") and hasattr(dense, "tasks"):
-            result = dense
-            dense, multi = result.dense, multi if multi is not None else result.multi
-            tasks = tasks if tasks is not None else list(result.tasks) or None
-            kinds = kinds if kinds is not None else list(result.kinds) or None
-        if dense is None:
-            raise InputError("add_embeddings() needs dense vectors; encode with output='both' (or 'dense').")
-        mat = np.asarray(dense, dtype=np.float32)
-        if mat.ndim != 2 or mat.shape[1] != self.dense_dim:
-            raise InputError(
-                f"dense vectors must have shape (n, {self.dense_dim}) for this collection, got {mat.shape}; "
-                f"encode with dim={self.dense_dim}."
-            )
-        n = mat.shape[0]
-        if self.has_multi:
-            if multi is None or len(multi) != n:
-                raise InputError(f"this collection stores multi-vectors: pass multi= with one (n_tokens, 128) array per point ({n}).")
-        elif multi is not None:
-            raise InputError("this collection is dense-only (multi=False); do not pass multi vectors.")
+        return add_embeddings(self, dense, multi, payloads=payloads, ids=ids, tasks=tasks, kinds=kinds, texts=texts,
+                              sources=sources, batch_size=batch_size, progress=progress)
 
-        def per_point(value: Any, what: str, default: Any) -> list[Any]:
-            if value is None or isinstance(value, str):
-                return [value if value is not None else default] * n
-            if len(value) != n:
-                raise InputError(f"got {n} points but {len(value)} {what}; pass one per point or a single value.")
-            return list(value)
+    def index_files(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        prune: bool = False,
+        late_chunking: bool = False,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        overlap_tokens: int | None = None,
+        pdf_text: bool = False,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        progress: bool | None = None,
+    ) -> IndexSummary:
+        """Index files and folders so that the collection follows them; returns an :class:`IndexSummary`.
 
-        default_task = self.model.info.default_task if self.model is not None else "retrieval"
-        task_list = per_point(tasks, "tasks", default_task)
-        kind_list = per_point(kinds, "kinds", "text")
-        text_list = per_point(texts, "texts", None) if texts is not None else [None] * n
-        source_list = per_point(sources, "sources", None) if sources is not None else [None] * n
-        if payloads is not None and len(payloads) != n:
-            raise InputError(f"got {n} points but {len(payloads)} payloads; pass one payload (or None) per point.")
-        if ids is not None and len(ids) != n:
-            raise InputError(f"got {n} points but {len(ids)} ids; pass one id per point, or none.")
-        summary = AddSummary(ids=[None] * n)
-        records: list[PointRecord] = []
-        show = n > batch_size if progress is None else progress
-        with tqdm(total=n, desc=f"storing {self.name}", unit="point", disable=not show) as bar:
-            for i in range(n):
-                m = None
-                if self.has_multi:
-                    m = np.asarray(multi[i], dtype=np.float32)  # type: ignore[index]
-                    if m.ndim != 2 or m.shape[1] != 128 or m.shape[0] == 0:
-                        summary.failures.append(ItemFailure(i, f"multi-vector {i} has shape {m.shape}; expected (n_tokens>0, 128)."))
-                        continue
-                user = payloads[i] if payloads is not None else None
-                source = str((user or {}).get("source") or source_list[i] or "")
-                try:
-                    if ids is not None:
-                        pid = check_id(ids[i], i)
-                    elif text_list[i] is not None:
-                        pid = point_id(source, content_digest(TextInput(str(text_list[i]))))
-                    else:
-                        pid = point_id(source, vectors_digest(mat[i], m))
-                    payload = build_payload(user, index=i, kind=str(kind_list[i]), task=str(task_list[i]),
-                                            source=source, text=text_list[i], point_id=pid)
-                except InputError as exc:
-                    summary.failures.append(ItemFailure(i, str(exc)))
-                    continue
-                records.append(PointRecord(pid, mat[i], self._pool(m), payload))
-                summary.ids[i] = pid
-                if len(records) >= batch_size:
-                    self._backend.upsert(records)
-                    bar.update(len(records))
-                    records = []
-            if records:
-                self._backend.upsert(records)
-            bar.update(n - bar.n)
-        written = [i for i, pid in enumerate(summary.ids) if pid is not None]
-        self._record_written({str(task_list[i]) for i in written}, {str(kind_list[i]) for i in written})
-        return summary
+        Text and markdown are chunked by the model's tokens (``chunk_tokens``, ``overlap_tokens``; default
+        an eighth of ``chunk_tokens``), code at definitions with line ranges, images as they are, PDFs page
+        by page (rendered to the model's pixel budget; ``pdf_text=True`` also embeds each page's text
+        layer). Unchanged files are skipped, changed files replaced, and with ``prune=True`` chunks of
+        files no longer under the given folders are deleted. ``late_chunking=True`` embeds each file's
+        chunks in one forward over the whole file. See ``docs/documents.md``.
+        """
+        from ._index_files import index_files
+
+        return index_files(self, paths, prune=prune, late_chunking=late_chunking, chunk_tokens=chunk_tokens,
+                           overlap_tokens=overlap_tokens, pdf_text=pdf_text, max_file_bytes=max_file_bytes,
+                           progress=progress)
 
     # ------------------------------------------------------------------ searching
-    def _mode(self, mode: str | None) -> SearchMode:
-        chosen = mode or ("two_stage" if self.has_multi else "dense")
-        if chosen not in _MODES:
-            raise ValueError(f"mode={mode!r} is not valid; use 'two_stage', 'multi' or 'dense'.")
-        if chosen != "dense" and not self.has_multi:
-            raise CollectionConfigError(f"mode={chosen!r} needs multi-vectors, but {self.name!r} is dense-only; use mode='dense'.")
-        return chosen  # type: ignore[return-value]
-
-    def _query_tasks(self, flt: models.Filter | None, tasks: Sequence[str] | None) -> list[str | None]:
-        if self.is_foreign:  # another tool's points carry no task: one query encoding, no task filter
-            return [None]
-        present = list(self._meta.get("tasks", []))
-        pinned = tasks_in_filter(flt)
-        if pinned is not None:
-            present = [t for t in present if t in pinned]
-        if tasks is not None:
-            wanted = [parse_task(t)[0] for t in ([tasks] if isinstance(tasks, str) else list(tasks))]
-            present = [t for t in present if t in wanted]
-        return present  # type: ignore[return-value]
-
     def search(
         self,
         query: Any,
@@ -509,7 +409,7 @@ class MultiVectorCollection:
         tasks: str | Sequence[str] | None = None,
         fusion: Fusion = DEFAULT_FUSION,
     ) -> list[SearchHit]:
-        """Search with a text or image query.
+        """Search with one text or image query.
 
         The query is encoded once per task adapter present in the collection (or pinned by the filter
         / ``tasks``), each encoding searches only the points of its task (filter ``task == t`` AND the
@@ -519,20 +419,8 @@ class MultiVectorCollection:
         ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict on
         metadata fields such as ``{"lang": "py"}`` (see :mod:`jina_local.qdrant.filters`).
         """
-        model = self._require_model("search()")
-        chosen = self._mode(mode)
-        flt = self.filter(filter)
-        task_list = self._query_tasks(flt, tasks)
-        if not task_list:
-            return []
-        output = {"two_stage": "both", "multi": "multi", "dense": "dense"}[chosen]
-        dim = None if self.dense_dim == model.info.dense_dim else self.dense_dim
-        vectors: dict[str | None, tuple[Any, Any]] = {}
-        for t in task_list:
-            res = model.encode_query(as_item_list(query)[:1] if not isinstance(query, str) else query,
-                                     task=t, output=output, dim=dim, progress=False)
-            vectors[t] = (res.dense[0] if res.dense is not None else None, res.multi[0] if res.multi else None)
-        return self._search_vectors(vectors, limit, prefetch_limit, flt, chosen, fusion)
+        return search_text(self, query, limit, prefetch_limit=prefetch_limit, filter=filter, mode=mode, tasks=tasks,
+                           fusion=fusion)
 
     def search_embeddings(
         self,
@@ -549,12 +437,13 @@ class MultiVectorCollection:
 
         ``task`` restricts the search to points of that task; by default every point is searched.
         """
-        chosen = self._mode(mode)
+        chosen = check_mode(self, mode)
         if chosen in ("two_stage", "dense") and dense is None:
             raise InputError(f"mode={chosen!r} needs the dense query vector (dense=...).")
         if chosen in ("two_stage", "multi") and multi is None:
             raise InputError(f"mode={chosen!r} needs the query token vectors (multi=...).")
-        return self._search_vectors({task: (dense, multi)}, limit, prefetch_limit, self.filter(filter), chosen, "raw")
+        task = None if task is None else wanted_tasks(self, task)[0]
+        return search_vectors(self, {task: (dense, multi)}, limit, prefetch_limit, self.filter(filter), chosen, "raw")
 
     def search_mmr(
         self,
@@ -575,32 +464,6 @@ class MultiVectorCollection:
         """
         return search_mmr(self, query, limit, fetch_limit=fetch_limit, lambda_mult=lambda_mult, dense=dense,
                           filter=filter, mode=mode)
-
-    def _search_vectors(self, per_task: dict[str | None, tuple[Any, Any]], limit: int, prefetch_limit: int | None,
-                        flt: models.Filter | None, mode: SearchMode, fusion: Fusion) -> list[SearchHit]:
-        if not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit={limit!r} must be a positive integer.")
-        if fusion not in ("zscore", "rrf", "raw"):
-            raise ValueError(f"fusion={fusion!r} is not valid; use 'zscore', 'rrf' or 'raw'.")
-        depth = limit if len(per_task) == 1 or fusion != "zscore" else max(limit, FUSION_DEPTH)
-        pre = prefetch_limit if prefetch_limit is not None else max(100, 10 * limit)
-        if not isinstance(pre, int) or pre < 1:
-            raise ValueError(f"prefetch_limit={prefetch_limit!r} must be a positive integer.")
-        pre = max(pre, depth)
-        plans = []
-        for t, (dense, multi) in per_task.items():
-            d = None if dense is None else np.asarray(dense, dtype=np.float32).reshape(-1)
-            m = None if multi is None else np.asarray(multi, dtype=np.float32)
-            if d is not None and d.shape[0] != self.dense_dim:
-                raise InputError(f"dense query vector has {d.shape[0]} dims; this collection stores {self.dense_dim}.")
-            if m is not None and (m.ndim != 2 or m.shape[1] != 128):
-                raise InputError(f"query token vectors must have shape (n_tokens, 128), got {m.shape}.")
-            task_filter = and_filters(field_equals("task", t), flt) if t is not None else flt
-            plans.append(QueryPlan(mode=mode, limit=depth, dense=d, multi=m, prefetch_limit=pre, filter=task_filter))
-        results = self._backend.query_batch(plans)
-        fused = fuse(dict(zip([str(t) for t in per_task], results)), fusion, limit)
-        return [SearchHit(id=h.id, score=s, payload=parse_payload(h.payload).flat(), raw_score=h.score, stored=h.payload)
-                for h, s in fused]
 
 
 def _with_view(record: dict[str, Any]) -> dict[str, Any]:

@@ -37,14 +37,10 @@ from typing import Any
 
 from qdrant_client import models
 
-from ..errors import JinaLocalError
+from ..errors import FilterError
 
 __all__ = ["FilterError", "and_filters", "check_filter", "field_equals", "payload_key", "tasks_in_filter",
            "to_edge_filter"]
-
-
-class FilterError(JinaLocalError, ValueError):
-    """A filter is not a ``qdrant_client.models.Filter`` or uses a part the embedded engine lacks."""
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..errors import OptionError
 from ._base import RawHit
 
 __all__ = ["DEFAULT_FUSION", "FUSION_DEPTH", "MIN_ZSCORE_HITS", "Fusion", "fuse", "fuse_ranked"]
@@ -53,7 +54,7 @@ def fuse_ranked(lists: Sequence[Sequence[float]], method: Fusion, k: int = RRF_K
     [(1, 0), (0, 0), (0, 1), (1, 1)]
     """
     if method not in ("rrf", "zscore", "raw"):
-        raise ValueError(f"fusion={method!r} is not valid; use 'zscore', 'rrf' or 'raw'.")
+        raise OptionError(f"fusion={method!r} is not valid; use 'zscore', 'rrf' or 'raw'.")
     arrays = [np.asarray(scores, dtype=np.float64) for scores in lists]
     pooled = np.concatenate(arrays) if arrays else np.zeros(0)
     pooled_mean = float(pooled.mean()) if pooled.size else 0.0

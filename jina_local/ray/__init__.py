@@ -25,7 +25,14 @@ from ._cli import index_on_ray
 from ._columns import MODEL_METADATA_KEY
 from ._embed import EncodeBatches, embed_dataset
 from ._files import file_chunks
-from ._sink import CollectionDatasink, RowFailure, TransientWriteError, WriteSummary, is_transient, write_collection
+from ._sink import (
+    CollectionDatasink,
+    RowFailure,
+    TransientWriteError,
+    WriteSummary,
+    is_transient,
+    write_collection,
+)
 
 __all__ = [
     "MODEL_METADATA_KEY",

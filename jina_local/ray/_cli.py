@@ -1,7 +1,7 @@
 """``jina-local index PATH... --ray [auto|ADDRESS]``: the indexing job as a Ray Data pipeline.
 
-Local paths are walked on the driver (hidden files and folders skipped, as without ``--ray``) and
-read where the tasks run, so on several nodes they must be on a shared file system; ``s3://``,
+Local paths are walked on the driver (``jina_local.documents.walk``: ``.gitignore`` honoured, hidden
+files skipped, as ``index_files`` does) and read where the encoder actors run, so on several nodes they must be on a shared file system; ``s3://``,
 ``gs://`` and other URIs are listed and read by Ray (``read_binary_files``). Progress is Ray Data's
 own (its progress bars and dashboard).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,6 @@ import ray
 from ..errors import JinaLocalError, OptionError
 
 __all__ = ["index_on_ray", "list_files", "start_ray"]
-
-_SKIP_DIRS = {"__pycache__", "node_modules", "venv"}
-
 
 def start_ray(address: str) -> None:
     """Connect to the cluster at ``address``; ``"auto"``: the one ``RAY_ADDRESS`` or ``ray start`` left, else a local one."""
@@ -33,20 +30,14 @@ def start_ray(address: str) -> None:
         ray.init(address=address, log_to_driver=False)
 
 
-def list_files(paths: Sequence[str]) -> Iterator[str]:
-    """Every non-hidden file under ``paths`` (local paths only), sorted per folder."""
-    for raw in paths:
-        root = Path(raw).expanduser()
-        if root.is_file():
-            yield str(root.resolve())
-            continue
-        if not root.is_dir():
-            raise JinaLocalError(f"'{raw}' is neither a file nor a folder.")
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
-            for name in sorted(filenames):
-                if not name.startswith("."):
-                    yield str((Path(dirpath) / name).resolve())
+def list_files(paths: Sequence[str]) -> list[str]:
+    """The files ``index_files`` would look at under local ``paths`` (``.gitignore`` honoured, hidden skipped)."""
+    from ..documents import walk
+
+    found = walk(list(paths))
+    if found.missing:
+        raise JinaLocalError(f"not found: {', '.join(found.missing)} (no such file or folder).")
+    return [str(f.path) for f in found.files]
 
 
 def _listing(paths: Sequence[str]) -> ray.data.Dataset:
@@ -54,7 +45,7 @@ def _listing(paths: Sequence[str]) -> ray.data.Dataset:
     local = [p for p in paths if "://" not in p]
     parts = []
     if local:
-        files = list(list_files(local))
+        files = list_files(local)
         if not files:
             raise JinaLocalError(f"no files to index under {', '.join(local)}.")
         parts.append(ray.data.from_items([{"path": f} for f in files]))
@@ -82,7 +73,10 @@ def index_on_ray(args: Any) -> int:
     listing = _listing(list(args.paths))
     embedded = embed_dataset(listing, model, output="auto", dim=getattr(args, "dim", None),
                              max_batch_size=batch_size, device=getattr(args, "device", "auto"),
-                             dtype=getattr(args, "dtype", "auto"))
+                             dtype=getattr(args, "dtype", "auto"), late_chunking=bool(getattr(args, "late_chunking", False)),
+                             chunk_tokens=getattr(args, "chunk_tokens", None),
+                             overlap_tokens=getattr(args, "overlap_tokens", None),
+                             pdf_text=bool(getattr(args, "pdf_text", False)))
     summary = write_collection(embedded, index, args.collection, dense_dim=getattr(args, "dim", None),
                                pool_factor=getattr(args, "pool_factor", None))
     for failure in summary.failures:

@@ -21,7 +21,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-from ray.data.extensions import ArrowPythonObjectArray, ArrowTensorArray, ArrowVariableShapedTensorArray
+from ray.data.extensions import (
+    ArrowPythonObjectArray,
+    ArrowTensorArray,
+    ArrowVariableShapedTensorArray,
+)
 
 from ..types import ModelInfo
 

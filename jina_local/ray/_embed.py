@@ -23,7 +23,6 @@ from ._columns import (
     set_column,
     string_array,
 )
-from ._files import expand_file_rows
 
 __all__ = ["EncodeBatches", "embed_dataset", "prepare_rows"]
 
@@ -50,7 +49,8 @@ class EncodeBatches:
 
     def __init__(self, model: str | os.PathLike[str], *, column: str = "item", output: str = "both",
                  task: str | None = "auto", dim: int | None = None, late_chunking: bool = False,
-                 max_batch_size: int | None = None, device: str = "auto", dtype: str = "auto") -> None:
+                 max_batch_size: int | None = None, device: str = "auto", dtype: str = "auto",
+                 files: dict[str, Any] | None = None) -> None:
         import jina_local
 
         self._model = jina_local.load(model, device=device, dtype=dtype)
@@ -67,35 +67,94 @@ class EncodeBatches:
         self._multi = output in ("multi", "both")
         self._dim = dim or info.dense_dim
         self._metadata = info_metadata(info)
+        self._files = dict(files or {})
         if not late_chunking:  # check the options against the model now, not on the first batch
             self._model.stream(iter(()), progress=False, **self._options).close()
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        if self._column not in table.column_names:
+        late_docs: list[tuple[str, list[tuple[int, tuple[int, int]]]]] = []
+        if _is_listing(table, self._column):
+            table, late_docs = self._expand_files(table)
+        elif self._column not in table.column_names:
             raise OptionError(
                 f"the batch has no column {self._column!r} to embed (columns: {table.column_names}); "
                 "pass column=... to embed_dataset."
             )
+        elif self._late:
+            items = table.column(self._column).to_pylist()
+            prior = table.column("error").to_pylist() if "error" in table.column_names else [None] * len(items)
+            return self._late_chunks(table, items, prior)
         items = table.column(self._column).to_pylist()
         prior = table.column("error").to_pylist() if "error" in table.column_names else [None] * len(items)
-        if self._late:
-            return self._late_chunks(table, items, prior)
         results: list[Encoded | None] = [None] * len(items)
         errors = list(prior)
+        late_rows = {row for _, pairs in late_docs for row, _ in pairs}
         todo = []
         for i, (item, error) in enumerate(zip(items, prior)):
             if error is None and item is None:
                 errors[i] = f"the row's {self._column!r} value is null; nothing to embed"
-            elif error is None:
+            elif error is None and i not in late_rows:
                 todo.append(i)
         if todo:
-            for encoded in self._model.stream((items[i] for i in todo), progress=False, **self._options):
+            options = {k: v for k, v in self._options.items() if k != "late_chunking"}
+            for encoded in self._model.stream((items[i] for i in todo), progress=False, **options):
                 row = todo[encoded.index]
                 if encoded.error is not None:
                     errors[row] = _row_error(encoded.error)
                 else:
                     results[row] = encoded
-        return self._attach(table, results, errors)
+        self._late_spans(late_docs, results, errors)
+        out = self._attach(table, results, errors)
+        if "id" in out.column_names and _is_listing_output(out):
+            out = _drop_image_bytes(out, self._column)
+        return out
+
+    def _expand_files(self, table: pa.Table) -> tuple[pa.Table, list[tuple[str, list[tuple[int, tuple[int, int]]]]]]:
+        """File-listing rows -> chunk rows (documents layer, with this actor's model for the tokens)."""
+        from ._files import file_chunks, listing_paths
+
+        rows: list[dict[str, Any]] = []
+        late: list[tuple[str, list[tuple[int, tuple[int, int]]]]] = []
+        for row in table.to_pylist():
+            path, data = listing_paths(row, self._column)
+            extra = {k: v for k, v in row.items() if k not in ("bytes", "path", self._column)}
+            if path is None:
+                if self._column in row and not _is_file_value(row.get(self._column)):
+                    rows.append(row)  # a plain item in a column that also holds paths
+                else:
+                    rows.append({**extra, self._column: None, "error": "the file listing has a row without a path"})
+                continue
+            got = file_chunks(path, data, self._model, late_chunking=self._late, **self._files)
+            offset = len(rows)
+            late += [(text, [(offset + r, chars) for r, chars in pairs]) for text, pairs in got.late]
+            for chunk_row in got.rows:
+                item = chunk_row.pop("item")
+                rows.append({**extra, self._column: item, **chunk_row})
+        return _rows_table(rows, self._column), late
+
+    def _late_spans(self, docs: list[tuple[str, list[tuple[int, tuple[int, int]]]]], results: list[Encoded | None],
+                    errors: list[str | None]) -> None:
+        """Late chunking of files: each document's text chunks from one forward (``encode_spans``)."""
+        if not docs:
+            return
+        from ..late_chunking import encode_spans
+
+        output = "both" if self._dense and self._multi else ("dense" if self._dense else "multi")
+        for text, pairs in docs:
+            try:
+                [res] = encode_spans(self._model, [(text, [chars for _, chars in pairs])], output=output,
+                                     dim=self._options["dim"], task=self._options["task"], progress=False)
+            except Exception as exc:  # noqa: BLE001 - the document fails as a whole; the job goes on
+                for row, _ in pairs:
+                    errors[row] = _row_error(exc)
+                continue
+            for j, (row, _) in enumerate(pairs):
+                bad = res.errors.get(j)
+                if bad is not None:
+                    errors[row] = _row_error(bad)
+                    continue
+                results[row] = Encoded(row, res.dense[j] if res.dense is not None else None,
+                                       res.multi[j] if res.multi is not None else None, res.tasks[j], res.kinds[j])
 
     def _late_chunks(self, table: pa.Table, items: list[Any], prior: list[str | None]) -> pa.Table:
         """One row per document (a list of chunk texts) in, one row per chunk out."""
@@ -168,43 +227,21 @@ def _row_error(error: BaseException) -> str:
 
 
 def prepare_rows(table: pa.Table, column: str, late_chunking: bool) -> pa.Table:
-    """The CPU stage before the encoders: file listings become chunk rows, anything else passes as is.
+    """The per-block stage before the encoders: checks the columns and keeps item types mergeable.
 
-    A file listing is a batch with a ``path`` column and no ``column`` (``read_binary_files(...,
-    include_paths=True)``, ``from_items([{"path": ...}])``), or ``column`` values that are
-    ``pathlib.Path`` objects. With ``late_chunking`` a file becomes one row holding its chunk list.
+    A file listing (a ``path`` column and no ``column``, or ``pathlib.Path`` items) passes as it is:
+    the encoder actors cut files into chunks, since chunking needs the model's tokens. Bytes items are
+    turned into Python objects (see :func:`_items_as_objects_if_bytes`).
     """
     names = table.column_names
     if column in names:
-        values = table.column(column).to_pylist() if not _plain_type(table.schema.field(column).type) else None
-        if values is None or not any(isinstance(v, os.PathLike) for v in values):
-            return _items_as_objects_if_bytes(table, column)
-        paths_in_column = True
-    elif "path" in names:
-        paths_in_column = False
-    else:
-        raise OptionError(
-            f"the dataset has no column {column!r} to embed (its columns: {names}); pass column=..., "
-            "or a file listing with a 'path' column (ray.data.read_binary_files(..., include_paths=True))."
-        )
-    expanded: list[dict[str, Any]] = []
-    for row in table.to_pylist():  # input order is kept: a file's chunks stand where the file stood
-        if paths_in_column and not isinstance(row.get(column), os.PathLike):
-            expanded.append(row)
-        else:
-            expanded.extend(expand_file_rows([row], column, paths_in_column=paths_in_column))
-    if late_chunking:
-        expanded = _group_chunks(expanded, column)
-    keys: list[str] = [column]
-    for r in expanded:
-        keys.extend(k for k in r if k not in keys)
-    typed = {"path": pa.string(), "source": pa.string(), "error": pa.string(), "chunk": pa.int64()}
-    arrays = {k: (pa.array([r.get(k) for r in expanded], type=typed[k]) if k in typed
-                  else any_array([r.get(k) for r in expanded])) for k in keys if k != column}
-    items = [r.get(column) for r in expanded]
-    text_only = all(v is None or isinstance(v, str) for v in items)
-    arrays[column] = pa.array(items, type=pa.string()) if text_only else ArrowPythonObjectArray.from_objects(items)
-    return pa.table({k: arrays[k] for k in keys})
+        return _items_as_objects_if_bytes(table, column)
+    if "path" in names:
+        return table
+    raise OptionError(
+        f"the dataset has no column {column!r} to embed (its columns: {names}); pass column=..., "
+        "or a file listing with a 'path' column (ray.data.read_binary_files(..., include_paths=True))."
+    )
 
 
 def _items_as_objects_if_bytes(table: pa.Table, column: str) -> pa.Table:
@@ -216,27 +253,59 @@ def _items_as_objects_if_bytes(table: pa.Table, column: str) -> pa.Table:
     return set_column(table, column, ArrowPythonObjectArray.from_objects(table.column(column).to_pylist()))
 
 
+def _is_file_value(value: Any) -> bool:
+    return isinstance(value, os.PathLike)
+
+
+def _is_listing(table: pa.Table, column: str) -> bool:
+    """A file listing: a ``path`` column without the item column, or ``pathlib.Path`` items."""
+    if column not in table.column_names:
+        return "path" in table.column_names
+    if _plain_type(table.schema.field(column).type):
+        return False
+    return any(_is_file_value(v) for v in table.column(column).to_pylist())
+
+
+def _is_listing_output(table: pa.Table) -> bool:
+    return "file_hash" in table.column_names
+
+
+def _drop_image_bytes(table: pa.Table, column: str) -> pa.Table:
+    """Image and page bytes of file chunks are not needed downstream (their ids are known): send nulls."""
+    kinds = table.column("kind").to_pylist()
+    ids = table.column("id").to_pylist()
+    items = table.column(column).to_pylist()
+    if not any(k == "image" and i is not None for k, i in zip(kinds, ids)):
+        return table
+    kept = [None if (k == "image" and i is not None) else v for k, i, v in zip(kinds, ids, items)]
+    return set_column(table, column, _item_array(kept))
+
+
+def _item_array(items: list[Any]) -> pa.Array:
+    if all(v is None or isinstance(v, str) for v in items):
+        return pa.array(items, type=pa.string())
+    return ArrowPythonObjectArray.from_objects(items)
+
+
+_TYPED = {"path": pa.string(), "source": pa.string(), "error": pa.string(), "chunk": pa.int64(), "id": pa.string(),
+          "page": pa.int64(), "file_chunks": pa.int64(), "file_type": pa.string(), "file_hash": pa.string(),
+          "chunking": pa.string(), "language": pa.string(), "section": pa.string(), "page_text": pa.string(),
+          "lines": pa.list_(pa.int64()), "chars": pa.list_(pa.int64()), "late_chunking": pa.bool_()}
+
+
+def _rows_table(rows: list[dict[str, Any]], column: str) -> pa.Table:
+    keys: list[str] = [column]
+    for r in rows:
+        keys.extend(k for k in r if k not in keys)
+    arrays = {k: (pa.array([r.get(k) for r in rows], type=_TYPED[k]) if k in _TYPED
+                  else any_array([r.get(k) for r in rows])) for k in keys if k != column}
+    arrays[column] = _item_array([r.get(column) for r in rows])
+    return pa.table({k: arrays[k] for k in keys})
+
+
 def _plain_type(dtype: pa.DataType) -> bool:
     """Arrow types that cannot hold ``pathlib.Path`` objects (strings, bytes, numbers...)."""
     return not isinstance(dtype, pa.ExtensionType)
-
-
-def _group_chunks(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
-    """Chunk rows of the same file -> one row with the chunk list (late chunking encodes them in one forward)."""
-    grouped: dict[Any, dict[str, Any]] = {}
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        path = r.get("path")
-        if path is None or r.get("error") is not None:
-            out.append(r)
-            continue
-        doc = grouped.get(path)
-        if doc is None:
-            doc = grouped[path] = {**r, column: [], "source": path}
-            doc.pop("chunk", None)
-            out.append(doc)
-        doc[column].append(r[column])
-    return out
 
 
 def _pool_size(concurrency: int | tuple[int, int] | None, num_gpus: float) -> tuple[int, int]:
@@ -274,13 +343,17 @@ def embed_dataset(
     device: str = "auto",
     dtype: str = "auto",
     max_restarts: int | None = None,
+    chunk_tokens: int | None = None,
+    overlap_tokens: int | None = None,
+    pdf_text: bool = False,
 ) -> ray.data.Dataset:
     """Embed the ``column`` of a Ray Dataset on an actor pool; returns the dataset with vector columns added.
 
     ``model``: a hub id or a folder that every actor can read (each actor loads it once). Items are
-    text (``str``), image file bytes, or files: a file listing (``read_binary_files(...,
-    include_paths=True)``, ``from_items([{"path": ...}])`` or ``pathlib.Path`` items) is cut into
-    chunk rows first (``path``, ``chunk``, ``source`` columns; see :mod:`jina_local.ray._files`).
+    text (``str``) or image file bytes; a file listing (``read_binary_files(..., include_paths=True)``,
+    ``from_items([{"path": ...}])`` or ``pathlib.Path`` items) is cut by the documents layer inside the
+    actors into the chunks ``index_files`` makes, with their locations and point ``id`` (PDFs become
+    pages; see :mod:`jina_local.ray._files`).
     Added columns: ``dense`` (``output`` "dense"/"both"), ``multi`` ("multi"/"both"; ``"auto"``:
     "both" when the model makes token vectors, else "dense"), ``task``,
     ``kind``, ``error`` (null, or why the row failed: a bad row never stops the job).
@@ -291,6 +364,7 @@ def embed_dataset(
     ``batch_size``: rows per actor call, the window the engine length-sorts into forwards of at most
     ``max_batch_size`` items under its token budget (more rows sort better; the engine bounds memory). ``late_chunking``: each row (or file) is one
     document whose chunks are encoded in one forward; output rows are its chunks (``chunk`` column).
+    ``chunk_tokens`` / ``overlap_tokens`` / ``pdf_text``: how files are cut (as in ``index_files``).
     ``max_restarts``: how often a dead actor is restarted (and its batch retried) before the job fails;
     ``None`` keeps Ray Data's default, which restarts and retries without limit.
     """
@@ -322,6 +396,12 @@ def embed_dataset(
     if num_gpus < 0 or num_cpus < 0:
         raise OptionError(f"num_gpus={num_gpus!r} and num_cpus={num_cpus!r} must be >= 0.")
     low, high = _pool_size(concurrency, num_gpus)
+    _positive("chunk_tokens", chunk_tokens)
+    files: dict[str, Any] = {"pdf_text": bool(pdf_text)}
+    if chunk_tokens is not None:
+        files["chunk_tokens"] = chunk_tokens
+    if overlap_tokens is not None:
+        files["overlap_tokens"] = overlap_tokens
     prepared = ds.map_batches(prepare_rows, fn_kwargs={"column": column, "late_chunking": late_chunking},
                               batch_format="pyarrow", batch_size=None)
     return prepared.map_batches(
@@ -329,7 +409,7 @@ def embed_dataset(
         fn_constructor_args=(os.fspath(model),),
         fn_constructor_kwargs={"column": column, "output": output, "task": task, "dim": dim,
                                "late_chunking": late_chunking, "max_batch_size": max_batch_size,
-                               "device": device, "dtype": dtype},
+                               "device": device, "dtype": dtype, "files": files},
         batch_format="pyarrow",
         batch_size=batch_size,
         compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high),

@@ -35,11 +35,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import mixed_corpus  # noqa: E402
-from fixture_v4 import write_v4_checkpoint  # noqa: E402
+from bench_engine import mixed_corpus
+from fixture_v4 import write_v4_checkpoint
 
-import jina_local  # noqa: E402
-from jina_local.qdrant import MultiVectorCollection  # noqa: E402
+import jina_local
+from jina_local.qdrant import MultiVectorCollection
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from jina_local.qdrant import MultiVectorCollection
 
 ray = pytest.importorskip("ray", reason="Ray Data is not installed: pip install -e '.[test]' (or jina-local[ray])")
 
-from jina_local.ray import _embed, _sink, embed_dataset, write_collection  # noqa: E402
+from jina_local.ray import _embed, _sink, embed_dataset, write_collection
 
 
 def _png(seed: int) -> bytes:

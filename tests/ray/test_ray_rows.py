@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,13 +12,14 @@ from PIL import Image
 
 pytest.importorskip("ray.data", reason="Ray Data is not installed: pip install -e '.[test]' (or jina-local[ray])")
 
-import pyarrow as pa  # noqa: E402
+import pyarrow as pa
 
-from jina_local.errors import CollectionConfigError, OptionError  # noqa: E402
-from jina_local.ray import embed_dataset, file_chunks, is_transient, write_collection  # noqa: E402
-from jina_local.ray._columns import info_from_metadata, info_metadata, multi_array  # noqa: E402
-from jina_local.ray._embed import _row_error, prepare_rows  # noqa: E402
-from jina_local.ray._sink import _plain, _schema_dims  # noqa: E402
+from jina_local.errors import CollectionConfigError, OptionError
+from jina_local.ray import embed_dataset, is_transient, write_collection
+from jina_local.ray._columns import info_from_metadata, info_metadata, multi_array
+from jina_local.ray._embed import _row_error, prepare_rows
+from jina_local.ray._sink import _schema_dims
+from jina_local.ray._writer import _plain
 
 
 def _png() -> bytes:
@@ -26,32 +28,51 @@ def _png() -> bytes:
     return buf.getvalue()
 
 
-def test_file_listing_becomes_chunk_rows(tmp_path: Path) -> None:
-    (tmp_path / "a.md").write_text("First paragraph.\n\nSecond one.")
+@pytest.fixture(scope="module")
+def encoder(tiny_v4_dir: Path) -> Any:
+    from jina_local.ray import EncodeBatches
+
+    return EncodeBatches(str(tiny_v4_dir), device="cpu", dtype="float32")
+
+
+def test_file_listing_becomes_the_chunks_index_files_makes(encoder: Any, tmp_path: Path) -> None:
+    from fixture_docs import write_pdf
+
+    (tmp_path / "a.md").write_text("# Title\n\nFirst paragraph.\n\nSecond one.")
     (tmp_path / "b.bin").write_bytes(b"\x00\x01 binary")
-    (tmp_path / "c.txt").write_bytes("caf\xe9".encode("latin-1"))
-    listing = pa.table({"path": [str(tmp_path / n) for n in ("a.md", "b.bin", "c.txt", "missing.md")],
-                        "bytes": [None, None, None, None], "tag": ["x", "y", "z", "w"]})
-    out = prepare_rows(listing, "item", late_chunking=False)
-    assert "bytes" not in out.column_names and out.schema.field("item").type == pa.string()
-    rows = out.to_pylist()
-    assert rows[0] == {"item": "First paragraph.\n\nSecond one.", "path": str(tmp_path / "a.md"), "chunk": 0,
-                       "source": f"{tmp_path / 'a.md'}#0", "error": None, "tag": "x"}
-    assert [r["item"] for r in rows[1:]] == [None, None, None]
-    assert "binary" in rows[1]["error"] and "not UTF-8" in rows[2]["error"] and "cannot be read" in rows[3]["error"]
-    assert [r["tag"] for r in rows] == ["x", "y", "z", "w"]  # listing columns travel with their file
+    write_pdf(tmp_path / "r.pdf", ["page one text", "page two text"])
+    names = ("a.md", "b.bin", "r.pdf", "missing.md")
+    listing = pa.table({"path": [str(tmp_path / n) for n in names], "tag": ["x", "y", "z", "w"]})
+    out = encoder(prepare_rows(listing, "item", late_chunking=False)).to_pylist()
+    by_name: dict[str, list[dict]] = {}
+    for row in out:
+        by_name.setdefault(Path(row["path"]).name, []).append(row)
+    [md] = by_name["a.md"]
+    assert md["item"].startswith("# Title") and md["error"] is None and md["kind"] == "text"
+    assert md["lines"] == [1, 5] and md["file_type"] == "markdown" and md["tag"] == "x" and md["source"] == md["path"]
+    assert "binary" in by_name["b.bin"][0]["error"] and by_name["b.bin"][0]["dense"] is not None
+    pages = by_name["r.pdf"]
+    assert [p["page"] for p in pages] == [1, 2] and all(p["kind"] == "image" and p["error"] is None for p in pages)
+    assert all(p["item"] is None for p in pages)  # page pixels are not shipped to the writers (ids are known)
+    assert "could not be read" in by_name["missing.md"][0]["error"]
+    from jina_local.qdrant import MultiVectorCollection
+
+    with MultiVectorCollection.open(tmp_path / "idx", "docs", encoder._model) as store:
+        store.index_files([tmp_path / n for n in ("a.md", "r.pdf")])
+        stored = {p["id"] for p in store.scroll()}
+    assert {r["id"] for r in out if r["error"] is None} == stored  # the ids index_files gives
 
 
-def test_read_binary_files_rows_use_their_bytes_and_keep_images_as_objects(tmp_path: Path) -> None:
+def test_read_binary_files_rows_use_their_bytes(encoder: Any) -> None:
     png = _png()
     listing = pa.table({"bytes": [png, b"print('hi')\n"], "path": ["s3://b/chart.png", "s3://b/run.py"]})
-    out = prepare_rows(listing, "item", late_chunking=False)
-    assert isinstance(out.schema.field("item").type, pa.ExtensionType)  # str and bytes in one column
-    assert out.column("item").to_pylist() == [png, "print('hi')\n"]
-    assert out.column("source").to_pylist() == ["s3://b/chart.png#0", "s3://b/run.py#0"]
+    out = encoder(prepare_rows(listing, "item", late_chunking=False)).to_pylist()
+    assert [(r["path"], r["kind"], r["error"]) for r in out] == [("s3://b/chart.png", "image", None),
+                                                                ("s3://b/run.py", "code", None)]
+    assert out[1]["item"] == "print('hi')"  # the chunker drops the trailing newline
 
 
-def test_path_items_are_read_as_files_and_other_items_pass(tmp_path: Path) -> None:
+def test_path_items_are_files_and_other_items_pass(encoder: Any, tmp_path: Path) -> None:
     (tmp_path / "n.md").write_text("a note")
     text_only = pa.table({"item": ["plain text", "more"]})
     assert prepare_rows(text_only, "item", late_chunking=False) is text_only  # nothing to do: no copy
@@ -60,24 +81,15 @@ def test_path_items_are_read_as_files_and_other_items_pass(tmp_path: Path) -> No
     from ray.data.extensions import ArrowPythonObjectArray
 
     mixed = pa.table({"item": ArrowPythonObjectArray.from_objects([tmp_path / "n.md", "inline text"])})
-    rows = prepare_rows(mixed, "item", late_chunking=False).to_pylist()
-    assert [(r["item"], r["path"]) for r in rows] == [("a note", str(tmp_path / "n.md")), ("inline text", None)]
-
-
-def test_late_chunking_groups_a_files_chunks_into_one_row(tmp_path: Path) -> None:
-    (tmp_path / "long.md").write_text("\n\n".join(f"Paragraph {i} " + "word " * 300 for i in range(3)))
-    rows = prepare_rows(pa.table({"path": [str(tmp_path / "long.md")]}), "item", late_chunking=True).to_pylist()
-    assert len(rows) == 1 and len(rows[0]["item"]) == 3 and rows[0]["source"] == str(tmp_path / "long.md")
+    rows = encoder(prepare_rows(mixed, "item", late_chunking=False)).to_pylist()
+    assert [(r["item"], Path(r["path"]).name if r["path"] else None) for r in rows] == [
+        ("a note", "n.md"), ("inline text", None)]
+    assert all(r["error"] is None for r in rows)
 
 
 def test_missing_column_is_a_clear_error() -> None:
-    with pytest.raises(OptionError, match="no column 'text'.*columns: \\['body'\\]"):
+    with pytest.raises(OptionError, match=r"no column 'text'.*columns: \['body'\]"):
         prepare_rows(pa.table({"body": ["x"]}), "text", late_chunking=False)
-
-
-def test_file_chunks_refuses_pdfs_until_the_documents_layer() -> None:
-    [row] = file_chunks("/x/report.pdf", b"%PDF-1.7 ...")
-    assert row["item"] is None and "documents layer" in row["error"]
 
 
 def test_model_record_travels_in_schema_metadata(tiny_v4: object) -> None:

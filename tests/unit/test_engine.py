@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jina_local import Encoded
-from jina_local.errors import EncodingError, InputError
+from jina_local.errors import EncodingError, InputError, TaskError
 
 TEXTS = [("word " * (1 + (i * 7) % 23)) + f"item {i}" for i in range(40)]
 CODE = [f"def f{i}(x):\n    return x * {i}\n" for i in range(12)]
@@ -252,3 +252,59 @@ def test_stream_takes_one_item_and_refuses_unordered_containers(tiny_v4):
     for bad in ({"a", "b"}, {"a": 1}):
         with pytest.raises(InputError):
             tiny_v4.stream(bad)
+
+
+def test_jina_api_task_names_set_task_and_role(tiny_v4):
+    text = "how long do cats sleep"
+    query = tiny_v4.encode(text, task="retrieval.query").dense
+    assert np.allclose(query, tiny_v4.encode_query(text, task="retrieval").dense, atol=1e-6)
+    passage = tiny_v4.encode_query(text, task="retrieval.passage")  # the name wins over the role
+    assert np.allclose(passage.dense, tiny_v4.encode_document(text, task="retrieval").dense, atol=1e-6)
+    mixed = tiny_v4.encode([text, text], task=["code.query", "code.passage"])
+    assert mixed.tasks == ["code", "code"] and not np.allclose(mixed.dense[0], mixed.dense[1])
+    with pytest.raises(TaskError, match="item 1"):
+        tiny_v4.encode([text, text], task=["code.query", "retrieval.answer"])
+
+
+def test_a_cancel_event_ends_a_stream_blocked_on_its_queued_items(tiny_v4, monkeypatch):
+    backend = tiny_v4.backend
+    real_forward = backend.forward
+    gate, entered = threading.Event(), threading.Event()
+    sizes: list[int] = []
+
+    def held(batch, **kwargs):
+        entered.set()
+        gate.wait(timeout=10)
+        sizes.append(len(batch))
+        return real_forward(batch, **kwargs)
+
+    monkeypatch.setattr(backend, "forward", held)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(tiny_v4.encode, "holds the worker")
+        assert entered.wait(10)
+        cancel = threading.Event()
+        waiting = pool.submit(lambda: list(tiny_v4.stream(["q1", "q2", "q3"], cancel=cancel)))
+        deadline = time.monotonic() + 10
+        while tiny_v4.stats().pending_items < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        cancel.set()
+        assert waiting.result(timeout=5) == []  # the blocked consumer is woken and the stream ends
+        gate.set()
+        first.result(timeout=30)
+    assert sizes == [1] and tiny_v4.stats().pending_items == 0
+
+
+def test_the_token_budget_can_be_set(tiny_v4):
+    before = tiny_v4.token_budget
+    try:
+        tiny_v4.token_budget = 64
+        events = []
+        remove = tiny_v4.add_batch_listener(events.append)
+        tiny_v4.encode(TEXTS)
+        remove()
+        assert all(e.padded_tokens <= 64 or e.size == 1 for e in events)  # an over-long item runs alone
+        assert len(events) > len(TEXTS) // 4
+        with pytest.raises(InputError):
+            tiny_v4.token_budget = 0
+    finally:
+        tiny_v4.token_budget = before

@@ -21,6 +21,7 @@ EXPECTED_ALL = [
     "ErrorMode",
     "FetchError",
     "FetchPolicy",
+    "FilterError",
     "InputError",
     "JinaLocalError",
     "Kind",
@@ -35,6 +36,7 @@ EXPECTED_ALL = [
     "URLNotAllowedError",
     "UnsupportedModelError",
     "__version__",
+    "detect_kind",
     "hf_style_options",
     "image_reference",
     "load",
@@ -74,3 +76,16 @@ def test_errors_share_one_base():
         obj = getattr(jina_local, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, jina_local.JinaLocalError)
+
+
+def test_version_and_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "jina_local", "--version"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == f"jina-local {jina_local.__version__}"
+
+
+def test_filter_error_is_in_the_error_tree():
+    from jina_local.errors import FilterError, JinaLocalError
+    from jina_local.qdrant import FilterError as FromQdrant
+
+    assert FromQdrant is FilterError and issubclass(FilterError, (JinaLocalError, ValueError))
+    assert jina_local.detect_kind("def f():\n    return 1\n") == "code"

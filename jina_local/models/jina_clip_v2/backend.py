@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import torch
 
-from ...errors import OutputError, TaskError
+from ...errors import EncodingError, InputError, OutputError, TaskError
 from ...inputs import ImageInput, TextInput, TypedInput
 from ...options import check_positive_int
 from ...pooling import l2_normalize
 from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
 from .eva02 import Eva02VisionTower
-from .processing import ClipTextProcessor, ImageSettings, normalize_pixels, preprocess_image
-from .text_tower import pad_id, text_features
+from .processing import (
+    ClipTextProcessor,
+    ImageSettings,
+    normalize_pixels,
+    preprocess_image,
+)
+from .text_tower import pad_id, text_features, token_states
 
 if TYPE_CHECKING:
     from transformers import JinaEmbeddingsV3Model
@@ -45,7 +51,9 @@ class JinaClipV2Backend(ModelBackend):
         image: ImageSettings,
         report: LoadReport,
     ) -> None:
-        self.info = info
+        self.info = info if info.max_pixels is not None else dataclasses.replace(
+            info, max_pixels=image.size * image.size
+        )
         self.text_model = text_model
         self.vision_model = vision_model
         self.text = text
@@ -69,6 +77,14 @@ class JinaClipV2Backend(ModelBackend):
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return self.text.token_spans(text)
 
+    def late_chunk_tokens(self, text: str, *, role: Role, task: str) -> tuple[list[int], list[tuple[int, int] | None]]:
+        """Ids of the whole document and each id's span in ``text`` (``None``: prompt, specials)."""
+        return self.text.late_chunk_tokens(text, role=role)
+
+    def late_chunk_window(self, max_length: int | None) -> int:
+        """Tokens per late-chunking forward: ``max_length`` (default 512, at most the tower's positions)."""
+        return self.text.check_max_length(max_length)
+
     def prepare(
         self,
         item: TypedInput,
@@ -89,7 +105,7 @@ class JinaClipV2Backend(ModelBackend):
         if isinstance(item, ImageInput):  # data: the (3, S, S) uint8 crop
             crop = preprocess_image(item.image, self.image.size, interpolation=self.image.interpolation)
             return Prepared(cost=self.vision_model.cfg.num_tokens, group=IMAGE_GROUP, data=crop, nbytes=crop.nelement())
-        raise TypeError(f"jina-clip-v2 cannot embed {type(item).__name__}")
+        raise InputError(f"jina-clip-v2 cannot embed {type(item).__name__}")
 
     # -- forward (inside the engine's per-model critical section) --------------------------------
     def collate_text(self, batch: Sequence[Prepared]) -> torch.Tensor:
@@ -122,5 +138,15 @@ class JinaClipV2Backend(ModelBackend):
         elif groups == {IMAGE_GROUP}:
             features = self.embed_pixels(self.collate_images(batch))
         else:
-            raise ValueError(f"one forward takes text or images, not a mix of {sorted(map(str, groups))}")
+            raise EncodingError(f"one forward takes text or images, not a mix of {sorted(map(str, groups))}")
         return BatchOutput(dense=l2_normalize(features), multi=None)
+
+    def late_chunk_forward(
+        self, windows: Sequence[Sequence[int]], *, task: str, multi: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Per window of ids: the text tower's final hidden states ``(L_i, D)`` fp32. Call inside :attr:`lock`."""
+        if multi:
+            raise OutputError(f"{self.info.name} produces no per-token vectors; use output='dense'.")
+        batch = [Prepared(cost=len(ids), group=TEXT_GROUP, data=list(ids)) for ids in windows]
+        hidden = token_states(self.text_model, self.collate_text(batch), self.pad_id)  # (b, L, D)
+        return [(hidden[row, : len(ids)].float(), None) for row, ids in enumerate(windows)]

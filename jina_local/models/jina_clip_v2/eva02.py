@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import CheckpointError
+from ...errors import CheckpointError, EncodingError
 
 __all__ = [
     "EVA_LAYER_NORM_EPS",
@@ -252,7 +252,7 @@ class Eva02VisionTower(nn.Module):
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         size = self.cfg.image_size
         if pixels.shape[-3:] != (3, size, size):
-            raise ValueError(f"the vision tower takes (b, 3, {size}, {size}) pixels, got {tuple(pixels.shape)}")
+            raise EncodingError(f"the vision tower takes (b, 3, {size}, {size}) pixels, got {tuple(pixels.shape)}")
         x = self.patch_embed(pixels.to(self.pos_embed.dtype))  # (b, grid*grid, width)
         cls = self.cls_token.expand(x.shape[0], -1, -1)  # (b, 1, width)
         x = torch.cat((cls, x), dim=1) + self.pos_embed  # (b, n, width)

@@ -25,7 +25,13 @@ from .._checkpoint import SafetensorsReader, dominant_dtype, fail_on_mismatch, n
 from ..base import ModelBackend
 from .backend import JinaClipV2Backend
 from .eva02 import Eva02Config, Eva02VisionTower
-from .processing import DEFAULT_MAX_LENGTH, QUERY_PROMPT, ClipTextProcessor, ImageSettings, load_tokenizer
+from .processing import (
+    DEFAULT_MAX_LENGTH,
+    QUERY_PROMPT,
+    ClipTextProcessor,
+    ImageSettings,
+    load_tokenizer,
+)
 from .text_tower import (
     TEXT_PREFIX,
     build_text_model,

@@ -207,3 +207,15 @@ class ClipTextProcessor:
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         encoding = self.tokenizer.encode(text, add_special_tokens=False)
         return [(int(start), int(end)) for start, end in encoding.offsets]
+
+    def late_chunk_tokens(self, text: str, *, role: str) -> tuple[list[int], list[tuple[int, int] | None]]:
+        """``<s> [query prompt] text </s>`` ids (never truncated) and each id's span in ``text`` (``None``: prompt,
+        specials)."""
+        prompted = self.query_prompt + text if role == "query" else text
+        shift = len(prompted) - len(text)
+        encoding = self.tokenizer.encode(prompted, add_special_tokens=True)
+        spans: list[tuple[int, int] | None] = [
+            None if special or end <= shift else (max(start, shift) - shift, end - shift)
+            for (start, end), special in zip(encoding.offsets, encoding.special_tokens_mask)
+        ]
+        return list(encoding.ids), spans

@@ -32,6 +32,7 @@ __all__ = [
     "text_features",
     "text_inv_freq",
     "text_shape",
+    "token_states",
 ]
 
 TEXT_ROPE_THETA = 20000.0
@@ -159,3 +160,10 @@ def text_features(model: JinaEmbeddingsV3Model, ids: torch.Tensor, pad: int) -> 
     attention = None if bool(mask.all()) else mask.long()
     hidden = model(input_ids=ids, attention_mask=attention).last_hidden_state  # (b, L, D)
     return masked_mean(hidden, mask)  # (b, D) fp32
+
+
+def token_states(model: JinaEmbeddingsV3Model, ids: torch.Tensor, pad: int) -> torch.Tensor:
+    """Last hidden state ``(b, L, D)`` for right-padded ``ids`` ``(b, L)``, attending over ``ids != <pad>``."""
+    mask = ids != pad  # (b, L)
+    attention = None if bool(mask.all()) else mask.long()
+    return model(input_ids=ids, attention_mask=attention).last_hidden_state

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
+import torch
+
+from ...errors import InputError
 from ...inputs import ImageInput, TextInput, TypedInput
 from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
 from .adapters import TaskSwitcher
-from .modeling import JinaV4Model, embed, hidden_states, pool_mask
+from .modeling import JinaV4Model, embed, hidden_states, pool_mask, project_tokens
 from .processing import IMAGE_GROUP, TEXT_GROUP, JinaV4Processor
 
 __all__ = ["JinaV4Backend"]
@@ -22,7 +26,9 @@ class JinaV4Backend(ModelBackend):
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.image_processor = processor.image_processor
-        self.info = info
+        self.info = info if info.max_pixels is not None else dataclasses.replace(
+            info, max_pixels=processor.default_max_pixels
+        )
         self.device = next(model.parameters()).device
         self.adapters = TaskSwitcher(model, info.tasks)
 
@@ -37,6 +43,14 @@ class JinaV4Backend(ModelBackend):
         self, text: str, *, role: Role, task: str, max_length: int | None = None
     ) -> list[tuple[int, int] | None]:
         return self.processor.multi_row_spans(text, role=role, task=task, max_length=max_length)
+
+    def late_chunk_tokens(self, text: str, *, role: Role, task: str) -> tuple[list[int], list[tuple[int, int] | None]]:
+        """Ids of the prompted document and each id's span in ``text`` (``None``: prompt) for late chunking."""
+        return self.processor.late_chunk_tokens(text, role=role, task=task)
+
+    def late_chunk_window(self, max_length: int | None) -> int:
+        """Tokens per late-chunking forward."""
+        return self.processor.late_chunk_window(max_length)
 
     def image_patch_grid(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int, int]:
         return self.processor.image_patch_grid(width, height, max_pixels)
@@ -55,7 +69,7 @@ class JinaV4Backend(ModelBackend):
             return Prepared(cost=len(ids), group=TEXT_GROUP, data={"ids": ids})
         if isinstance(item, ImageInput):
             return self.processor.image_inputs(item.image, max_pixels)
-        raise TypeError(f"unsupported input {type(item).__name__}")  # inputs.load_item guards this
+        raise InputError(f"unsupported input {type(item).__name__}")  # inputs.load_item guards this
 
     # -- forward (inside the engine's per-model critical section) --------------------------------
     @property
@@ -90,3 +104,18 @@ class JinaV4Backend(ModelBackend):
             )
         dense_out, multi_out = embed(self.model, hidden, mask, dense_mask, multi=multi)
         return BatchOutput(dense=dense_out, multi=multi_out)
+
+    def late_chunk_forward(
+        self, windows: Sequence[Sequence[int]], *, task: str, multi: bool
+    ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+        """Per window of ids: final hidden states ``(L_i, hidden)`` fp32 and, with ``multi``, the projected,
+        normalised token vectors ``(L_i, 128)``. Call inside :attr:`lock`."""
+        self.set_task(task)
+        batch = [Prepared(cost=len(ids), group=TEXT_GROUP, data={"ids": list(ids)}) for ids in windows]
+        inputs = self.processor.collate(batch, self.device, self.model.dtype)
+        hidden = hidden_states(self.model, inputs, self.processor.image_token_id)  # (b, L, hidden)
+        tokens = project_tokens(self.model, hidden) if multi else None  # (b, L, 128)
+        return [
+            (hidden[row, : len(ids)].float(), None if tokens is None else tokens[row, : len(ids)])
+            for row, ids in enumerate(windows)
+        ]

@@ -7,7 +7,9 @@ from typing import Any
 
 import torch
 from transformers import AutoTokenizer, Qwen2_5_VLConfig
-from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
+    Qwen2VLImageProcessorPil,
+)
 
 from ...errors import CheckpointError
 from ...pooling import weights_fingerprint

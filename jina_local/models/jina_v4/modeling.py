@@ -17,7 +17,7 @@ from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import (
 
 from ...pooling import l2_normalize, masked_mean
 
-__all__ = ["JinaV4Model", "embed", "hidden_states", "pool_mask"]
+__all__ = ["JinaV4Model", "embed", "hidden_states", "pool_mask", "project_tokens"]
 
 
 class JinaV4Model(Qwen2_5_VLPreTrainedModel):
@@ -85,3 +85,8 @@ def embed(
         lengths = attention_mask.sum(dim=1).tolist()
         multi_out = [tokens[row, :n] for row, n in enumerate(lengths)]  # right padding: prefix rows
     return dense_out, multi_out
+
+
+def project_tokens(model: JinaV4Model, hidden: torch.Tensor) -> torch.Tensor:
+    """Multi-vector rows of every position: task-adapted projector, L2-normalised, (b, L, 128) fp32."""
+    return l2_normalize(model.multi_vector_projector(hidden))

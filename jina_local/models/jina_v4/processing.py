@@ -110,6 +110,26 @@ class JinaV4Processor:
         offsets = self._rust.encode(prompted, add_special_tokens=True).offsets[:limit]
         return [None if end <= shift else (max(start, shift) - shift, end - shift) for start, end in offsets]
 
+    def late_chunk_tokens(self, text: str, *, role: Role, task: str) -> tuple[list[int], list[tuple[int, int] | None]]:
+        """All ids of the prompted ``text`` (never truncated) and, per id, its span in ``text`` (``None``: prompt).
+
+        A token that starts in the prompt and ends in ``text`` (``" Cats"`` after ``"Passage:"``) is a text
+        token; its span is clipped to ``text``.
+        """
+        prompted = text_prompt(text, role=role, task=task)
+        shift = len(prompted) - len(text)
+        encoding = self._rust.encode(prompted, add_special_tokens=True)
+        spans: list[tuple[int, int] | None] = [
+            None if special or end <= shift else (max(start, shift) - shift, end - shift)
+            for (start, end), special in zip(encoding.offsets, encoding.special_tokens_mask)
+        ]
+        return list(encoding.ids), spans
+
+    @staticmethod
+    def late_chunk_window(max_length: int | None) -> int:
+        """Tokens per forward for late chunking: ``max_length`` (default and ceiling 32768)."""
+        return min(max_length or DEFAULT_MAX_LENGTH, DEFAULT_MAX_LENGTH)
+
     # -- images ----------------------------------------------------------------------------------
     def pixel_bounds(self, max_pixels: int | None) -> tuple[int, int]:
         """``(min_pixels, max_pixels)`` of one call: the checkpoint's unless ``max_pixels`` lowers or raises it."""

@@ -1,0 +1,111 @@
+"""Helpers of the server tests: the real app on uvicorn on 127.0.0.1 (a free port), stopped after; a CLI child."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from PIL import Image
+
+
+class LiveServer:
+    """``create_app(config, model)`` served by uvicorn in a thread of this process."""
+
+    def __init__(self, config: Any, model: Any = None) -> None:
+        import uvicorn
+
+        from jina_local.server import create_app
+
+        self.app = create_app(config, model)
+        self.state = self.app.state.jina
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self, wait_ready: bool = True) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        if wait_ready:
+            wait_healthy(self.url)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def wait_healthy(url: str, timeout: float = 90.0) -> None:
+    """Poll ``/health`` until it says 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become healthy in {timeout} s")
+
+
+@contextmanager
+def live_server(model: Any = None, **settings: Any) -> Iterator[LiveServer]:
+    """A running server with ``ServerConfig(**settings)``; stopped on exit."""
+    from jina_local.server import ServerConfig
+
+    settings.setdefault("model", str(getattr(getattr(model, "info", None), "path", None) or "unused"))
+    server = LiveServer(ServerConfig(**settings), model).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve_subprocess(args: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``jina-local serve ARGS --port P`` in a child process; killed on exit if still running."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "jina_local.cli", "serve", *args, "--host", "127.0.0.1", "--port", str(port)]
+    child_env = {**os.environ, **(env or {})}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env,
+                            cwd=Path(__file__).parents[2])
+    try:
+        yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def make_corpus(root: Path) -> Path:
+    (root / "src").mkdir(parents=True)
+    (root / "notes.md").write_text("Cats sleep sixteen hours a day.\n\nDogs bark at the mail carrier.\n")
+    (root / "src" / "math.py").write_text("def add(a, b):\n    return a + b\n")
+    Image.fromarray(np.tile(np.linspace(0, 255, 84, dtype=np.uint8), (56, 1))[..., None].repeat(3, 2)).save(
+        root / "chart.png")
+    return root
