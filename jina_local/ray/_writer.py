@@ -156,12 +156,14 @@ class BlockWriter:
             raise OptionError("the collection stores multi-vectors but the rows have no 'multi' column; "
                               "embed with output='both'.")
         meta_cols = [c for c in batch if c not in (*_NOT_PAYLOAD, self.column)]
+        # metadata and ids as Arrow's Python values: ints stay ints where numpy would make NaN floats of nulls
+        plain = {c: table.column(c).to_pylist() for c in (*meta_cols, "id") if c in table.column_names}
         items, dense = batch[self.column], batch["dense"]
         errors = batch.get("error")
         pending: list[tuple[PointRecord, str, str, str]] = []
         for i in range(len(items)):
             item = items[i]
-            user = {c: _plain(batch[c][i]) for c in meta_cols}
+            user = {c: _plain(plain[c][i]) for c in meta_cols if plain[c][i] is not None}  # null = absent
             where = _describe(user.get("source") or user.get("path"), item)
             error = errors[i] if errors is not None else None
             if error is not None:
@@ -169,8 +171,8 @@ class BlockWriter:
                 continue
             try:
                 task, kind = str(batch["task"][i]), str(batch["kind"][i])
-                if "id" in batch and batch["id"][i] is not None:
-                    given = _plain(batch["id"][i])
+                if "id" in plain and plain["id"][i] is not None:
+                    given = _plain(plain["id"][i])
                     pid = key_to_point_id(given, i)
                     payload: Mapping[str, Any] = PointPayload(user, item_id=str(given))
                     source = str(user.get("source") or "")
