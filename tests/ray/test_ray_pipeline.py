@@ -1,7 +1,8 @@
 """jina_local.ray on a local Ray (2 CPUs), with the tiny v4 checkpoint loaded by the real loader in each actor.
 
-One clean run (embed -> folder) is the reference; a run whose actor dies mid-job and runs whose writer
-fails mid-block must end in the same collection: ids, count and vectors.
+A clean single-process run (``add()``) is the reference. The Ray run, whose actor dies in the middle of
+the job, and runs whose writer fails in the middle of a block must end in the same collection: ids,
+count, vectors and payloads.
 """
 
 from __future__ import annotations
@@ -68,15 +69,46 @@ def _assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
         assert {**g_payload, "_node_content": None} == {**payload, "_node_content": None}
 
 
+def _dying_encoder(marker: str, at_call: int) -> type:
+    class DyingEncoder(_embed.EncodeBatches):
+        """Kills its own process once, at its ``at_call``-th batch (the marker file makes it once per job)."""
+
+        calls = 0
+
+        def __call__(self, table: Any) -> Any:
+            type(self).calls += 1
+            if type(self).calls == at_call and not os.path.exists(marker):
+                Path(marker).write_text(str(os.getpid()))
+                os._exit(1)
+            return super().__call__(table)
+
+    return DyingEncoder
+
+
 @pytest.fixture(scope="module")
-def embedded(local_ray: Any, tiny_v4_dir: Path) -> Any:
-    """The clean run's embedded rows, computed once (materialized in the object store)."""
-    return _embed_run(local_ray, tiny_v4_dir).materialize()
+def embedded(local_ray: Any, tiny_v4_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The Ray run, computed once (materialized): its actor dies at its 3rd batch and Ray restarts it."""
+    marker = tmp_path_factory.mktemp("faults") / "actor-died"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_embed, "EncodeBatches", _dying_encoder(str(marker), at_call=3))
+        ds = _embed_run(local_ray, tiny_v4_dir, max_restarts=2).materialize()
+    ds.actor_died = marker.exists()  # type: ignore[attr-defined]
+    return ds
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_v4: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A clean single-process run: ``add()`` of the same items, the collection every Ray run must equal."""
+    folder = tmp_path_factory.mktemp("reference")
+    with MultiVectorCollection.open(folder, "docs", tiny_v4) as direct:
+        added = direct.add(CORPUS, payloads=[{"n": i} for i in range(len(CORPUS))])
+    assert [f.index for f in added.failures] == [BAD]
+    return _snapshot(folder)
 
 
 @pytest.fixture(scope="module")
 def clean(embedded: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    folder = tmp_path_factory.mktemp("clean")
+    folder = tmp_path_factory.mktemp("written")
     summary = write_collection(embedded, folder, "docs")
     assert summary.written == GOOD and summary.failed == 1
     return {"folder": folder, "summary": summary, "points": _snapshot(folder)}
@@ -101,7 +133,13 @@ def test_vectors_equal_single_process_encode(embedded: Any, tiny_v4: Any) -> Non
     assert {r["kind"] for r in rows if r["kind"]} == {"text", "code", "image"}
 
 
-def test_clean_run_stores_what_add_stores(clean: dict[str, Any], tiny_v4: Any, tmp_path: Path) -> None:
+def test_actor_killed_mid_job_loses_and_duplicates_nothing(embedded: Any, clean: dict[str, Any],
+                                                         reference: dict[str, Any]) -> None:
+    assert embedded.actor_died  # the actor did die in the middle of the job, and Ray restarted it
+    _assert_same(clean["points"], reference)  # ids, count, vectors and payloads of a clean add()
+
+
+def test_collection_record_and_summary(clean: dict[str, Any], tiny_v4: Any) -> None:
     summary = clean["summary"]
     assert summary.tasks == ["code", "retrieval"] and summary.kinds == ["code", "image", "text"]
     assert "lone surrogate" in summary.failures[0].error
@@ -111,36 +149,6 @@ def test_clean_run_stores_what_add_stores(clean: dict[str, Any], tiny_v4: Any, t
         assert meta["tasks"] == ["code", "retrieval"]
         hit = store.search("cats sleep and dream", limit=1)[0]
         assert hit.payload["text"].startswith("Note ")
-    with MultiVectorCollection.open(tmp_path / "add", "docs", tiny_v4) as direct:
-        added = direct.add(CORPUS, payloads=[{"n": i} for i in range(len(CORPUS))])
-    assert [f.index for f in added.failures] == [BAD]
-    _assert_same(clean["points"], _snapshot(tmp_path / "add"))  # same ids, vectors and payloads as add()
-
-
-def _dying_encoder(marker: str, at_call: int) -> type:
-    class DyingEncoder(_embed.EncodeBatches):
-        """Kills its own process once, at its ``at_call``-th batch (the marker file makes it once per job)."""
-
-        calls = 0
-
-        def __call__(self, table: Any) -> Any:
-            type(self).calls += 1
-            if type(self).calls == at_call and not os.path.exists(marker):
-                Path(marker).write_text(str(os.getpid()))
-                os._exit(1)
-            return super().__call__(table)
-
-    return DyingEncoder
-
-
-def test_actor_killed_mid_job_is_restarted(clean: dict[str, Any], local_ray: Any, tiny_v4_dir: Path,
-                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    marker = tmp_path / "actor-died"
-    monkeypatch.setattr(_embed, "EncodeBatches", _dying_encoder(str(marker), at_call=3))
-    summary = write_collection(_embed_run(local_ray, tiny_v4_dir, max_restarts=2), tmp_path / "idx", "docs")
-    assert marker.exists()  # an actor did die in the middle of the job
-    assert summary.written == GOOD and summary.failed == 1
-    _assert_same(_snapshot(tmp_path / "idx"), clean["points"])
 
 
 def _flaky_sink(marker: str, how: str) -> type:
@@ -169,14 +177,14 @@ def _flaky_sink(marker: str, how: str) -> type:
 
 @pytest.mark.parametrize("how", ["transient", "die"])
 def test_writer_failure_mid_block_is_retried_without_duplicates(
-    how: str, clean: dict[str, Any], embedded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    how: str, reference: dict[str, Any], embedded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     marker = tmp_path / "writer-failed"
     monkeypatch.setattr(_sink, "CollectionDatasink", _flaky_sink(str(marker), how))
     summary = write_collection(embedded, tmp_path / "idx", "docs", upsert_batch=4)
     assert marker.read_text() == how
     assert summary.written == GOOD and summary.failed == 1
-    _assert_same(_snapshot(tmp_path / "idx"), clean["points"])
+    _assert_same(_snapshot(tmp_path / "idx"), reference)
 
 
 def test_in_process_collection_and_pooling(embedded: Any, tiny_v4: Any) -> None:
@@ -226,6 +234,9 @@ def test_cli_index_with_ray_builds_what_index_files_builds(local_ray: Any, tiny_
     assert sorted({Path(p[2]["metadata"]["path"]).name for p in got.values()}) == [
         "a.md", "chart.png", "code.py", "report.pdf"]
     _assert_same(got, want)  # same ids, vectors and payloads as index_files (pages rendered alike)
+    with MultiVectorCollection.open(index, "docs", tiny_v4) as ray_built:
+        again = ray_built.index_files([docs])  # index_files takes the Ray-built files as done
+    assert len(again.unchanged) == 4 and again.chunks_added == 0 and again.chunks_deleted == 0
 
 
 def test_id_column_gives_the_point_ids(embedded: Any, tiny_v4: Any) -> None:

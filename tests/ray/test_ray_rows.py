@@ -140,3 +140,22 @@ def test_options_are_checked_before_anything_runs(tiny_v4: object) -> None:
         write_collection(None, ":memory:", "docs")  # type: ignore[arg-type]
     with pytest.raises(OptionError, match="upsert_batch"):
         write_collection(None, "./x", "docs", upsert_batch=0)  # type: ignore[arg-type]
+
+
+def test_late_chunking_of_files_matches_index_files(tiny_v4_dir: Path, tiny_v4: Any, tmp_path: Path) -> None:
+    from jina_local.qdrant import MultiVectorCollection
+    from jina_local.ray import EncodeBatches
+
+    doc = tmp_path / "long.md"
+    doc.write_text("\n\n".join(f"## Part {i}\n\n" + f"Sentence {i} about cats. " * 40 for i in range(3)))
+    late = EncodeBatches(str(tiny_v4_dir), device="cpu", dtype="float32", late_chunking=True,
+                         files={"chunk_tokens": 64})
+    rows = late(pa.table({"path": [str(doc)]})).to_pylist()
+    assert len(rows) > 2 and all(r["error"] is None and r["late_chunking"] for r in rows)
+    with MultiVectorCollection.open(tmp_path / "idx", "docs", tiny_v4) as store:
+        store.index_files([doc], late_chunking=True, chunk_tokens=64)
+        stored = {p["id"]: p for p in store.scroll(with_vectors=True)}
+    assert {r["id"] for r in rows} == set(stored)
+    for r in rows:
+        want = np.asarray(stored[r["id"]]["vector"]["dense"], np.float32)
+        assert np.abs(np.asarray(r["dense"]) - want).max() <= 1e-5
