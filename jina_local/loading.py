@@ -49,8 +49,9 @@ def load(
 ) -> Embedder:
     """Load jina-embeddings-v4 or jina-clip-v2 from a folder or a Hugging Face id.
 
-    ``device="auto"`` uses CUDA when present, else the CPU; ``dtype="auto"`` is bfloat16 on CUDA and
-    float32 on the CPU. An id is looked up in the local Hugging Face cache first and downloaded only
+    ``device="auto"`` uses CUDA when present, else the CPU; ``dtype="auto"`` is bfloat16 on CUDA, and
+    on the CPU bfloat16 for jina-embeddings-v4 when the CPU has native bf16 (AVX512-BF16 / AMX),
+    float32 otherwise. An id is looked up in the local Hugging Face cache first and downloaded only
     when it is missing there and downloading is allowed (``local_files_only`` not True, and
     ``HF_HUB_OFFLINE`` unset). No remote code is ever run.
 
@@ -60,7 +61,9 @@ def load(
     """
     model_dir = resolve_model_dir(name_or_path, revision=revision, local_files_only=local_files_only)
     torch_device = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, torch_device)
+    # bf16 on CPUs with native bf16 only where the family's bf16 outputs were validated (docs/jina_v4.md).
+    family = detect_family(read_config(model_dir), model_dir)
+    torch_dtype = resolve_dtype(dtype, torch_device, cpu_bf16=family == "jina_v4")
     key = _key(model_dir, torch_device, torch_dtype, revision)
     if not shared:
         return _build(model_dir, name_or_path, torch_device, torch_dtype, revision, key)

@@ -1,11 +1,13 @@
-"""Token pooling: Ward clustering checked against a naive greedy implementation of the same math."""
+"""Token pooling: scipy's Ward cut checked against the old hand-written Ward and a naive greedy one."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from jina_local.token_pooling import pool_documents, pool_tokens, ward_labels
+from ward_reference import reference_pool_tokens, reference_ward_labels
+
+from jina_local.token_pooling import pool_documents, pool_tokens, ward_labels, ward_linkage
 
 
 def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -41,6 +43,49 @@ def _partition(labels: np.ndarray) -> set[frozenset[int]]:
 def test_ward_cut_matches_naive_greedy_agglomeration(seed: int, n: int, k: int) -> None:
     x = _unit(np.random.default_rng(seed), n, 8)
     assert _partition(ward_labels(x, k)) == _naive_ward_partition(x, k)
+
+
+def _clustered(rng: np.random.Generator, n: int, d: int, groups: int, noise: float) -> np.ndarray:
+    """Unit vectors around a few centres, like the token vectors of one document."""
+    centres = rng.standard_normal((groups, d))
+    x = centres[rng.integers(0, groups, size=n)] + noise * rng.standard_normal((n, d))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+DOCUMENTS = [  # (seed, n_tokens, dim, shape)
+    *[(s, n, 128, "random") for s, n in enumerate((2, 3, 5, 17, 40, 99, 160, 300))],
+    *[(s, n, 128, "clustered") for s, n in enumerate((8, 33, 64, 128, 257, 400), start=20)],
+    *[(s, n, 16, "random") for s, n in enumerate((11, 50, 120), start=40)],
+]
+
+
+@pytest.mark.parametrize("seed,n,dim,shape", DOCUMENTS)
+def test_scipy_partitions_equal_the_hand_written_ward(seed: int, n: int, dim: int, shape: str) -> None:
+    rng = np.random.default_rng(seed)
+    x = _unit(rng, n, dim) if shape == "random" else _clustered(rng, n, dim, groups=max(2, n // 10), noise=0.3)
+    for pool_factor in (2, 3, 4):
+        k = max(n // pool_factor, 1)
+        labels = ward_labels(x, k)
+        assert labels.shape == (n,) and len(np.unique(labels)) == k
+        np.testing.assert_array_equal(labels, reference_ward_labels(x, k))  # same partition, same numbering
+        np.testing.assert_allclose(pool_tokens(x, pool_factor), reference_pool_tokens(x, pool_factor), atol=1e-6)
+
+
+def test_linkage_is_scipy_layout_sorted_by_height() -> None:
+    x = _unit(np.random.default_rng(9), 30, 8)
+    merges = ward_linkage(x)
+    assert merges.shape == (29, 4)
+    assert np.all(np.diff(merges[:, 2]) >= 0)
+    assert merges[-1, 3] == 30  # the last merge holds every token
+    assert ward_linkage(x[:1]).shape == (0, 4)
+
+
+def test_tied_duplicates_still_give_exactly_k_clusters() -> None:
+    # fcluster(maxclust) cannot split a tie and would return 1 cluster here; the cut must give 2.
+    x = np.tile(_unit(np.random.default_rng(10), 1, 8), (3, 1))
+    assert sorted(ward_labels(x, 2).tolist()) == [0, 0, 1]
+    assert pool_tokens(x, pool_factor=1).shape == (3, 8)
+    assert pool_tokens(np.concatenate([x, x[:1]]), pool_factor=2).shape == (2, 8)
 
 
 def test_pooled_rows_are_renormalised_cluster_means() -> None:

@@ -12,7 +12,7 @@ from ...inputs import ImageInput, TextInput, TypedInput
 from ...types import ModelInfo, Role
 from ..base import BatchOutput, ModelBackend, Prepared
 from .adapters import TaskSwitcher
-from .modeling import JinaV4Model, embed, hidden_states, pool_mask, project_tokens
+from .modeling import JinaV4Model, embed, hidden_states, mixed_precision, pool_mask, project_tokens
 from .processing import IMAGE_GROUP, TEXT_GROUP, JinaV4Processor
 
 __all__ = ["JinaV4Backend"]
@@ -91,7 +91,6 @@ class JinaV4Backend(ModelBackend):
         self.set_task(task)
         processor = self.processor
         inputs = processor.collate(batch, self.device, self.model.dtype)
-        hidden = hidden_states(self.model, inputs, processor.image_token_id)  # (b, L, hidden)
         mask = inputs["attention_mask"]
         dense_mask = None
         if dense:
@@ -102,7 +101,9 @@ class JinaV4Backend(ModelBackend):
                 vision_start_id=processor.vision_start_id,
                 vision_end_id=processor.vision_end_id,
             )
-        dense_out, multi_out = embed(self.model, hidden, mask, dense_mask, multi=multi)
+        with mixed_precision(self.model):  # bf16 on the CPU: matmuls in bf16, residual stream in fp32
+            hidden = hidden_states(self.model, inputs, processor.image_token_id)  # (b, L, hidden)
+            dense_out, multi_out = embed(self.model, hidden, mask, dense_mask, multi=multi)
         return BatchOutput(dense=dense_out, multi=multi_out)
 
     def late_chunk_forward(
@@ -113,8 +114,9 @@ class JinaV4Backend(ModelBackend):
         self.set_task(task)
         batch = [Prepared(cost=len(ids), group=TEXT_GROUP, data={"ids": list(ids)}) for ids in windows]
         inputs = self.processor.collate(batch, self.device, self.model.dtype)
-        hidden = hidden_states(self.model, inputs, self.processor.image_token_id)  # (b, L, hidden)
-        tokens = project_tokens(self.model, hidden) if multi else None  # (b, L, 128)
+        with mixed_precision(self.model):  # bf16 on the CPU: matmuls in bf16, residual stream in fp32
+            hidden = hidden_states(self.model, inputs, self.processor.image_token_id)  # (b, L, hidden)
+            tokens = project_tokens(self.model, hidden) if multi else None  # (b, L, 128)
         return [
             (hidden[row, : len(ids)].float(), None if tokens is None else tokens[row, : len(ids)])
             for row, ids in enumerate(windows)

@@ -18,7 +18,7 @@ from .._checkpoint import read_json, reading, require_safetensors
 from ..registry import ModelSpec, quiet_transformers_progress
 from .adapters import attach_adapters
 from .backend import JinaV4Backend
-from .modeling import JinaV4Model
+from .modeling import JinaV4Model, use_fp32_residual_stream
 from .processing import DEFAULT_MAX_LENGTH, JinaV4Processor
 
 __all__ = ["LEGACY_KEY_MAPPING", "load_backend"]
@@ -115,6 +115,8 @@ def load_backend(
     with reading(model_dir / "adapters", "the task LoRA adapters", _REDOWNLOAD):
         attach_adapters(model, model_dir / "adapters", tasks, dtype)
     model.eval().requires_grad_(False).to(device)
+    if dtype != torch.float32 and device.type == "cpu":
+        use_fp32_residual_stream(model)  # bf16 on the CPU: keep the token vectors within 0.99 of fp32
 
     processor = JinaV4Processor(_tokenizer(model_dir, config), _image_processor(model_dir), config)
 
