@@ -144,6 +144,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    if getattr(args, "ray", None) is not None:  # the same job as a Ray Data pipeline (jina_local.ray)
+        from .ray import index_on_ray
+
+        return index_on_ray(args)
     from .qdrant import MultiVectorCollection
 
     chunks, skipped = collect_chunks(args.paths, args.chunk_chars)
@@ -217,6 +221,8 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--pool-factor", type=int, default=None, help="pool stored token vectors by 2-4 (at creation)")
     index.add_argument("--batch-size", type=int, default=16)
     index.add_argument("--chunk-chars", type=int, default=DEFAULT_CHUNK_CHARS)
+    index.add_argument("--ray", nargs="?", const="auto", default=None, metavar="auto|ADDRESS",
+                       help="run on a Ray cluster (auto: $RAY_ADDRESS, a running one, or a local one); needs jina-local[ray]")
     index.set_defaults(func=_cmd_index)
 
     search = sub.add_parser("search", parents=[common, store], help="search the store")

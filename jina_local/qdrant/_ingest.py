@@ -36,8 +36,9 @@ from ._results import AddSummary, ItemFailure
 if TYPE_CHECKING:
     from ..embedder import Embedder
     from ..types import Encoded
+    from .collection import MultiVectorCollection
 
-__all__ = ["IngestPlan", "ingest", "item_key"]
+__all__ = ["IngestPlan", "ingest", "item_key", "item_point_id", "point_record", "upsert_records"]
 
 UPSERT_BATCH = 64
 """Points per upsert while streaming."""
@@ -115,6 +116,35 @@ def item_key(item: Any, index: int) -> tuple[str, str]:
     raise InputError(f"item {index} ({type(item).__name__}) cannot be stored.")  # pragma: no cover
 
 
+def item_point_id(item: Any, index: int, user: Mapping[str, Any] | None = None, id: Any = None) -> tuple[str, str]:
+    """``(source, point id)`` of one item by the collection's rules (what ``add`` stores it under).
+
+    ``source`` is ``user["source"]`` when given, else the item's own (a path's name, or ``""``); the id
+    is ``id`` (a UUID) when given, else ``uuid5(source, content digest)``. Unreadable items raise the
+    typed error. Used by ``add`` and by :mod:`jina_local.ray`, so both store an item under one id.
+    """
+    source, digest = item_key(item, index)
+    source = str((user or {}).get("source") or source)
+    pid = check_id(id, index) if id is not None else point_id(source, digest)
+    return source, pid
+
+
+def point_record(item: Any, index: int, *, user: Mapping[str, Any] | None, source: str, pid: str,
+                 dense: np.ndarray, multi: np.ndarray | None, task: str, kind: str) -> PointRecord:
+    """The point ``add`` stores for one encoded item: vectors plus the layout-2 payload (text or image field)."""
+    text = item if isinstance(item, str) and kind != "image" else None
+    payload = build_payload(user, index=index, kind=kind, task=task, source=source, text=text,
+                            image=(source or None) if kind == "image" else None, point_id=pid)  # fmt: skip
+    return PointRecord(pid, dense, multi, payload)
+
+
+def upsert_records(collection: MultiVectorCollection, records: list[PointRecord], tasks: set[str],
+                   kinds: set[str]) -> None:
+    """Record new tasks/kinds in the collection metadata, then upsert ``records`` (as ``add`` does per batch)."""
+    collection._record_written(tasks, kinds)
+    collection._backend.upsert(records)
+
+
 def _keyed_items(
     items: Iterable[Any],
     payloads: Sequence[Mapping[str, Any] | None] | None,
@@ -127,9 +157,9 @@ def _keyed_items(
             user = payloads[index] if payloads is not None else None
             if user is not None and not isinstance(user, Mapping):
                 raise InputError(f"payload {index} must be a dict (or None), got {type(user).__name__}.")
-            source, digest = item_key(item, index)
-            source = str((user or {}).get("source") or source)
-            pid = check_id(ids[index], index) if ids is not None else point_id(source, digest)
+            source, pid = item_point_id(item, index, user)
+            if ids is not None:
+                pid = check_id(ids[index], index)
         except JinaLocalError as exc:
             summary.failures.append(ItemFailure(index, str(exc)))
             continue
@@ -217,10 +247,9 @@ def _write(
         try:
             multi = pooled.result() if pooled is not None else encoded.multi
             task, kind = str(encoded.task), str(encoded.kind)
-            text = k.item if isinstance(k.item, str) and kind != "image" else None
-            payload = build_payload(k.user, index=k.index, kind=kind, task=task, source=k.source, text=text,
-                                    image=(k.source or None) if kind == "image" else None, point_id=k.pid)  # fmt: skip
-            records.append((k.index, PointRecord(k.pid, encoded.dense, multi, payload), task, kind))  # type: ignore[arg-type]
+            record = point_record(k.item, k.index, user=k.user, source=k.source, pid=k.pid, dense=encoded.dense,
+                                  multi=multi, task=task, kind=kind)  # type: ignore[arg-type]
+            records.append((k.index, record, task, kind))
         except Exception as exc:  # noqa: BLE001 - payload or pooling failures lose only this item
             summary.failures.append(ItemFailure(k.index, f"{type(exc).__name__}: {exc}" if not isinstance(exc, JinaLocalError) else str(exc)))
     if not records:
