@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import re
 from typing import Any
@@ -385,12 +384,6 @@ def embed_dataset(
     if max_restarts is not None and (isinstance(max_restarts, bool) or not isinstance(max_restarts, int)
                                      or max_restarts < 0):
         raise OptionError(f"max_restarts={max_restarts!r} must be None or an integer >= 0.")
-    if late_chunking:
-        from ..embedder import Embedder
-
-        if "late_chunking" not in inspect.signature(Embedder.encode).parameters:
-            raise OptionError("late_chunking=True needs an engine with late chunking (Embedder.encode"
-                              "(..., late_chunking=True)), which this jina-local version does not have.")
     if num_gpus is None:
         num_gpus = 1 if ray.is_initialized() and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     if num_gpus < 0 or num_cpus < 0:
