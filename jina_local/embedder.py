@@ -68,6 +68,7 @@ class Embedder:
         progress: bool | None = None,
         fetch: FetchPolicy | None = None,
         max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+        jpeg_draft: bool = False,
         cancel: threading.Event | None = None,
     ) -> Iterator[Encoded]:
         """Embed any iterable (a generator of unknown length too), yielding one :class:`Encoded` per item,
@@ -86,7 +87,7 @@ class Embedder:
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
             batch_size=batch_size, max_length=max_length, max_pixels=max_pixels, errors=errors,
             window=window, window_tokens=window_tokens, progress=progress, total=_length(items),
-            fetch=fetch, max_image_pixels=max_image_pixels,
+            fetch=fetch, max_image_pixels=max_image_pixels, jpeg_draft=jpeg_draft,
         )  # fmt: skip
         settings = dataclasses.replace(settings, cancel=cancel)
         return self._engine.stream(iter_items(items), prepare, settings)  # one item, or a clear refusal
@@ -94,7 +95,7 @@ class Embedder:
     def _plan_call(
         self, *, role: Any, task: Any, symmetric: bool, images: Any, output: Any, dim: Any, batch_size: Any,
         max_length: Any, max_pixels: Any, errors: Any, window: Any, window_tokens: Any, progress: bool | None,
-        total: int | None, fetch: Any, max_image_pixels: Any,
+        total: int | None, fetch: Any, max_image_pixels: Any, jpeg_draft: bool = False,
     ) -> tuple[StreamSettings, Callable[[Any, int], PreparedItem]]:  # fmt: skip
         """Check the arguments once and build the per-item preparation the engine runs in its workers."""
         info, backend = self.info, self._backend
@@ -117,8 +118,14 @@ class Embedder:
                 resolve_tasks(["text"], name, info, role=item_role, symmetric=symmetric, where=where)
         shared = plans[0] if task is None or isinstance(task, str) else None
 
+        def input_size(size: tuple[int, int]) -> tuple[int, int]:
+            return backend.image_input_size(size[0], size[1], max_pixels)
+
+        min_size = input_size if jpeg_draft else None
+
         def prepare(raw: Any, index: int) -> PreparedItem:
-            typed = load_item(raw, index, images=images, fetch=fetch, max_image_pixels=max_image_pixels)
+            typed = load_item(raw, index, images=images, fetch=fetch, max_image_pixels=max_image_pixels,
+                              min_size=min_size)  # fmt: skip
             kind = input_kind(typed)
             if shared is None and index >= len(plans):
                 raise TaskError(f"item {index} has no task: the task list has only {len(plans)} names.")
@@ -160,6 +167,7 @@ class Embedder:
         progress: bool | None = None,
         fetch: FetchPolicy | None = None,
         max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
+        jpeg_draft: bool = False,
         late_chunking: bool = False,
         late_chunking_separator: str = " ",
     ) -> EncodeResult:
@@ -196,7 +204,7 @@ class Embedder:
             role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
             batch_size=batch_size, max_length=max_length, max_pixels=max_pixels, errors=errors,
             window=None, window_tokens=None, progress=progress, total=len(raw), fetch=fetch,
-            max_image_pixels=max_image_pixels,
+            max_image_pixels=max_image_pixels, jpeg_draft=jpeg_draft,
         )  # fmt: skip
         results = list(self._engine.stream(raw, prepare, settings))
         return _collect(results, settings, self.info.dense_dim if dim is None else dim)

@@ -103,6 +103,10 @@ class ModelBackend(ABC):
         check_positive_int("max_length", max_length)
         check_positive_int("max_pixels", max_pixels)
 
+    def image_input_size(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int]:
+        """``(width, height)`` an image of this size is resized to before it reaches the model."""
+        return width, height
+
     def multi_row_spans(
         self, text: str, *, role: Role, task: str, max_length: int | None = None
     ) -> list[tuple[int, int] | None]:

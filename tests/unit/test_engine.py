@@ -342,3 +342,17 @@ def test_small_batches_of_different_tasks_share_one_forward(tiny_v4, monkeypatch
         assert result.tasks == [call[1]]
         assert np.abs(result.dense - serial[call].dense).max() <= 1e-5
         assert np.abs(result.multi[0] - serial[call].multi[0]).max() <= 1e-5
+
+
+def test_jpeg_draft_decodes_large_photos_smaller_and_stays_close(tiny_v4, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:1200, 0:1600]
+    pixels = np.stack([128 + 90 * np.sin(x / (90 + 20 * c)) * np.cos(y / 130) for c in range(3)], -1)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(np.clip(pixels + rng.normal(0, 5, pixels.shape), 0, 255).astype(np.uint8)).save(path, quality=90)
+    full = tiny_v4.encode(path, output="both")
+    drafted = tiny_v4.encode(path, output="both", jpeg_draft=True)
+    assert drafted.multi[0].shape == full.multi[0].shape  # same image tokens: same resized input size
+    assert float(full.dense[0] @ drafted.dense[0]) > 0.999

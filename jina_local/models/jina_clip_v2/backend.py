@@ -74,6 +74,9 @@ class JinaClipV2Backend(ModelBackend):
         """Token ids with ``<s>``/``</s>``, truncated to ``max_length`` (default :data:`DEFAULT_MAX_LENGTH`)."""
         return self.text.ids(text, max_length)
 
+    def image_input_size(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int]:
+        return resized_size(width, height, self.image.size)  # short side to the tower's size, then a centre crop
+
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         return self.text.token_spans(text)
 

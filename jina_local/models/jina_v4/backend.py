@@ -52,6 +52,9 @@ class JinaV4Backend(ModelBackend):
         """Tokens per late-chunking forward."""
         return self.processor.late_chunk_window(max_length)
 
+    def image_input_size(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int]:
+        return self.processor.resized_size(width, height, max_pixels)
+
     def image_patch_grid(self, width: int, height: int, max_pixels: int | None = None) -> tuple[int, int, int]:
         return self.processor.image_patch_grid(width, height, max_pixels)
 
