@@ -36,7 +36,11 @@ def text_ops(lines: Sequence[str], *, x: int = 72, y: int = 720, size: int = 12,
 
 def write_pdf(path: Path, pages: Sequence[str], *, size: tuple[int, int] = (612, 792)) -> Path:
     """Write a PDF with one page per content stream in ``pages`` (US Letter by default)."""
-    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
     kids = []
     for ops in pages:
         stream = ops.encode("latin-1")
@@ -66,13 +70,18 @@ def report_pages() -> list[str]:
     cover += "\n" + text_ops(["Prepared by the finance team. Figures in million euros."], y=480)
     rows = [f"{q}  revenue {v:.1f}" for q, v in QUARTERS]
     table = text_ops(["Revenue by quarter", "", *rows, "", "Q3 grew 25 percent over Q2, driven by warehouse robots."])
-    bars = "\n".join(f"0.20 0.45 0.75 rg {100 + 110 * i} 150 60 {int(v * 20)} re f" for i, (_, v) in enumerate(QUARTERS))
-    outlook = text_ops([
-        "Outlook", "",
-        "We expect Q4 revenue near 10.7 million euros as one large order moves to next year.",
-        "Hiring continues in Lyon; the new battery line starts production in spring.",
-        "Risks: component prices and the delayed certification of the gripper arm.",
-    ])
+    bars = "\n".join(
+        f"0.20 0.45 0.75 rg {100 + 110 * i} 150 60 {int(v * 20)} re f" for i, (_, v) in enumerate(QUARTERS)
+    )
+    outlook = text_ops(
+        [
+            "Outlook",
+            "",
+            "We expect Q4 revenue near 10.7 million euros as one large order moves to next year.",
+            "Hiring continues in Lyon; the new battery line starts production in spring.",
+            "Risks: component prices and the delayed certification of the gripper arm.",
+        ]
+    )
     return [cover, table + "\n" + bars, outlook]
 
 

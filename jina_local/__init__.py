@@ -30,7 +30,7 @@ from .inputs import image_reference
 from .kinds import detect_kind
 from .loading import hf_style_options, load
 from .routing import paired_document_task, parse_task
-from .types import EncodeResult, Encoded, ErrorMode, Kind, ModelInfo, Output, Role, Task
+from .types import Encoded, EncodeResult, ErrorMode, Kind, ModelInfo, Output, Role, Task
 
 __version__ = "0.1.0"
 

@@ -66,7 +66,9 @@ _LOG_LINE = re.compile(
     re.VERBOSE,
 )
 _COMMENT_CODE = re.compile(r"^(?://|/\*|\*/|<!--|\"\"\"|'''|r\"\"\"|#!|=begin|=end)")
-_COMMENT_AMBIGUOUS = re.compile(r"^(?:#(?!include|define|if|endif|pragma|import|undef|\[|!)|--\s|;\s|%\s|rem\s)", re.IGNORECASE)
+_COMMENT_AMBIGUOUS = re.compile(
+    r"^(?:#(?!include|define|if|endif|pragma|import|undef|\[|!)|--\s|;\s|%\s|rem\s)", re.IGNORECASE
+)
 _BULLET = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s+")
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
 _STRINGS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|(?<![\w'])'(?:[^'\\\n]|\\.)*'(?![\w'])")
@@ -82,22 +84,52 @@ _CODE_STARTS: list[tuple[re.Pattern[str], float]] = [
     (re.compile(r"^(?:if|elif|while|for|with|except|else|try)\b[^:]*:\s*[a-z_]\w*"), 1.5),
     (re.compile(r"^(?:async\s+)?(?:def|class|if|elif|else|for|while|try|except|finally|with)\b.*:$"), 2.5),
     (re.compile(r"^(?:const|let|var|val|auto|my|local)\s+(?:mut\s+)?[\w${}\[\], ]+\s*(?::[^=]+)?=(?!=)"), 2.5),
-    (re.compile(r"^(?:pub(?:\(crate\))?\s+)?(?:class|struct|interface|enum|trait|impl|type|namespace|module|union)\s+[\w<]"), 1.5),
-    (re.compile(r"^(?:public|private|protected|internal|static|final|abstract|override|virtual|export|default)\s+\w"), 1.5),
+    (
+        re.compile(
+            r"^(?:pub(?:\(crate\))?\s+)?(?:class|struct|interface|enum|trait|impl|type|namespace|module|union)\s+[\w<]"
+        ),
+        1.5,
+    ),
+    (
+        re.compile(
+            r"^(?:public|private|protected|internal|static|final|abstract|override|virtual|export|default)\s+\w"
+        ),
+        1.5,
+    ),
     (re.compile(r"^#\s*(?:include|define|ifn?def|endif|pragma|import|undef|if)\b"), 3.0),
     (re.compile(r"^#\[\w"), 2.0),
     (re.compile(r"^(?:if|while|for|switch|catch|foreach|elseif|using|lock)\s*\("), 2.0),
-    (re.compile(r"^(?:return|raise|throw|yield|await|break|continue|del|assert|echo|print|puts|exit|die|require|include|unset|shift|trap|declare)\b(?!\s+(?:the|a|an|to|of|it|me|you|this|that|your|our|my)\b)"), 1.2),
+    (
+        re.compile(
+            r"^(?:return|raise|throw|yield|await|break|continue|del|assert|echo|print|puts|exit|die|require|include|unset|shift|trap|declare)\b(?!\s+(?:the|a|an|to|of|it|me|you|this|that|your|our|my)\b)"
+        ),
+        1.2,
+    ),
     (re.compile(r"^(?:case\s+.+|default):$"), 1.5),
     (re.compile(r"^@[A-Za-z_][\w.]*(?:\(.*\))?$"), 1.8),
-    (re.compile(r"^(?:SELECT|INSERT\s+INTO|UPDATE|DELETE\s+FROM|CREATE|ALTER|DROP|WITH|FROM|WHERE|GRANT|REVOKE|EXPLAIN|SHOW|DESCRIBE|VACUUM|GROUP\s+BY|ORDER\s+BY|(?:LEFT|RIGHT|INNER|OUTER|FULL|CROSS)?\s*JOIN|VALUES|LIMIT|HAVING|UNION|SET|AND|OR|ON|BEGIN|COMMIT|TRUNCATE)\b(?!\s+[a-z]+\s+[a-z]+\s+[a-z]+\s)"), 1.8),
-    (re.compile(r"^(?:FROM|RUN|COPY|ADD|CMD|ENTRYPOINT|ENV|ARG|WORKDIR|EXPOSE|USER|LABEL|VOLUME|HEALTHCHECK|ONBUILD|SHELL|STOPSIGNAL)\s+\S"), 2.0),
+    (
+        re.compile(
+            r"^(?:SELECT|INSERT\s+INTO|UPDATE|DELETE\s+FROM|CREATE|ALTER|DROP|WITH|FROM|WHERE|GRANT|REVOKE|EXPLAIN|SHOW|DESCRIBE|VACUUM|GROUP\s+BY|ORDER\s+BY|(?:LEFT|RIGHT|INNER|OUTER|FULL|CROSS)?\s*JOIN|VALUES|LIMIT|HAVING|UNION|SET|AND|OR|ON|BEGIN|COMMIT|TRUNCATE)\b(?!\s+[a-z]+\s+[a-z]+\s+[a-z]+\s)"
+        ),
+        1.8,
+    ),
+    (
+        re.compile(
+            r"^(?:FROM|RUN|COPY|ADD|CMD|ENTRYPOINT|ENV|ARG|WORKDIR|EXPOSE|USER|LABEL|VOLUME|HEALTHCHECK|ONBUILD|SHELL|STOPSIGNAL)\s+\S"
+        ),
+        2.0,
+    ),
     (re.compile(r"^</?[a-zA-Z][\w:-]*(?:\s[^>]*)?/?>|^<!(?:DOCTYPE|doctype|--)|^<\?xml"), 2.5),
     (re.compile(r"^\"[^\"]*\"\s*:\s*\S?"), 2.0),
     (re.compile(r"^\[[\w.\-\" ]+\]$"), 1.5),
     (re.compile(r"^\.[A-Za-z_]\w*\s*[(<]"), 2.0),
     (re.compile(r"^[\]\)\}]+[\]\)\};,]*$|^(?:fi|esac|end|endif|done|EOF|\*/)$"), 1.5),
-    (re.compile(r"^[A-Za-z_$][\w$]*(?:\s*(?:\.|::|->)\s*[A-Za-z_$][\w$]*)*(?:<[^>]*>)?(?:\[[^\]]*\])*(?:\s*,\s*[A-Za-z_$][\w$]*)*\s*(?::\s*[\w\[\], .|]+)?\s*(?:=|:=|\+=|-=|\*=|/=|%=|\|=|&=|\?\?=|<<=|>>=|\^=|\|\|=)\s*(?!=)\S"), 2.0),
+    (
+        re.compile(
+            r"^[A-Za-z_$][\w$]*(?:\s*(?:\.|::|->)\s*[A-Za-z_$][\w$]*)*(?:<[^>]*>)?(?:\[[^\]]*\])*(?:\s*,\s*[A-Za-z_$][\w$]*)*\s*(?::\s*[\w\[\], .|]+)?\s*(?:=|:=|\+=|-=|\*=|/=|%=|\|=|&=|\?\?=|<<=|>>=|\^=|\|\|=)\s*(?!=)\S"
+        ),
+        2.0,
+    ),
     (re.compile(r"^[A-Z]?[a-z_]\w*(?:<[^>]*>|\[\])?\**\s+\**[a-z_]\w*\s*(?:=(?!=)|;|,|\[)"), 1.5),
     (re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*(?:<[^>]*>)?!?\(.*[),;{]$"), 1.8),
     (re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*!?\($"), 1.5),
@@ -112,7 +144,10 @@ _CODE_START = re.compile(
     )
 )
 _SHELL_STRONG = re.compile(r"(?:^|\s)--?[A-Za-z0-9]|\||&&|>|<|\$\(|\$\{?\w|/|=|\*|~|\.\w{1,5}\b")
-_SQL_START = re.compile(r"^(?:select|grant|revoke|explain|show\s+(?:tables|databases|columns|index)|describe|insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(?:table|index|view|unique|database|schema)|alter\s+table|drop\s+(?:table|index|view|database)|with\s+\w+\s+as\s*\()\b", re.IGNORECASE)
+_SQL_START = re.compile(
+    r"^(?:select|grant|revoke|explain|show\s+(?:tables|databases|columns|index)|describe|insert\s+into|update\s+\w+\s+set|delete\s+from|create\s+(?:table|index|view|unique|database|schema)|alter\s+table|drop\s+(?:table|index|view|database)|with\s+\w+\s+as\s*\()\b",
+    re.IGNORECASE,
+)
 _OPERATORS = re.compile(r"[=!&|:+\-<>?][=&|:+\-<>.]")
 _CALL = re.compile(r"[\w$\]>]\(")
 _ATTR = re.compile(r"\.[A-Za-z_]")
@@ -264,7 +299,7 @@ def _analyse(lines: list[str]) -> tuple[float, float, int, int]:
         if _COMMENT_CODE.match(s):
             for opener, closer in (("/*", "*/"), ('"""', '"""'), ("'''", "'''"), ("<!--", "-->")):
                 if s.lstrip("r").startswith(opener):
-                    rest = s.lstrip("r")[len(opener):]
+                    rest = s.lstrip("r")[len(opener) :]
                     if closer not in rest:
                         in_block = closer
                     break
@@ -276,14 +311,14 @@ def _analyse(lines: list[str]) -> tuple[float, float, int, int]:
         prompt = _PROMPT.match(s)
         bonus = 0.0
         if prompt and s[0] != "#":
-            s = s[prompt.end():]
+            s = s[prompt.end() :]
             bonus = 1.5
         elif prompt:
             continue
         p = s
         bullet = _BULLET.match(s)
         if bullet:
-            p = s[bullet.end():]
+            p = s[bullet.end() :]
             if not p:
                 continue
         elif s[0] == "|" and s[-1] == "|":  # markdown table row: judge the cells
@@ -307,7 +342,9 @@ def _analyse(lines: list[str]) -> tuple[float, float, int, int]:
         total += w * net
         weight += w
         n_scored += 1
-        if (n_scored >= _EARLY_STOP_LINES or weight >= _EARLY_STOP_WEIGHT) and abs(total) >= _EARLY_STOP_MARGIN * weight:
+        if (n_scored >= _EARLY_STOP_LINES or weight >= _EARLY_STOP_WEIGHT) and abs(
+            total
+        ) >= _EARLY_STOP_MARGIN * weight:
             break  # the verdict is clear; long inputs stay cheap
     return total, weight, n_log, n_scored
 

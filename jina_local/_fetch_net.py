@@ -49,9 +49,14 @@ def blocked_address_reason(ip: ipaddress.IPv4Address | ipaddress.IPv6Address | s
             return blocked_address_reason(embedded)
         if ip.is_site_local:
             return "site-local"
-    for reason, flag in (("unspecified", ip.is_unspecified), ("loopback", ip.is_loopback),
-                         ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
-                         ("private", ip.is_private), ("reserved", ip.is_reserved)):
+    for reason, flag in (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    ):
         if flag:
             return reason
     return None if ip.is_global else "not globally routable"
@@ -128,8 +133,9 @@ class _DeadlineStream(httpcore.NetworkStream):
     def close(self) -> None:
         self._inner.close()
 
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
-                  timeout: float | None = None) -> httpcore.NetworkStream:
+    def start_tls(
+        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
         inner = self._inner.start_tls(ssl_context, server_hostname, self._clock.clamp(timeout))
         return _DeadlineStream(inner, self._clock)
 
@@ -140,14 +146,20 @@ class _DeadlineStream(httpcore.NetworkStream):
 class GuardedBackend(httpcore.SyncBackend):
     """Connects only to addresses the policy allows, and only to the address it checked."""
 
-    def __init__(self, address_allowed: Callable[[str], str | None], clock: Clock,
-                 proxy: tuple[str, int] | None) -> None:
+    def __init__(
+        self, address_allowed: Callable[[str], str | None], clock: Clock, proxy: tuple[str, int] | None
+    ) -> None:
         self._address_allowed, self._clock, self._proxy = address_allowed, clock, proxy
         self.connected: list[str] = []
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         infos = _resolve(host, port, self._clock.clamp(timeout))
         addresses = list(dict.fromkeys(info[4][0] for info in infos))
         if (host, port) != self._proxy:  # the configured proxy is trusted; every other address is checked
@@ -159,8 +171,7 @@ class GuardedBackend(httpcore.SyncBackend):
         error: Exception = httpcore.ConnectError(f"no address for {host!r}")
         for address in addresses:
             try:
-                stream = super().connect_tcp(address, port, self._clock.clamp(timeout),
-                                             local_address, socket_options)
+                stream = super().connect_tcp(address, port, self._clock.clamp(timeout), local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
                 continue

@@ -51,9 +51,7 @@ def plan_batches(
         current: list[int] = []
         for index in members:
             longest = costs[current[0]] if current else costs[index]
-            if current and (
-                len(current) >= max_batch_size or longest * (len(current) + 1) > token_budget
-            ):
+            if current and (len(current) >= max_batch_size or longest * (len(current) + 1) > token_budget):
                 batches.append(Batch(key, tuple(current)))
                 current = []
             current.append(index)

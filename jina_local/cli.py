@@ -168,13 +168,17 @@ def _cmd_index(args: argparse.Namespace) -> int:
             skip_existing=True,
         )
         if summary.skipped:
-            print(f"{len(summary.skipped)} chunk(s) already indexed, {len(chunks) - len(summary.skipped)} to go",
-                  file=sys.stderr)
+            print(
+                f"{len(summary.skipped)} chunk(s) already indexed, {len(chunks) - len(summary.skipped)} to go",
+                file=sys.stderr,
+            )
         for failure in summary.failures:
             print(f"failed {chunks[failure.index].source}: {failure.error}", file=sys.stderr)
         files = len({c.source for c in chunks})
-        print(f"indexed {summary.added} new chunk(s) from {files} file(s) into {args.index} [{args.collection}]; "
-              f"{store.count()} in total")
+        print(
+            f"indexed {summary.added} new chunk(s) from {files} file(s) into {args.index} [{args.collection}]; "
+            f"{store.count()} in total"
+        )
     return 0 if summary.ok else 2
 
 
@@ -207,12 +211,20 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jina-local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"jina-local {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", default=None, help=f"HF id or folder (default: $JINA_LOCAL_MODEL or {DEFAULT_MODEL})")
+    common.add_argument(
+        "--model", default=None, help=f"HF id or folder (default: $JINA_LOCAL_MODEL or {DEFAULT_MODEL})"
+    )
     common.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:N")
     common.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, fp32 on CPU), float32, bfloat16")
     store = argparse.ArgumentParser(add_help=False)
-    store.add_argument("--index", default=DEFAULT_INDEX, help=f"folder of the embedded store, or a Qdrant URL (default {DEFAULT_INDEX})")
-    store.add_argument("--collection", default=DEFAULT_COLLECTION, help=f"collection name (default {DEFAULT_COLLECTION})")
+    store.add_argument(
+        "--index",
+        default=DEFAULT_INDEX,
+        help=f"folder of the embedded store, or a Qdrant URL (default {DEFAULT_INDEX})",
+    )
+    store.add_argument(
+        "--collection", default=DEFAULT_COLLECTION, help=f"collection name (default {DEFAULT_COLLECTION})"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     index = sub.add_parser("index", parents=[common, store], help="embed files and store them")
@@ -221,8 +233,14 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--pool-factor", type=int, default=None, help="pool stored token vectors by 2-4 (at creation)")
     index.add_argument("--batch-size", type=int, default=16)
     index.add_argument("--chunk-chars", type=int, default=DEFAULT_CHUNK_CHARS)
-    index.add_argument("--ray", nargs="?", const="auto", default=None, metavar="auto|ADDRESS",
-                       help="run on a Ray cluster (auto: $RAY_ADDRESS, a running one, or a local one); needs jina-local[ray]")
+    index.add_argument(
+        "--ray",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="auto|ADDRESS",
+        help="run on a Ray cluster (auto: $RAY_ADDRESS, a running one, or a local one); needs jina-local[ray]",
+    )
     index.set_defaults(func=_cmd_index)
 
     search = sub.add_parser("search", parents=[common, store], help="search the store")

@@ -18,7 +18,7 @@ from .kinds import ImageMode
 from .models.base import ModelBackend
 from .options import check_call
 from .routing import input_kind, parse_task, resolve_tasks
-from .types import EncodeResult, Encoded, ErrorMode, ModelInfo, Output, Role
+from .types import Encoded, EncodeResult, ErrorMode, ModelInfo, Output, Role
 
 __all__ = ["Embedder"]
 
@@ -105,7 +105,11 @@ class Embedder:
         fetch = check_fetch_policy(fetch)
         max_image_pixels = check_max_image_pixels(max_image_pixels)
         # Jina's API names carry the role ("retrieval.query" -> task retrieval, role query): per item.
-        named = [parse_task(task)] if task is None or isinstance(task, str) else [_parse_item_task(t, i) for i, t in enumerate(task)]
+        named = (
+            [parse_task(task)]
+            if task is None or isinstance(task, str)
+            else [_parse_item_task(t, i) for i, t in enumerate(task)]
+        )
         plans = [(t, r or role) for t, r in named]
         if not (task is None or isinstance(task, str)) and total is not None and len(plans) != total:
             raise TaskError(
@@ -196,8 +200,18 @@ class Embedder:
             from .late_chunking import encode_late_chunks
 
             return encode_late_chunks(
-                self, items, role=role, task=task, symmetric=symmetric, images=images, output=output, dim=dim,
-                batch_size=batch_size, max_length=max_length, separator=late_chunking_separator, progress=progress,
+                self,
+                items,
+                role=role,
+                task=task,
+                symmetric=symmetric,
+                images=images,
+                output=output,
+                dim=dim,
+                batch_size=batch_size,
+                max_length=max_length,
+                separator=late_chunking_separator,
+                progress=progress,
             )
         raw = as_item_list(items)
         settings, prepare = self._plan_call(

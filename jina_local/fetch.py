@@ -159,8 +159,7 @@ def _target(url: str, policy: FetchPolicy, fail: Any) -> tuple[httpcore.URL, str
     if scheme not in ("http", "https"):
         raise fail(f"uses the scheme {scheme or '(none)'!r}; only http and https URLs are fetched", URLNotAllowedError)
     if parts.username is not None or parts.password is not None:
-        raise fail("carries credentials (user:password@); download it yourself and pass the bytes",
-                   URLNotAllowedError)
+        raise fail("carries credentials (user:password@); download it yourself and pass the bytes", URLNotAllowedError)
     host = parts.hostname
     if not host:
         raise fail("has no host name", URLNotAllowedError)
@@ -215,40 +214,60 @@ def fetch(url: str, policy: FetchPolicy | None = None, *, index: int = 0) -> byt
         return kind(f"item {index} ({_shown(current)}{via}) {reason}.{hint}", index=index, url=_shown(current))
 
     if not policy.allow_urls:
-        raise fail("is a URL, and URL fetching is switched off (FetchPolicy(allow_urls=False))",
-                   URLNotAllowedError, "Pass fetch=FetchPolicy(allow_urls=True) to enable it, "
-                   "or download the image yourself and pass its bytes.")
+        raise fail(
+            "is a URL, and URL fetching is switched off (FetchPolicy(allow_urls=False))",
+            URLNotAllowedError,
+            "Pass fetch=FetchPolicy(allow_urls=True) to enable it, or download the image yourself and pass its bytes.",
+        )
     for _hop in range(policy.max_redirects + 1):
         target, host_header = _target(current, policy, fail)
         try:
             status, location, data = _one_hop(target, host_header, policy, clock, fail)
         except Refused as exc:
-            raise fail(f"was refused: {exc}", URLNotAllowedError,
-                       "Private and local addresses are refused by default; pass "
-                       "fetch=FetchPolicy(allow_private_networks=True) or allowed_networks=(...) "
-                       "if you trust this network.") from None
+            raise fail(
+                f"was refused: {exc}",
+                URLNotAllowedError,
+                "Private and local addresses are refused by default; pass "
+                "fetch=FetchPolicy(allow_private_networks=True) or allowed_networks=(...) "
+                "if you trust this network.",
+            ) from None
         except DeadlinePassed:
-            raise fail(f"did not finish within the deadline of {policy.deadline:g} s",
-                       fix="Raise FetchPolicy(deadline=...) for slow servers.") from None
+            raise fail(
+                f"did not finish within the deadline of {policy.deadline:g} s",
+                fix="Raise FetchPolicy(deadline=...) for slow servers.",
+            ) from None
         except httpcore.TimeoutException as exc:
             if clock.passed:
-                raise fail(f"did not finish within the deadline of {policy.deadline:g} s",
-                           fix="Raise FetchPolicy(deadline=...) for slow servers.") from None
+                raise fail(
+                    f"did not finish within the deadline of {policy.deadline:g} s",
+                    fix="Raise FetchPolicy(deadline=...) for slow servers.",
+                ) from None
             which = "connect" if isinstance(exc, httpcore.ConnectTimeout) else "read"
             limit = policy.connect_timeout if which == "connect" else policy.read_timeout
-            raise fail(f"timed out ({which} timeout of {limit:g} s: {exc or 'no answer'})",
-                       fix=f"Raise FetchPolicy({which}_timeout=...) for slow servers.") from None
-        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError,
-                httpcore.UnsupportedProtocol, OSError) as exc:
-            raise fail(f"could not be downloaded: {type(exc).__name__}: {exc}",
-                       fix="Check the URL and the network, or download the image yourself.") from None
+            raise fail(
+                f"timed out ({which} timeout of {limit:g} s: {exc or 'no answer'})",
+                fix=f"Raise FetchPolicy({which}_timeout=...) for slow servers.",
+            ) from None
+        except (
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            httpcore.ProxyError,
+            httpcore.UnsupportedProtocol,
+            OSError,
+        ) as exc:
+            raise fail(
+                f"could not be downloaded: {type(exc).__name__}: {exc}",
+                fix="Check the URL and the network, or download the image yourself.",
+            ) from None
         if data is not None:
             return data
         if location is None:
             raise fail(f"answered HTTP {status} without a Location header")
         current = urllib.parse.urljoin(current, location.strip())
-    raise fail(f"redirected more than {policy.max_redirects} times",
-               fix="Raise FetchPolicy(max_redirects=...) if the chain is legitimate.")
+    raise fail(
+        f"redirected more than {policy.max_redirects} times",
+        fix="Raise FetchPolicy(max_redirects=...) if the chain is legitimate.",
+    )
 
 
 def _ssl_context(trust_env: bool) -> Any:
@@ -264,8 +283,9 @@ def _cached_ssl_context(trust_env: bool, cert_file: str | None, cert_dir: str | 
     return httpx.create_ssl_context(trust_env=trust_env)
 
 
-def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock: Clock,
-             fail: Any) -> tuple[int, str | None, bytes | None]:
+def _one_hop(
+    target: httpcore.URL, host_header: str, policy: FetchPolicy, clock: Clock, fail: Any
+) -> tuple[int, str | None, bytes | None]:
     """One request: ``(status, location, None)`` for a redirect, ``(200, None, body)`` for an image."""
     proxy_url = _proxy_for(target, policy.trust_env)
     proxy: httpcore.Proxy | None = None
@@ -273,8 +293,10 @@ def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock:
     if proxy_url is not None:
         parts = urllib.parse.urlsplit(proxy_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise fail(f"would go through the proxy {_shown(proxy_url)!r}, which is not an http(s) proxy",
-                       fix="Unset it, or pass FetchPolicy(trust_env=False).")
+            raise fail(
+                f"would go through the proxy {_shown(proxy_url)!r}, which is not an http(s) proxy",
+                fix="Unset it, or pass FetchPolicy(trust_env=False).",
+            )
         proxy_addr = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
         proxy = httpcore.Proxy(proxy_url)
         host = target.host.decode()
@@ -285,13 +307,25 @@ def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock:
         if reason is not None:
             raise Refused(f"{host} is {describe_reason(reason)}")
     backend = GuardedBackend(policy.address_allowed, clock, proxy_addr)
-    headers = [(b"Host", host_header.encode("ascii")), (b"User-Agent", policy.user_agent.encode()),
-               (b"Accept", b"image/*"), (b"Accept-Encoding", b"identity, gzip, deflate")]
-    timeouts = {"connect": policy.connect_timeout, "read": policy.read_timeout,
-                "write": policy.read_timeout, "pool": policy.connect_timeout}
+    headers = [
+        (b"Host", host_header.encode("ascii")),
+        (b"User-Agent", policy.user_agent.encode()),
+        (b"Accept", b"image/*"),
+        (b"Accept-Encoding", b"identity, gzip, deflate"),
+    ]
+    timeouts = {
+        "connect": policy.connect_timeout,
+        "read": policy.read_timeout,
+        "write": policy.read_timeout,
+        "pool": policy.connect_timeout,
+    }
     needs_tls = target.scheme == b"https" or (proxy_url or "").startswith("https:")
-    pool = httpcore.ConnectionPool(ssl_context=_ssl_context(policy.trust_env) if needs_tls else None,
-                                   proxy=proxy, network_backend=backend, retries=0)
+    pool = httpcore.ConnectionPool(
+        ssl_context=_ssl_context(policy.trust_env) if needs_tls else None,
+        proxy=proxy,
+        network_backend=backend,
+        retries=0,
+    )
     with pool, pool.stream("GET", target, headers=headers, extensions={"timeout": timeouts}) as response:
         head = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
         if response.status in _REDIRECTS:
@@ -303,12 +337,16 @@ def _one_hop(target: httpcore.URL, host_header: str, policy: FetchPolicy, clock:
 
 def _read_body(response: httpcore.Response, head: dict[str, str], policy: FetchPolicy, fail: Any) -> bytes:
     cap = policy.max_bytes
-    too_large = fail(f"is larger than the cap of {cap:,} bytes",
-                     fix="Raise FetchPolicy(max_bytes=...), or download it yourself and pass the bytes.")
+    too_large = fail(
+        f"is larger than the cap of {cap:,} bytes",
+        fix="Raise FetchPolicy(max_bytes=...), or download it yourself and pass the bytes.",
+    )
     declared = head.get("content-length", "").strip()
     if declared.isdigit() and int(declared) > cap:
-        raise fail(f"says it is {int(declared):,} bytes, more than the cap of {cap:,} bytes",
-                   fix="Raise FetchPolicy(max_bytes=...), or download it yourself and pass the bytes.")
+        raise fail(
+            f"says it is {int(declared):,} bytes, more than the cap of {cap:,} bytes",
+            fix="Raise FetchPolicy(max_bytes=...), or download it yourself and pass the bytes.",
+        )
     encodings = [e.strip().lower() for e in head.get("content-encoding", "").split(",") if e.strip()]
     encodings = [e for e in encodings if e != "identity"]
     unknown = [e for e in encodings if e not in ("gzip", "x-gzip", "deflate")]
@@ -349,5 +387,7 @@ def _read_body(response: httpcore.Response, head: dict[str, str], policy: FetchP
 
 def _check_image(head: bytes, media_type: str, fail: Any) -> None:
     if sniff_image_format(head) is None:
-        raise fail(f"is not an image (Content-Type {media_type or 'missing'}, and the bytes are no known image format)",
-                   fix="Pass the URL of the image file itself.")
+        raise fail(
+            f"is not an image (Content-Type {media_type or 'missing'}, and the bytes are no known image format)",
+            fix="Pass the URL of the image file itself.",
+        )

@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from PIL import Image
 
@@ -45,7 +45,7 @@ __all__ = [
 MAX_DOWNLOAD_BYTES = FetchPolicy().max_bytes
 """Largest image fetched from a URL by default (``FetchPolicy.max_bytes``); bigger downloads are refused."""
 
-Item = Union[str, Image.Image, Path, bytes, bytearray, memoryview]
+Item = str | Image.Image | Path | bytes | bytearray | memoryview
 """What ``encode`` accepts per item."""
 
 _SINGLE_ITEMS = (str, bytes, bytearray, memoryview, os.PathLike, Image.Image)
@@ -66,7 +66,7 @@ class ImageInput:
     source: str | None = None
 
 
-TypedInput = Union[TextInput, ImageInput]
+TypedInput = TextInput | ImageInput
 
 
 def _refuse_container(items: Any) -> None:

@@ -51,8 +51,17 @@ _PATH_SNIFF_BYTES = 4096
 # Images
 # ----------------------------------------------------------------------------------------------
 
-_FTYP_BRANDS = {b"avif": "avif", b"avis": "avif", b"heic": "heic", b"heix": "heic",
-                b"hevc": "heic", b"heim": "heic", b"heis": "heic", b"mif1": "heif", b"msf1": "heif"}
+_FTYP_BRANDS = {
+    b"avif": "avif",
+    b"avis": "avif",
+    b"heic": "heic",
+    b"heix": "heic",
+    b"hevc": "heic",
+    b"heim": "heic",
+    b"heis": "heic",
+    b"mif1": "heif",
+    b"msf1": "heif",
+}
 _BMP_DIB_SIZES = {12, 40, 52, 56, 64, 108, 124}
 
 
@@ -174,13 +183,7 @@ def names_image_file(s: str) -> bool:
     if os.path.splitext(ref)[1].lower() not in IMAGE_EXTENSIONS:
         return False
     drive = len(ref) > 2 and ref[0].isalpha() and ref[1] == ":" and ref[2] in "/\\"
-    return (
-        not any(c.isspace() for c in ref)
-        or drive
-        or head.startswith(_PATH_PREFIXES)
-        or "/" in ref
-        or "\\" in ref
-    )
+    return not any(c.isspace() for c in ref) or drive or head.startswith(_PATH_PREFIXES) or "/" in ref or "\\" in ref
 
 
 def _path_kind(path: Path) -> Kind:

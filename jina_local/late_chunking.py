@@ -42,7 +42,14 @@ from .types import EncodeResult
 if TYPE_CHECKING:
     from .embedder import Embedder
 
-__all__ = ["DEFAULT_SEPARATOR", "LateChunkingBackend", "assign_tokens", "encode_late_chunks", "encode_spans", "plan_windows"]
+__all__ = [
+    "DEFAULT_SEPARATOR",
+    "LateChunkingBackend",
+    "assign_tokens",
+    "encode_late_chunks",
+    "encode_spans",
+    "plan_windows",
+]
 
 DEFAULT_SEPARATOR = " "
 """What ``late_chunking_separator`` joins chunks with by default."""
@@ -116,7 +123,9 @@ def _check_dim_output(model: Embedder, role: str, output: str, dim: int | None) 
     if output not in ("dense", "multi", "both"):
         raise OutputError(f"output={output!r} is not valid; use 'dense', 'multi' or 'both'.")
     if output != "dense" and not info.has_multi:
-        raise OutputError(f"output={output!r} needs per-token vectors, which {info.name} does not produce; use output='dense'.")
+        raise OutputError(
+            f"output={output!r} needs per-token vectors, which {info.name} does not produce; use output='dense'."
+        )
     if dim is not None and dim not in info.matryoshka_dims:
         valid = ", ".join(str(d) for d in info.matryoshka_dims)
         raise DimensionError(f"dim={dim!r} is not a Matryoshka dimension of {info.name}; valid: {valid}.")
@@ -125,7 +134,9 @@ def _check_dim_output(model: Embedder, role: str, output: str, dim: int | None) 
 def _backend(model: Embedder) -> Any:
     backend = model.backend
     if not all(hasattr(backend, name) for name in ("late_chunk_tokens", "late_chunk_window", "late_chunk_forward")):
-        raise OutputError(f"{model.info.name} does not support late chunking; encode the chunks with late_chunking=False.")
+        raise OutputError(
+            f"{model.info.name} does not support late chunking; encode the chunks with late_chunking=False."
+        )
     return backend
 
 
@@ -156,13 +167,14 @@ def _check_spans(text: str, spans: Sequence[tuple[int, int]], doc: int) -> list[
 class _Document:
     """One document's tokens, windows and, once forwarded, its per-token states."""
 
-    def __init__(self, ids: list[int], spans: list[tuple[int, int] | None], chunks: list[tuple[int, int]],
-                 window: int, task: str) -> None:
+    def __init__(
+        self, ids: list[int], spans: list[tuple[int, int] | None], chunks: list[tuple[int, int]], window: int, task: str
+    ) -> None:
         n_prefix = next((i for i, s in enumerate(spans) if s is not None), len(spans))
         n_suffix = next((i for i, s in enumerate(reversed(spans)) if s is not None), 0)
         self.task = task
-        self.prefix, self.suffix = ids[:n_prefix], ids[len(ids) - n_suffix:]
-        self.content = ids[n_prefix: len(ids) - n_suffix]
+        self.prefix, self.suffix = ids[:n_prefix], ids[len(ids) - n_suffix :]
+        self.content = ids[n_prefix : len(ids) - n_suffix]
         self.owned = [[t - n_prefix for t in tokens] for tokens in assign_tokens(spans, chunks)]  # content indices
         capacity = window - n_prefix - n_suffix
         overlap = math.ceil(window / 8)
@@ -242,20 +254,27 @@ def encode_spans(
     return [r for r in results if r is not None]
 
 
-def _forward_all(backend: Any, docs: list[_Document], multi: bool, batch_size: int | None, progress: bool | None,
-                 done: Any) -> None:
+def _forward_all(
+    backend: Any, docs: list[_Document], multi: bool, batch_size: int | None, progress: bool | None, done: Any
+) -> None:
     """Run every window of every document, length-sorted and batched under the model's token budget;
     ``done(d)`` is called once all windows of document ``d`` are forwarded."""
-    jobs = sorted(((d, w) for d, doc in enumerate(docs) for w in range(len(doc.windows))),
-                  key=lambda job: (docs[job[0]].task, docs[job[0]].window_len(job[1])))
+    jobs = sorted(
+        ((d, w) for d, doc in enumerate(docs) for w in range(len(doc.windows))),
+        key=lambda job: (docs[job[0]].task, docs[job[0]].window_len(job[1])),
+    )
     budget = backend.token_budget
     cap = batch_size or backend.max_batch_size
     batches: list[list[tuple[int, int]]] = []
     for job in jobs:
         length = docs[job[0]].window_len(job[1])
         current = batches[-1] if batches else None
-        if (current and docs[current[0][0]].task == docs[job[0]].task and len(current) < cap
-                and length * (len(current) + 1) <= budget):
+        if (
+            current
+            and docs[current[0][0]].task == docs[job[0]].task
+            and len(current) < cap
+            and length * (len(current) + 1) <= budget
+        ):
             current.append(job)
         else:
             batches.append([job])
@@ -323,8 +342,10 @@ def encode_late_chunks(
     if task is not None and not isinstance(task, str):
         names = list(task)
         if len(names) != len(chunks) or len(set(names)) != 1:
-            raise InputError("late chunking encodes one document in one forward, so every chunk needs the same task; "
-                             "pass a single task name.")
+            raise InputError(
+                "late chunking encodes one document in one forward, so every chunk needs the same task; "
+                "pass a single task name."
+            )
         task = names[0]
     spans, position = [], 0
     for i, chunk in enumerate(chunks):
@@ -333,5 +354,15 @@ def encode_late_chunks(
         spans.append((position, position + len(chunk)))
         position += len(chunk)
     text = separator.join(chunks)
-    return encode_spans(model, [(text, spans)], role=role, task=task, symmetric=symmetric, output=output, dim=dim,
-                        max_length=max_length, batch_size=batch_size, progress=progress)[0]
+    return encode_spans(
+        model,
+        [(text, spans)],
+        role=role,
+        task=task,
+        symmetric=symmetric,
+        output=output,
+        dim=dim,
+        max_length=max_length,
+        batch_size=batch_size,
+        progress=progress,
+    )[0]

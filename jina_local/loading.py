@@ -76,8 +76,9 @@ def load(
         return model
 
 
-def _build(model_dir: Path, name_or_path: Any, device: torch.device, dtype: torch.dtype, revision: str | None,
-           key: _CacheKey) -> Embedder:
+def _build(
+    model_dir: Path, name_or_path: Any, device: torch.device, dtype: torch.dtype, revision: str | None, key: _CacheKey
+) -> Embedder:
     config = read_config(model_dir)
     family = detect_family(config, model_dir)
     backend = family_loader(family)(
@@ -102,10 +103,20 @@ def loaded_models() -> list[Embedder]:
 
 
 # --------------------------------------------------------------------------- framework conventions
-_MODEL_KWARGS = {"device": "device", "torch_dtype": "dtype", "dtype": "dtype", "revision": "revision",
-                 "local_files_only": "local_files_only"}
-_ENCODE_KWARGS = {"batch_size": "batch_size", "show_progress_bar": "show_progress", "truncate_dim": "dimensions",
-                  "max_length": "max_length", "max_seq_length": "max_length"}
+_MODEL_KWARGS = {
+    "device": "device",
+    "torch_dtype": "dtype",
+    "dtype": "dtype",
+    "revision": "revision",
+    "local_files_only": "local_files_only",
+}
+_ENCODE_KWARGS = {
+    "batch_size": "batch_size",
+    "show_progress_bar": "show_progress",
+    "truncate_dim": "dimensions",
+    "max_length": "max_length",
+    "max_seq_length": "max_length",
+}
 
 
 def hf_style_options(
@@ -132,34 +143,48 @@ def hf_style_options(
     for key, value in (model_kwargs or {}).items():
         if key == "trust_remote_code":
             if value:
-                raise InputError(f"{owner}: model_kwargs['trust_remote_code'] is refused: jina-local never runs "
-                                 "remote code (the models are implemented natively). Drop the key.")
+                raise InputError(
+                    f"{owner}: model_kwargs['trust_remote_code'] is refused: jina-local never runs "
+                    "remote code (the models are implemented natively). Drop the key."
+                )
             continue
         if key not in _MODEL_KWARGS:
-            raise InputError(f"{owner}: model_kwargs[{key!r}] is not supported; jina-local takes device, dtype "
-                             "(torch_dtype), revision and local_files_only there, or as fields of the same names.")
+            raise InputError(
+                f"{owner}: model_kwargs[{key!r}] is not supported; jina-local takes device, dtype "
+                "(torch_dtype), revision and local_files_only there, or as fields of the same names."
+            )
         out[_MODEL_KWARGS[key]] = str(value).removeprefix("torch.") if key in ("torch_dtype", "dtype") else value
-    for which, kwargs, task_field in (("encode_kwargs", encode_kwargs, "document_task"),
-                                       ("query_encode_kwargs", query_encode_kwargs, "query_task")):
+    for which, kwargs, task_field in (
+        ("encode_kwargs", encode_kwargs, "document_task"),
+        ("query_encode_kwargs", query_encode_kwargs, "query_task"),
+    ):
         for key, value in (kwargs or {}).items():
             if key == "normalize_embeddings":
                 if not value:
-                    raise InputError(f"{owner}: {which}['normalize_embeddings']=False is not supported: jina-local "
-                                     "vectors are always L2-normalised (cosine = dot product).")
+                    raise InputError(
+                        f"{owner}: {which}['normalize_embeddings']=False is not supported: jina-local "
+                        "vectors are always L2-normalised (cosine = dot product)."
+                    )
                 continue
             if key in ("task", "prompt_name"):
                 out[task_field] = value
                 continue
             if key in ("prompt", "prompts"):
-                raise InputError(f"{owner}: {which}[{key!r}] is not supported: the model's own prompts are applied "
-                                 f"by task and role; choose the adapter with {task_field}= instead.")
+                raise InputError(
+                    f"{owner}: {which}[{key!r}] is not supported: the model's own prompts are applied "
+                    f"by task and role; choose the adapter with {task_field}= instead."
+                )
             if key not in _ENCODE_KWARGS:
-                raise InputError(f"{owner}: {which}[{key!r}] is not supported; use the fields batch_size, "
-                                 "show_progress, dimensions, max_length, max_pixels, late_chunking, query_task or "
-                                 "document_task.")
+                raise InputError(
+                    f"{owner}: {which}[{key!r}] is not supported; use the fields batch_size, "
+                    "show_progress, dimensions, max_length, max_pixels, late_chunking, query_task or "
+                    "document_task."
+                )
             field = _ENCODE_KWARGS[key]
             if which == "query_encode_kwargs" and field in out and out[field] != value:
-                raise InputError(f"{owner}: query_encode_kwargs[{key!r}] differs from encode_kwargs; jina-local "
-                                 f"uses one {field} for queries and documents.")
+                raise InputError(
+                    f"{owner}: query_encode_kwargs[{key!r}] differs from encode_kwargs; jina-local "
+                    f"uses one {field} for queries and documents."
+                )
             out[field] = value
     return out

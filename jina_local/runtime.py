@@ -87,9 +87,7 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device, *, cpu_bf16: b
     try:
         return _DTYPE_NAMES[str(dtype).lower()]
     except KeyError:
-        raise ValueError(
-            f"dtype={dtype!r} is not supported; use 'auto', 'float32', 'bfloat16' or 'float16'."
-        ) from None
+        raise ValueError(f"dtype={dtype!r} is not supported; use 'auto', 'float32', 'bfloat16' or 'float16'.") from None
 
 
 def available_memory_bytes(device: torch.device) -> int | None:

@@ -40,11 +40,16 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def _legend(mode: str, fused: bool) -> str:
-    raw = "cosine similarity of the dense vectors" if mode == "dense" else (
-        "MaxSim: the sum over query tokens of each token's best cosine with the document's tokens")
+    raw = (
+        "cosine similarity of the dense vectors"
+        if mode == "dense"
+        else ("MaxSim: the sum over query tokens of each token's best cosine with the document's tokens")
+    )
     if fused:
-        return (f"score: z-score of raw_score within the hit list of its task adapter, so lists searched with "
-                f"different adapters merge on one scale (higher is better); raw_score: {raw}.")
+        return (
+            f"score: z-score of raw_score within the hit list of its task adapter, so lists searched with "
+            f"different adapters merge on one scale (higher is better); raw_score: {raw}."
+        )
     return f"score: equal to raw_score (one task adapter searched, nothing fused); raw_score: {raw}."
 
 
@@ -95,8 +100,11 @@ def word_spans(text: str, query: str) -> list[tuple[int, int]]:
     out = []
     for m in _WORD.finditer(text):
         word = m.group().lower()
-        if word in wanted or word.removesuffix("s") in wanted or any(min(len(w), len(word)) >= 4 and (word.startswith(w) or w.startswith(word))
-                                 for w in wanted):
+        if (
+            word in wanted
+            or word.removesuffix("s") in wanted
+            or any(min(len(w), len(word)) >= 4 and (word.startswith(w) or w.startswith(word)) for w in wanted)
+        ):
             out.append((m.start(), m.end()))
     return out
 
@@ -139,8 +147,7 @@ def _snap(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _snippet(text: str, spans: list[tuple[int, int]], weights: list[float], width: int
-             ) -> tuple[str, list[list[int]]]:
+def _snippet(text: str, spans: list[tuple[int, int]], weights: list[float], width: int) -> tuple[str, list[list[int]]]:
     start, end = _snap(text, *best_window(len(text), spans, weights, width))
     prefix = _ELLIPSIS if start > 0 else ""
     suffix = _ELLIPSIS if end < len(text) else ""
@@ -148,7 +155,7 @@ def _snippet(text: str, spans: list[tuple[int, int]], weights: list[float], widt
     marks: list[list[int]] = []
     for a, b in sorted(spans):
         if a >= start and b <= end:
-            if marks and a + shift <= marks[-1][1] + 1 and text[marks[-1][1] - shift:a].strip() == "":
+            if marks and a + shift <= marks[-1][1] + 1 and text[marks[-1][1] - shift : a].strip() == "":
                 marks[-1][1] = max(marks[-1][1], b + shift)  # merge overlaps and whitespace-separated neighbours
             else:
                 marks.append([a + shift, b + shift])
@@ -188,8 +195,11 @@ class _Explainer:
         self.collection = collection
         self.model = model
         self.usable = (
-            model is not None and collection is not None and mode != "dense"
-            and bool(getattr(collection, "has_multi", False)) and not getattr(collection, "pool_factor", None)
+            model is not None
+            and collection is not None
+            and mode != "dense"
+            and bool(getattr(collection, "has_multi", False))
+            and not getattr(collection, "pool_factor", None)
         )
         self._queries: dict[str, np.ndarray | None] = {}
 
@@ -252,7 +262,7 @@ class _Explainer:
             return None
         if sims is None or first + rows * cols > sims.shape[1]:
             return None
-        patches = sims[:, first:first + rows * cols].max(axis=0)  # (rows * cols,)
+        patches = sims[:, first : first + rows * cols].max(axis=0)  # (rows * cols,)
         low, high = float(patches.min()), float(patches.max())
         scaled = (patches - low) / (high - low) if high > low else np.zeros_like(patches)
         return {"rows": int(rows), "cols": int(cols), "values": [round(float(v), 3) for v in scaled]}
@@ -355,23 +365,25 @@ def hits_to_json(
                 heatmap = explainer.heatmap(hit.id, size, task)
             except Exception:  # noqa: BLE001 - a missing or unreadable file only loses its thumbnail
                 thumbnail = heatmap = None
-        out_hits.append({
-            "rank": rank,
-            "id": str(hit.id),
-            "score": float(hit.score),
-            "raw_score": float(hit.raw_score),
-            "score_kind": "cosine" if used_mode == "dense" else "maxsim",
-            "kind": payload.get("kind"),
-            "task": task,
-            "location": location,
-            "location_label": location_label(location),
-            "snippet": snippet,
-            "highlights": highlights,
-            "image": image_path,
-            "thumbnail": thumbnail,
-            "heatmap": heatmap,
-            "payload": payload,
-        })
+        out_hits.append(
+            {
+                "rank": rank,
+                "id": str(hit.id),
+                "score": float(hit.score),
+                "raw_score": float(hit.raw_score),
+                "score_kind": "cosine" if used_mode == "dense" else "maxsim",
+                "kind": payload.get("kind"),
+                "task": task,
+                "location": location,
+                "location_label": location_label(location),
+                "snippet": snippet,
+                "highlights": highlights,
+                "image": image_path,
+                "thumbnail": thumbnail,
+                "heatmap": heatmap,
+                "payload": payload,
+            }
+        )
     return {
         "query": query_text if isinstance(query, str) else "[image]",
         "mode": used_mode,

@@ -44,5 +44,6 @@ def any_model(request: pytest.FixtureRequest):  # -> jina_local.Embedder
     """Each model family in turn: integration tests that must hold for both use this."""
     return request.getfixturevalue("tiny_v4" if request.param == "jina-embeddings-v4" else "tiny_clip")
 
+
 # Benchmarks are scripts (run them directly); keep doctest collection out of them.
 collect_ignore_glob = ["benchmarks/*"]

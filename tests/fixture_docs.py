@@ -29,8 +29,13 @@ def write_pdf(path: Path, page_texts: list[str]) -> Path:
 
 def encrypted_pdf_bytes(plain: bytes) -> bytes:
     """``plain`` with a standard-security /Encrypt entry whose user password is not empty."""
-    entry = (b"/Root 1 0 R /Encrypt << /Filter /Standard /V 1 /R 2 /O <" + b"00" * 32 + b"> /U <" + b"11" * 32
-             + b"> /P -4 >> /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>]")
+    entry = (
+        b"/Root 1 0 R /Encrypt << /Filter /Standard /V 1 /R 2 /O <"
+        + b"00" * 32
+        + b"> /U <"
+        + b"11" * 32
+        + b"> /P -4 >> /ID [<0123456789abcdef0123456789abcdef> <0123456789abcdef0123456789abcdef>]"
+    )
     return plain.replace(b"/Root 1 0 R", entry)
 
 

@@ -27,15 +27,37 @@ VOCAB_SIZE = 151936  # the real embedding table has this many rows (more than th
 # name -> (text sizes, vision sizes, matryoshka dims, lora rank, lora alpha)
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(
-        hidden=64, intermediate=128, layers=2, heads=4, kv_heads=2, mrope=[2, 3, 3],
-        v_depth=2, v_hidden=32, v_intermediate=64, v_heads=2, v_fullatt=[1],
-        dims=[8, 16, 32, 64], lora_r=4, lora_alpha=8,
+        hidden=64,
+        intermediate=128,
+        layers=2,
+        heads=4,
+        kv_heads=2,
+        mrope=[2, 3, 3],
+        v_depth=2,
+        v_hidden=32,
+        v_intermediate=64,
+        v_heads=2,
+        v_fullatt=[1],
+        dims=[8, 16, 32, 64],
+        lora_r=4,
+        lora_alpha=8,
     ),
     # A mid-size config for benchmarks: real head_dim (128) and mrope split, fewer/narrower layers.
     "mid": dict(
-        hidden=512, intermediate=1536, layers=4, heads=4, kv_heads=2, mrope=[16, 24, 24],
-        v_depth=4, v_hidden=256, v_intermediate=512, v_heads=4, v_fullatt=[3],
-        dims=[128, 256, 512], lora_r=32, lora_alpha=32,
+        hidden=512,
+        intermediate=1536,
+        layers=4,
+        heads=4,
+        kv_heads=2,
+        mrope=[16, 24, 24],
+        v_depth=4,
+        v_hidden=256,
+        v_intermediate=512,
+        v_heads=4,
+        v_fullatt=[3],
+        dims=[128, 256, 512],
+        lora_r=32,
+        lora_alpha=32,
     ),
 }
 
@@ -132,9 +154,9 @@ def base_state_dict(cfg: dict[str, Any], seed: int) -> dict[str, torch.Tensor]:
         if name.startswith("lm_head"):
             continue  # tied to the embedding; the published shards hold no lm_head
         if name.startswith("model.language_model."):
-            legacy = "model." + name[len("model.language_model."):]
+            legacy = "model." + name[len("model.language_model.") :]
         elif name.startswith("model.visual."):
-            legacy = name[len("model."):]
+            legacy = name[len("model.") :]
         else:
             raise AssertionError(f"unexpected parameter {name}")
         tensors[legacy] = _random_like(legacy, tuple(param.shape), gen)

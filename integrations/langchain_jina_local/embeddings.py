@@ -11,7 +11,7 @@ import asyncio
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +28,7 @@ from jina_local import (
 )
 
 __all__ = ["JinaLocalEmbeddings", "MultiVectorEmbeddings"]
+
 
 class MultiVectorEmbeddings(ABC):
     """Late-interaction embeddings: one vector per token, compared with MaxSim.
@@ -59,8 +60,7 @@ def _texts(texts: Sequence[str], method: str) -> list[str]:
     for i, t in enumerate(items):
         if not isinstance(t, str):
             raise TypeError(
-                f"{method}() takes strings, but item {i} is {type(t).__name__}; "
-                "embed images with embed_image(...)."
+                f"{method}() takes strings, but item {i} is {type(t).__name__}; embed images with embed_image(...)."
             )
     return items
 
@@ -90,39 +90,39 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, protected_namespaces=())
 
-    model: Optional[Embedder] = Field(default=None, repr=False, exclude=True)
+    model: Embedder | None = Field(default=None, repr=False, exclude=True)
     """A loaded model (``jina_local.load(...)``); a string is taken as ``model_name``."""
-    model_name: Optional[str] = None
+    model_name: str | None = None
     """Hugging Face id or local folder, loaded on first use with ``device`` / ``dtype``."""
     device: str = "auto"
     """``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ``"cuda:1"``... (with ``model_name``)."""
     dtype: str = "auto"
     """``"auto"`` (bfloat16 on CUDA, float32 on CPU), ``"float32"``, ``"bfloat16"``... (with ``model_name``)."""
-    revision: Optional[str] = None
+    revision: str | None = None
     """Hub revision to load (with ``model_name``)."""
-    local_files_only: Optional[bool] = None
+    local_files_only: bool | None = None
     """Never download (with ``model_name``); ``None`` follows ``HF_HUB_OFFLINE``."""
-    dimensions: Optional[int] = None
+    dimensions: int | None = None
     """Matryoshka size of dense vectors (e.g. 128, 256, 512, 1024 for v4); ``None`` = full size."""
-    query_task: Optional[str] = "retrieval"
+    query_task: str | None = "retrieval"
     """Adapter of ``embed_query``: ``"retrieval"``, ``"code"``, ``"text-matching"`` or a Jina name."""
-    document_task: Optional[str] = None
+    document_task: str | None = None
     """Adapter of documents and images: ``None`` = the queries' adapter; ``"auto"`` = per item by content."""
-    batch_size: Optional[int] = None
+    batch_size: int | None = None
     """Most items per forward pass (batches are also capped by a token budget); ``None`` = the model's."""
     show_progress: bool = False
     """Show a progress bar while encoding."""
-    max_length: Optional[int] = None
+    max_length: int | None = None
     """Most text tokens per item (longer texts are truncated); ``None`` = the model's limit."""
-    max_pixels: Optional[int] = None
+    max_pixels: int | None = None
     """Largest image area in pixels before resizing; ``None`` = the model's default."""
-    late_chunking: Optional[bool] = None
+    late_chunking: bool | None = None
     """Encode the texts of one ``embed_documents`` call as chunks of one document in one forward."""
-    model_kwargs: Optional[dict[str, Any]] = Field(default=None, exclude=True)
+    model_kwargs: dict[str, Any] | None = Field(default=None, exclude=True)
     """langchain-huggingface style: ``device``, ``torch_dtype``, ``revision``, ``local_files_only``."""
-    encode_kwargs: Optional[dict[str, Any]] = Field(default=None, exclude=True)
+    encode_kwargs: dict[str, Any] | None = Field(default=None, exclude=True)
     """langchain-huggingface style: ``batch_size``, ``normalize_embeddings=True``, ``show_progress_bar``, ``task``."""
-    query_encode_kwargs: Optional[dict[str, Any]] = Field(default=None, exclude=True)
+    query_encode_kwargs: dict[str, Any] | None = Field(default=None, exclude=True)
     """langchain-huggingface style options for queries (``task`` -> ``query_task``)."""
 
     def __init__(self, model: Any = None, **kwargs: Any) -> None:
@@ -130,16 +130,24 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
             if kwargs.get("model_name") not in (None, model):
                 raise ValueError(f"model={model!r} and model_name={kwargs['model_name']!r} differ; pass one.")
             kwargs["model_name"], model = model, None
-        translated = jina_local.hf_style_options(kwargs.get("model_kwargs"), kwargs.get("encode_kwargs"),
-                                                  kwargs.get("query_encode_kwargs"), owner="JinaLocalEmbeddings")
+        translated = jina_local.hf_style_options(
+            kwargs.get("model_kwargs"),
+            kwargs.get("encode_kwargs"),
+            kwargs.get("query_encode_kwargs"),
+            owner="JinaLocalEmbeddings",
+        )
         for key, value in translated.items():
             if key in kwargs and kwargs[key] != value:
-                raise ValueError(f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
-                                 "encode_kwargs; give it once.")
+                raise ValueError(
+                    f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
+                    "encode_kwargs; give it once."
+                )
             kwargs[key] = value
         if model is not None and not isinstance(model, Embedder):
-            raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
-                            f"got {type(model).__name__}.")
+            raise TypeError(
+                f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
+                f"got {type(model).__name__}."
+            )
         if model is None and not kwargs.get("model_name"):
             raise ValueError(
                 "JinaLocalEmbeddings needs a model: pass model=jina_local.load(...) or "
@@ -169,19 +177,28 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
             task, _ = parse_task(value)
             if task not in (None, "auto") and task not in info.tasks:
                 valid = ", ".join(repr(t) for t in info.tasks)
-                raise TaskError(f"{name}={value!r} is not a task of {info.name}; valid tasks: {valid} "
-                                "(or Jina's names such as 'retrieval.query').")
+                raise TaskError(
+                    f"{name}={value!r} is not a task of {info.name}; valid tasks: {valid} "
+                    "(or Jina's names such as 'retrieval.query')."
+                )
         if self.dimensions is not None and self.dimensions not in info.matryoshka_dims:
             valid = ", ".join(str(d) for d in info.matryoshka_dims)
-            raise DimensionError(f"dimensions={self.dimensions!r} is not a Matryoshka size of {info.name}; "
-                                 f"valid: {valid}.")
+            raise DimensionError(
+                f"dimensions={self.dimensions!r} is not a Matryoshka size of {info.name}; valid: {valid}."
+            )
 
     @property
     def embedder(self) -> Embedder:
         """The jina-local model, loaded now (once per process) if it was given by ``model_name``."""
         if self.model is None:
-            model = jina_local.load(str(self.model_name), device=self.device, dtype=self.dtype,
-                                    revision=self.revision, local_files_only=self.local_files_only, shared=True)
+            model = jina_local.load(
+                str(self.model_name),
+                device=self.device,
+                dtype=self.dtype,
+                revision=self.revision,
+                local_files_only=self.local_files_only,
+                shared=True,
+            )
             self._check_against(model)
             self.model = model
         return self.model
@@ -191,19 +208,19 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         state["__dict__"] = {**state["__dict__"], "model": None}  # weights never travel; reloaded by name
         return state
 
-    def __deepcopy__(self, memo: Optional[dict[int, Any]] = None) -> JinaLocalEmbeddings:
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> JinaLocalEmbeddings:
         memo = {} if memo is None else memo
         if self.model is not None:
             memo[id(self.model)] = self.model  # a copy shares the (read-only) model
         return super().__deepcopy__(memo)
 
     # ------------------------------------------------------------------ tasks
-    def query_spec(self) -> tuple[Optional[str], str]:
+    def query_spec(self) -> tuple[str | None, str]:
         """``(task, role)`` of queries (``None`` task = automatic)."""
         task, role = parse_task(self.query_task)
         return (None if task == "auto" else task), role or "query"
 
-    def document_spec(self, *, per_item: bool = False) -> tuple[Optional[str], str]:
+    def document_spec(self, *, per_item: bool = False) -> tuple[str | None, str]:
         """``(task, role)`` of documents; ``None`` task = routed per item.
 
         ``per_item=True`` is for stores that route queries per task (they leave an unset
@@ -215,17 +232,24 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
     def encode_options(self, output: str = "dense") -> dict[str, Any]:
         """The options every encode of this instance passes (dims, limits, batch size, progress)."""
-        options: dict[str, Any] = {"output": output, "dim": self.dimensions if output == "dense" else None,
-                                   "batch_size": self.batch_size, "progress": self.show_progress,
-                                   "max_length": self.max_length, "max_pixels": self.max_pixels}
+        options: dict[str, Any] = {
+            "output": output,
+            "dim": self.dimensions if output == "dense" else None,
+            "batch_size": self.batch_size,
+            "progress": self.show_progress,
+            "max_length": self.max_length,
+            "max_pixels": self.max_pixels,
+        }
         if self.late_chunking:
             if "late_chunking" not in inspect.signature(self.embedder.encode).parameters:
-                raise InputError("late_chunking=True needs a jina-local whose encode() has late_chunking; "
-                                 "upgrade jina-local or leave late_chunking unset.")
+                raise InputError(
+                    "late_chunking=True needs a jina-local whose encode() has late_chunking; "
+                    "upgrade jina-local or leave late_chunking unset."
+                )
             options["late_chunking"] = True
         return options
 
-    def _encode(self, items: list[Any], spec: tuple[Optional[str], str], output: str = "dense") -> EncodeResult:
+    def _encode(self, items: list[Any], spec: tuple[str | None, str], output: str = "dense") -> EncodeResult:
         task, role = spec
         return self.embedder.encode(items, role=role, task=task, **self.encode_options(output))  # type: ignore[arg-type]
 

@@ -7,7 +7,7 @@ fuses the per-task lists. This class only turns hits into ``Document`` objects.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -62,21 +62,22 @@ class JinaLocalRetriever(BaseRetriever):
     """The store to search; it must have been opened with ``model=``."""
     k: int = Field(default=4, ge=1)
     """Number of documents to return."""
-    mode: Optional[Literal["two_stage", "multi", "dense"]] = None
+    mode: Literal["two_stage", "multi", "dense"] | None = None
     """Search mode; ``None`` = two-stage on multi-vector collections, dense otherwise."""
-    filter: Optional[Any] = None
+    filter: Any | None = None
     """Filter applied to every search (dict or ``qdrant_client.models.Filter``)."""
-    prefetch_limit: Optional[int] = Field(default=None, ge=1)
+    prefetch_limit: int | None = Field(default=None, ge=1)
     """Dense candidates reranked by MaxSim in two-stage mode (default ``max(100, 10 * k)``)."""
-    tasks: Optional[list[str]] = None
+    tasks: list[str] | None = None
     """Search only documents stored with these task adapters (default: all present)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         check_filter(self.filter)  # raises FilterError naming the field, before any search
 
-    def _search(self, query: Any, k: Optional[int], filter: Any,
-                mode: Optional[str], kwargs: dict[str, Any]) -> list[Document]:
+    def _search(
+        self, query: Any, k: int | None, filter: Any, mode: str | None, kwargs: dict[str, Any]
+    ) -> list[Document]:
         unknown = sorted(set(kwargs) - _IGNORED_KWARGS)
         if unknown:
             raise TypeError(f"JinaLocalRetriever got unexpected argument(s) {unknown}; it accepts k, filter and mode.")
@@ -95,9 +96,9 @@ class JinaLocalRetriever(BaseRetriever):
         query: str,
         *,
         run_manager: CallbackManagerForRetrieverRun,
-        k: Optional[int] = None,
+        k: int | None = None,
         filter: Any = None,
-        mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
+        mode: Literal["two_stage", "multi", "dense"] | None = None,
         **kwargs: Any,
     ) -> list[Document]:
         """Documents for a text query; ``k``, ``filter``, ``mode`` override the fields for one call."""
@@ -107,9 +108,9 @@ class JinaLocalRetriever(BaseRetriever):
         self,
         image: Any,
         *,
-        k: Optional[int] = None,
+        k: int | None = None,
         filter: Any = None,
-        mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
+        mode: Literal["two_stage", "multi", "dense"] | None = None,
     ) -> list[Document]:
         """Documents for an image query: a path, ``http(s)://`` URL, ``data:image/`` URI, bytes or PIL image."""
         return self._search(image_reference(image, 0), k, filter, mode, {})

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 from langchain_core.documents import Document
@@ -41,7 +41,7 @@ __all__ = ["JinaLocalVectorStore"]
 _SEARCH_KWARGS = frozenset({"mode", "prefetch_limit", "tasks"})
 
 
-def _document(key: str, stored: dict[str, Any], score: Optional[float] = None) -> Document:
+def _document(key: str, stored: dict[str, Any], score: float | None = None) -> Document:
     item = parse_payload(stored)
     content = item.text if item.text is not None else str(item.image or item.source or "")
     return Document(page_content=content, metadata=dict(item.metadata), id=key)
@@ -71,29 +71,46 @@ class JinaLocalVectorStore(VectorStore):
     (``"two_stage"`` / ``"multi"`` / ``"dense"``), ``prefetch_limit`` and ``tasks``.
     """
 
-    def __init__(self, collection: Optional[MultiVectorCollection] = None, embedding: Optional[Embeddings] = None,
-                 *, location: Any = None, collection_name: Optional[str] = None, **open_kwargs: Any) -> None:
+    def __init__(
+        self,
+        collection: MultiVectorCollection | None = None,
+        embedding: Embeddings | None = None,
+        *,
+        location: Any = None,
+        collection_name: str | None = None,
+        **open_kwargs: Any,
+    ) -> None:
         if collection is None:
             if location is None or collection_name is None or embedding is None:
-                raise ValueError("JinaLocalVectorStore needs collection=MultiVectorCollection.open(...), or "
-                                 "location=, collection_name= and embedding= to open one.")
+                raise ValueError(
+                    "JinaLocalVectorStore needs collection=MultiVectorCollection.open(...), or "
+                    "location=, collection_name= and embedding= to open one."
+                )
             collection = _open(location, collection_name, embedding, open_kwargs)
         elif open_kwargs or location is not None or collection_name is not None:
             raise ValueError("pass either collection= or location= / collection_name= (with open options), not both.")
         if not isinstance(collection, MultiVectorCollection):
-            raise TypeError(f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}.")
+            raise TypeError(
+                f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}."
+            )
         if embedding is None:
             if collection.model is None:
-                raise ValueError("the collection was opened without a model: pass embedding=..., or open it with "
-                                 "model=jina_local.load(...).")
+                raise ValueError(
+                    "the collection was opened without a model: pass embedding=..., or open it with "
+                    "model=jina_local.load(...)."
+                )
             embedding = JinaLocalEmbeddings(model=collection.model)
         if isinstance(embedding, JinaLocalEmbeddings):
             if collection.model is None:
-                raise CollectionConfigError("the collection was opened without a model, so it cannot encode with "
-                                            "jina-local: open it with model=embedding.embedder.")
+                raise CollectionConfigError(
+                    "the collection was opened without a model, so it cannot encode with "
+                    "jina-local: open it with model=embedding.embedder."
+                )
             if collection.model.info.fingerprint != embedding.embedder.info.fingerprint:
-                raise CollectionConfigError(f"the collection's model ({collection.model.info.name}) is not the "
-                                            f"embedding's ({embedding.embedder.info.name}); use one model.")
+                raise CollectionConfigError(
+                    f"the collection's model ({collection.model.info.name}) is not the "
+                    f"embedding's ({embedding.embedder.info.name}); use one model."
+                )
         self.collection = collection
         self._embedding = embedding
 
@@ -117,23 +134,48 @@ class JinaLocalVectorStore(VectorStore):
         return lambda score: (score + 1.0) / 2.0  # cosine similarity -> [0, 1]
 
     # ------------------------------------------------------------------ writing
-    def add_texts(self, texts: Iterable[str], metadatas: Optional[list[dict[str, Any]]] = None, *,
-                  ids: Optional[Sequence[Optional[str]]] = None, **kwargs: Any) -> list[str]:
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: Sequence[str | None] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
         """Embed and store texts; returns their ids (given ones as given, others derived from text + metadata)."""
         items = list(texts)
         return self._add(items, [t if isinstance(t, str) else "" for t in items], metadatas, ids, kwargs, "add_texts")
 
-    def add_images(self, uris: Sequence[Any], metadatas: Optional[list[dict[str, Any]]] = None, *,
-                   ids: Optional[Sequence[Optional[str]]] = None, **kwargs: Any) -> list[str]:
+    def add_images(
+        self,
+        uris: Sequence[Any],
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: Sequence[str | None] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
         """Embed and store images (paths, URLs, data URIs, bytes, PIL images); needs jina-local embeddings."""
         if not self.uses_jina_local:
             raise InputError("add_images() needs JinaLocalEmbeddings (the collection encodes the images itself).")
         items = [image_reference(u, i) for i, u in enumerate(uris)]
-        return self._add(items, [str(u) if isinstance(u, str) else f"image {i}" for i, u in enumerate(uris)],
-                         metadatas, ids, kwargs, "add_images")
+        return self._add(
+            items,
+            [str(u) if isinstance(u, str) else f"image {i}" for i, u in enumerate(uris)],
+            metadatas,
+            ids,
+            kwargs,
+            "add_images",
+        )
 
-    def _add(self, items: list[Any], id_texts: list[str], metadatas: Optional[list[dict[str, Any]]],
-             ids: Optional[Sequence[Optional[str]]], kwargs: dict[str, Any], what: str) -> list[str]:
+    def _add(
+        self,
+        items: list[Any],
+        id_texts: list[str],
+        metadatas: list[dict[str, Any]] | None,
+        ids: Sequence[str | None] | None,
+        kwargs: dict[str, Any],
+        what: str,
+    ) -> list[str]:
         unknown = sorted(set(kwargs) - {"batch_size"})
         if unknown:
             raise TypeError(f"{what}() got unexpected argument(s) {unknown}.")
@@ -143,8 +185,10 @@ class JinaLocalVectorStore(VectorStore):
         if ids is not None and len(ids) != n:
             raise InputError(f"{what}(): got {n} items but {len(ids)} ids; pass one id per item (or None).")
         metas = [dict(m or {}) for m in (metadatas or [{}] * n)]
-        keys = [str(ids[i]) if ids is not None and ids[i] is not None else document_key(id_texts[i], metas[i])
-                for i in range(n)]
+        keys = [
+            str(ids[i]) if ids is not None and ids[i] is not None else document_key(id_texts[i], metas[i])
+            for i in range(n)
+        ]
         if not items:
             return []
         point_ids = [key_to_point_id(k, i) for i, k in enumerate(keys)]
@@ -152,9 +196,14 @@ class JinaLocalVectorStore(VectorStore):
         if self.uses_jina_local:
             emb = self._embedding
             task, _ = emb.document_spec(per_item=True)  # type: ignore[attr-defined]
-            summary = self.collection.add(items, payloads=payloads, ids=point_ids, task=task,
-                                          progress=emb.show_progress,  # type: ignore[attr-defined]
-                                          **({"batch_size": kwargs["batch_size"]} if "batch_size" in kwargs else {}))
+            summary = self.collection.add(
+                items,
+                payloads=payloads,
+                ids=point_ids,
+                task=task,
+                progress=emb.show_progress,  # type: ignore[attr-defined]
+                **({"batch_size": kwargs["batch_size"]} if "batch_size" in kwargs else {}),
+            )
         else:
             if any(not isinstance(t, str) for t in items):
                 raise InputError(f"{what}() takes strings with these embeddings.")
@@ -162,11 +211,12 @@ class JinaLocalVectorStore(VectorStore):
             summary = self.collection.add_embeddings(vectors, payloads=payloads, ids=point_ids, texts=items)
         if summary.failures:
             listed = "; ".join(f"item {f.index}: {f.error}" for f in summary.failures[:5])
-            raise InputError(f"{what}(): {len(summary.failures)} of {n} items were not stored ({listed}); "
-                             "the others were.")
+            raise InputError(
+                f"{what}(): {len(summary.failures)} of {n} items were not stored ({listed}); the others were."
+            )
         return keys
 
-    def delete(self, ids: Optional[list[str]] = None, **kwargs: Any) -> Optional[bool]:
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
         """Delete by ids (any strings, as given to ``add_*``), or by ``filter=``; no ids and no filter: everything."""
         flt = kwargs.pop("filter", None)
         if kwargs:
@@ -193,22 +243,29 @@ class JinaLocalVectorStore(VectorStore):
     def _hits(self, query: Any, k: int, filter: Any, kwargs: dict[str, Any]) -> list[SearchHit]:
         unknown = sorted(set(kwargs) - _SEARCH_KWARGS)
         if unknown:
-            raise TypeError(f"search got unexpected argument(s) {unknown}; it takes k, filter, "
-                            f"{', '.join(sorted(_SEARCH_KWARGS))}.")
+            raise TypeError(
+                f"search got unexpected argument(s) {unknown}; it takes k, filter, {', '.join(sorted(_SEARCH_KWARGS))}."
+            )
         check_filter(filter)  # a clear error before any encoding
         if self.uses_jina_local:
             return self.collection.search(query, limit=k, filter=filter, **kwargs)
         if kwargs.get("tasks") or kwargs.get("mode") not in (None, "dense"):
             raise InputError("mode / tasks need JinaLocalEmbeddings; these embeddings search dense vectors only.")
         dense = self._embedding.embed_query(query)
-        return self.collection.search_embeddings(dense=np.asarray(dense, dtype=np.float32), limit=k, filter=filter,
-                                                 mode="dense", prefetch_limit=kwargs.get("prefetch_limit"))
+        return self.collection.search_embeddings(
+            dense=np.asarray(dense, dtype=np.float32),
+            limit=k,
+            filter=filter,
+            mode="dense",
+            prefetch_limit=kwargs.get("prefetch_limit"),
+        )
 
     def similarity_search(self, query: str, k: int = 4, filter: Any = None, **kwargs: Any) -> list[Document]:
         return [doc for doc, _ in self.similarity_search_with_score(query, k, filter, **kwargs)]
 
-    def similarity_search_with_score(self, query: str, k: int = 4, filter: Any = None,
-                                     **kwargs: Any) -> list[tuple[Document, float]]:
+    def similarity_search_with_score(
+        self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
         """Documents and scores (cosine for dense, MaxSim for two-stage; fused across adapters), best first."""
         return [(_hit_document(h), h.score) for h in self._hits(query, k, filter, kwargs)]
 
@@ -218,43 +275,71 @@ class JinaLocalVectorStore(VectorStore):
             raise InputError("similarity_search_by_image() needs JinaLocalEmbeddings.")
         return [_hit_document(h) for h in self._hits(image_reference(image, 0), k, filter, kwargs)]
 
-    def similarity_search_by_vector(self, embedding: list[float], k: int = 4, filter: Any = None,
-                                    **kwargs: Any) -> list[Document]:
+    def similarity_search_by_vector(
+        self, embedding: list[float], k: int = 4, filter: Any = None, **kwargs: Any
+    ) -> list[Document]:
         """Documents nearest to a dense query vector (of the collection's size)."""
-        return [_hit_document(h) for h in self.collection.search_embeddings(
-            dense=np.asarray(embedding, dtype=np.float32), limit=k, filter=filter, mode="dense", **kwargs)]
+        return [
+            _hit_document(h)
+            for h in self.collection.search_embeddings(
+                dense=np.asarray(embedding, dtype=np.float32), limit=k, filter=filter, mode="dense", **kwargs
+            )
+        ]
 
-    def max_marginal_relevance_search(self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5,
-                                      filter: Any = None, **kwargs: Any) -> list[Document]:
+    def max_marginal_relevance_search(
+        self, query: str, k: int = 4, fetch_k: int = 20, lambda_mult: float = 0.5, filter: Any = None, **kwargs: Any
+    ) -> list[Document]:
         """MMR: ``fetch_k`` candidates (two-stage MaxSim on the jina-local path), ``k`` relevant and diverse."""
         unknown = sorted(set(kwargs) - {"mode"})
         if unknown:
             raise TypeError(f"max_marginal_relevance_search() got unexpected argument(s) {unknown}.")
         if self.uses_jina_local:
-            hits = self.collection.search_mmr(query, k, fetch_limit=fetch_k, lambda_mult=lambda_mult, filter=filter,
-                                              mode=kwargs.get("mode"))
+            hits = self.collection.search_mmr(
+                query, k, fetch_limit=fetch_k, lambda_mult=lambda_mult, filter=filter, mode=kwargs.get("mode")
+            )
         else:
             dense = np.asarray(self._embedding.embed_query(query), dtype=np.float32)
-            hits = self.collection.search_mmr(dense=dense, limit=k, fetch_limit=fetch_k, lambda_mult=lambda_mult,
-                                              filter=filter)
+            hits = self.collection.search_mmr(
+                dense=dense, limit=k, fetch_limit=fetch_k, lambda_mult=lambda_mult, filter=filter
+            )
         return [_hit_document(h) for h in hits]
 
-    def max_marginal_relevance_search_by_vector(self, embedding: list[float], k: int = 4, fetch_k: int = 20,
-                                                lambda_mult: float = 0.5, filter: Any = None,
-                                                **kwargs: Any) -> list[Document]:
-        hits = self.collection.search_mmr(dense=np.asarray(embedding, dtype=np.float32), limit=k, fetch_limit=fetch_k,
-                                          lambda_mult=lambda_mult, filter=filter)
+    def max_marginal_relevance_search_by_vector(
+        self,
+        embedding: list[float],
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: Any = None,
+        **kwargs: Any,
+    ) -> list[Document]:
+        hits = self.collection.search_mmr(
+            dense=np.asarray(embedding, dtype=np.float32),
+            limit=k,
+            fetch_limit=fetch_k,
+            lambda_mult=lambda_mult,
+            filter=filter,
+        )
         return [_hit_document(h) for h in hits]
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_texts(cls, texts: list[str], embedding: Embeddings, metadatas: Optional[list[dict[str, Any]]] = None, *,
-                   ids: Optional[list[str]] = None, location: Any = ":memory:", collection_name: Optional[str] = None,
-                   **kwargs: Any) -> JinaLocalVectorStore:
+    def from_texts(
+        cls,
+        texts: list[str],
+        embedding: Embeddings,
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        location: Any = ":memory:",
+        collection_name: str | None = None,
+        **kwargs: Any,
+    ) -> JinaLocalVectorStore:
         """Open (or create) ``collection_name`` at ``location`` (default ``":memory:"``) and add the texts."""
         add_kwargs = {k: kwargs.pop(k) for k in ("batch_size",) if k in kwargs}
-        store = cls(embedding=embedding, location=location, collection_name=collection_name or uuid.uuid4().hex,
-                    **kwargs)
+        store = cls(
+            embedding=embedding, location=location, collection_name=collection_name or uuid.uuid4().hex, **kwargs
+        )
         store.add_texts(texts, metadatas, ids=ids, **add_kwargs)
         return store
 

@@ -114,7 +114,9 @@ def decode_text(data: bytes) -> DecodedText:
             try:
                 return _checked(data.decode(codec), codec.removesuffix("-sig"))
             except UnicodeDecodeError as exc:
-                raise NotTextError(f"not text: it starts with a {codec} byte-order mark but does not decode ({exc.reason})") from exc
+                raise NotTextError(
+                    f"not text: it starts with a {codec} byte-order mark but does not decode ({exc.reason})"
+                ) from exc
     utf16 = _utf16_without_bom(data)
     if utf16 is not None:
         try:

@@ -44,7 +44,15 @@ from .text import (
     section_at,
 )
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "MARKDOWN_EXTENSIONS", "Chunk", "FileChunks", "FileType", "file_type_of", "read_file"]
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "MARKDOWN_EXTENSIONS",
+    "Chunk",
+    "FileChunks",
+    "FileType",
+    "file_type_of",
+    "read_file",
+]
 
 FileType = Literal["markdown", "text", "code", "image", "pdf"]
 DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -87,8 +95,12 @@ class Chunk:
 
     def payload(self) -> dict[str, Any]:
         """The chunk's location fields as a JSON-ready dict (``None`` fields left out)."""
-        out: dict[str, Any] = {"path": self.path, "chunk": self.chunk, "file_type": self.file_type,
-                               "file_hash": self.file_hash}
+        out: dict[str, Any] = {
+            "path": self.path,
+            "chunk": self.chunk,
+            "file_type": self.file_type,
+            "file_hash": self.file_hash,
+        }
         for key in ("page", "language", "section", "page_text"):
             value = getattr(self, key)
             if value is not None:
@@ -132,35 +144,63 @@ def file_type_of(path: Path, head: bytes = b"") -> FileType | None:
 
 
 def _text_chunks(
-    path: str, digest: str, text: str, file_type: FileType, counter: TokenCounter, chunk_tokens: int,
-    overlap_tokens: int, language: str | None,
+    path: str,
+    digest: str,
+    text: str,
+    file_type: FileType,
+    counter: TokenCounter,
+    chunk_tokens: int,
+    overlap_tokens: int,
+    language: str | None,
 ) -> list[Chunk]:
     if file_type == "code":
-        spans: list[TextSpan] = chunk_code(text, counter, language=language, chunk_tokens=chunk_tokens,
-                                           overlap_tokens=overlap_tokens)
+        spans: list[TextSpan] = chunk_code(
+            text, counter, language=language, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens
+        )
     else:
-        spans = chunk_text(text, counter, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
-                           markdown=file_type == "markdown")
+        spans = chunk_text(
+            text, counter, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens, markdown=file_type == "markdown"
+        )
     starts = line_starts(text)
     headings = markdown_headings(text) if file_type == "markdown" else []
     return [
-        Chunk(path, i, file_type, "text", digest, text=text[s.start:s.end], lines=line_range(starts, s.start, s.end),
-              chars=(s.start, s.end), language=language,
-              section=section_at(headings, s.start) if headings else None)
+        Chunk(
+            path,
+            i,
+            file_type,
+            "text",
+            digest,
+            text=text[s.start : s.end],
+            lines=line_range(starts, s.start, s.end),
+            chars=(s.start, s.end),
+            language=language,
+            section=section_at(headings, s.start) if headings else None,
+        )
         for i, s in enumerate(spans)
     ]
 
 
-def _pdf_chunks(path: str, digest: str, data: bytes, counter: TokenCounter, chunk_tokens: int,
-                overlap_tokens: int, pdf_text: bool) -> tuple[list[Chunk], list[str]]:
+def _pdf_chunks(
+    path: str, digest: str, data: bytes, counter: TokenCounter, chunk_tokens: int, overlap_tokens: int, pdf_text: bool
+) -> tuple[list[Chunk], list[str]]:
     info = read_pdf(data)
     chunks: list[Chunk] = []
     for page in info.pages:
         chunks.append(Chunk(path, len(chunks), "pdf", "image", digest, page=page.page, page_text=page.text))
         if pdf_text and page.text.strip():
             for span in chunk_text(page.text, counter, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens):
-                chunks.append(Chunk(path, len(chunks), "pdf", "text", digest, text=page.text[span.start:span.end],
-                                    page=page.page, chars=(span.start, span.end)))
+                chunks.append(
+                    Chunk(
+                        path,
+                        len(chunks),
+                        "pdf",
+                        "text",
+                        digest,
+                        text=page.text[span.start : span.end],
+                        page=page.page,
+                        chars=(span.start, span.end),
+                    )
+                )
     return chunks, [reason for _, reason in info.page_errors]
 
 
@@ -185,8 +225,10 @@ def read_file(
     if data is None:
         size = resolved.stat().st_size
         if size > max_file_bytes:
-            raise DocumentError(f"larger than {max_file_bytes // (1024 * 1024)} MiB ({size / 2**20:.1f} MiB); "
-                                "raise max_file_bytes to index it")
+            raise DocumentError(
+                f"larger than {max_file_bytes // (1024 * 1024)} MiB ({size / 2**20:.1f} MiB); "
+                "raise max_file_bytes to index it"
+            )
         data = resolved.read_bytes()
     if len(data) > max_file_bytes:
         raise DocumentError(f"larger than {max_file_bytes // (1024 * 1024)} MiB; raise max_file_bytes to index it")

@@ -143,7 +143,7 @@ def markdown_headings(text: str) -> list[tuple[int, int, str]]:
         if any(start < m.start() < end for start, end in fences):
             continue
         line_end = text.find("\n", m.start())
-        line = text[m.start(): len(text) if line_end < 0 else line_end]
+        line = text[m.start() : len(text) if line_end < 0 else line_end]
         level = len(line) - len(line.lstrip("#"))
         out.append((m.start(), level, line[level:].strip().rstrip("#").strip()))
     return out
@@ -260,8 +260,9 @@ def chunk_by_breaks(
     return chunks
 
 
-def _fit(text: str, counter: TokenCounter, start: int, end: int, chunk_tokens: int, ends: list[int],
-         keep_indent: bool) -> tuple[int, int, int, int]:
+def _fit(
+    text: str, counter: TokenCounter, start: int, end: int, chunk_tokens: int, ends: list[int], keep_indent: bool
+) -> tuple[int, int, int, int]:
     """Pull ``end`` back to earlier token ends until the trimmed chunk measures ``<= chunk_tokens`` on its own.
 
     Returns ``(end, trimmed_start, trimmed_end, tokens of the trimmed chunk)``.

@@ -109,8 +109,18 @@ class StatsRecorder:
             values = dict(self._values)
             sizes = dict(sorted(self._batch_sizes.items()))
             wait_max = self._wait_max
-        ints = {"items_submitted", "items_done", "items_failed", "items_cancelled", "batches", "coalesced_batches",
-                "tokens", "padded_tokens", "task_switches", "oom_splits"}
+        ints = {
+            "items_submitted",
+            "items_done",
+            "items_failed",
+            "items_cancelled",
+            "batches",
+            "coalesced_batches",
+            "tokens",
+            "padded_tokens",
+            "task_switches",
+            "oom_splits",
+        }
         return EngineStats(
             **{k: int(v) if k in ints else float(v) for k, v in values.items()},
             pending_items=pending_items,

@@ -28,6 +28,7 @@ __all__ = [
     "require_safetensors",
 ]
 
+
 @contextlib.contextmanager
 def reading(where: object, what: str, fix: str) -> Iterator[None]:
     """Turn any error while reading ``where`` (a path) into a :class:`CheckpointError` naming it, ``what`` it is and the ``fix``."""
@@ -86,7 +87,7 @@ class SafetensorsReader:
             with reading(path, "the safetensors weights", fix):
                 handle = safe_open(str(path), framework="pt", device="cpu")
                 self._handles.append(handle)
-                for key in handle.keys():
+                for key in handle.keys():  # noqa: SIM118 - safe_open is not iterable
                     self._where[key] = handle
         self._fix = fix
 
@@ -129,7 +130,7 @@ def no_meta(module: torch.nn.Module, what: str) -> None:
 
 def dominant_dtype(reader: SafetensorsReader) -> str:
     """The dtype most tensors are stored in (``"float16"``, ``"bfloat16"``, ...)."""
-    counts = Counter(reader.dtype(k) for k in reader.keys())
+    counts = Counter(reader.dtype(k) for k in reader.keys())  # noqa: SIM118
     names = {"F16": "float16", "BF16": "bfloat16", "F32": "float32", "F64": "float64"}
     top = counts.most_common(1)[0][0] if counts else "unknown"
     return names.get(top, top.lower())

@@ -86,9 +86,7 @@ class ModelBackend(ABC):
     """Whether ``forward`` accepts ``tasks=`` (one task per row) so a batch may mix task adapters."""
 
     @abstractmethod
-    def forward(
-        self, batch: Sequence[Prepared], *, task: str, dense: bool, multi: bool
-    ) -> BatchOutput:
+    def forward(self, batch: Sequence[Prepared], *, task: str, dense: bool, multi: bool) -> BatchOutput:
         """Run one forward over items that share ``task`` and ``group``; no gradient, no logits.
 
         Backends with :attr:`supports_mixed_tasks` also take ``tasks=[...]``, one task per row.

@@ -118,9 +118,7 @@ def resolve_model_dir(
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(
-            snapshot_download(name, revision=revision, allow_patterns=patterns, local_files_only=True)
-        )
+        return Path(snapshot_download(name, revision=revision, allow_patterns=patterns, local_files_only=True))
     except Exception as cache_miss:  # noqa: BLE001 - any cache failure means "not in the cache"
         offline = local_files_only is True or (local_files_only is None and _offline_env())
         if offline:

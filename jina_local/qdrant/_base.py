@@ -134,8 +134,14 @@ class Backend(Protocol):
         """Points by id as ``{"id", "payload", "vector"}`` dicts (missing ids are skipped)."""
         ...
 
-    def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
+    def scroll(
+        self,
+        filter: models.Filter | None = None,
+        limit: int = 256,
+        offset: Any = None,
+        with_vectors: bool = False,
+        payload_keys: list[str] | None = None,
+    ) -> tuple[list[dict[str, Any]], Any]:
         """One page of points (``{"id", "payload", "vector"}``) in id order, and the next page's offset.
 
         ``payload_keys``: return only these payload keys (dotted paths into nested objects allowed)."""

@@ -39,18 +39,28 @@ def plan_to_request(plan: QueryPlan) -> models.QueryRequest:
     """Translate one :class:`QueryPlan` into a qdrant-client ``QueryRequest`` (Query API)."""
     if plan.mode == "dense":
         return models.QueryRequest(
-            query=_vector_list(plan.dense), using=DENSE, filter=plan.filter, limit=plan.limit,
+            query=_vector_list(plan.dense),
+            using=DENSE,
+            filter=plan.filter,
+            limit=plan.limit,
             with_payload=plan.with_payload,
         )
     if plan.mode == "multi":
         return models.QueryRequest(
-            query=_vector_list(plan.multi), using=MULTI, filter=plan.filter, limit=plan.limit,
+            query=_vector_list(plan.multi),
+            using=MULTI,
+            filter=plan.filter,
+            limit=plan.limit,
             with_payload=plan.with_payload,
         )
     return models.QueryRequest(
-        prefetch=models.Prefetch(query=_vector_list(plan.dense), using=DENSE, limit=plan.prefetch_limit,
-                                 filter=plan.filter),
-        query=_vector_list(plan.multi), using=MULTI, filter=plan.filter, limit=plan.limit,
+        prefetch=models.Prefetch(
+            query=_vector_list(plan.dense), using=DENSE, limit=plan.prefetch_limit, filter=plan.filter
+        ),
+        query=_vector_list(plan.multi),
+        using=MULTI,
+        filter=plan.filter,
+        limit=plan.limit,
         with_payload=plan.with_payload,
     )
 
@@ -83,8 +93,13 @@ class ClientBackend:
                     "m": params.hnsw_config.m if params.hnsw_config is not None else None,
                 }
         elif raw is not None:  # one unnamed vector: not ours, reported as such by validation
-            vectors[""] = {"size": raw.size, "distance": _lower(raw.distance), "comparator": None,
-                           "datatype": None, "m": None}
+            vectors[""] = {
+                "size": raw.size,
+                "distance": _lower(raw.distance),
+                "comparator": None,
+                "datatype": None,
+                "m": None,
+            }
         metadata = dict((getattr(config, "metadata", None) or {}).get(META_KEY) or {})
         return StoredConfig(vectors=vectors, metadata=metadata)
 
@@ -96,22 +111,27 @@ class ClientBackend:
             )
         vectors = {
             DENSE: models.VectorParams(
-                size=spec.dense_dim, distance=models.Distance.COSINE,
+                size=spec.dense_dim,
+                distance=models.Distance.COSINE,
                 hnsw_config=models.HnswConfigDiff(m=spec.hnsw_m, ef_construct=spec.hnsw_ef_construct),
                 quantization_config=dense_quant,
             )
         }
         if spec.multi:
             vectors[MULTI] = models.VectorParams(
-                size=spec.multi_dim, distance=models.Distance.COSINE,
+                size=spec.multi_dim,
+                distance=models.Distance.COSINE,
                 multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM),
                 hnsw_config=models.HnswConfigDiff(m=0),  # rerank only: no graph over token vectors
                 datatype=models.Datatype.FLOAT16 if spec.multi_dtype == "float16" else None,
                 on_disk=True if spec.on_disk else None,
             )
         self.client.create_collection(
-            self.name, vectors_config=vectors, shard_number=spec.shard_number,
-            replication_factor=spec.replication_factor, metadata={META_KEY: metadata},
+            self.name,
+            vectors_config=vectors,
+            shard_number=spec.shard_number,
+            replication_factor=spec.replication_factor,
+            metadata={META_KEY: metadata},
         )
         if not self._local:  # payload indexes do nothing in local mode (and warn there)
             for key in ("task", "kind", "source"):
@@ -149,12 +169,24 @@ class ClientBackend:
         records = self.client.retrieve(self.name, ids=ids, with_payload=True, with_vectors=with_vectors)
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
-    def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
+    def scroll(
+        self,
+        filter: models.Filter | None = None,
+        limit: int = 256,
+        offset: Any = None,
+        with_vectors: bool = False,
+        payload_keys: list[str] | None = None,
+    ) -> tuple[list[dict[str, Any]], Any]:
         """One page of points in id order, and the offset of the next page (``None`` at the end)."""
         with_payload: Any = True if payload_keys is None else list(payload_keys)
-        records, next_offset = self.client.scroll(self.name, scroll_filter=filter, limit=limit, offset=offset,
-                                                  with_payload=with_payload, with_vectors=with_vectors)
+        records, next_offset = self.client.scroll(
+            self.name,
+            scroll_filter=filter,
+            limit=limit,
+            offset=offset,
+            with_payload=with_payload,
+            with_vectors=with_vectors,
+        )
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records], next_offset
 
     def delete(self, ids: list[str]) -> None:

@@ -42,8 +42,12 @@ def _same_place(source: MultiVectorCollection, location: Any, name: str) -> bool
 def _record(raw: dict[str, Any], has_multi: bool) -> PointRecord:
     vector = raw.get("vector") or {}
     multi = np.asarray(vector[MULTI], dtype=np.float32) if has_multi else None
-    return PointRecord(id=str(raw["id"]), dense=np.asarray(vector["dense"], dtype=np.float32), multi=multi,
-                       payload=dict(raw.get("payload") or {}))
+    return PointRecord(
+        id=str(raw["id"]),
+        dense=np.asarray(vector["dense"], dtype=np.float32),
+        multi=multi,
+        payload=dict(raw.get("payload") or {}),
+    )
 
 
 def _check_record(source: dict[str, Any], target: dict[str, Any], label: str) -> None:
@@ -56,8 +60,16 @@ def _check_record(source: dict[str, Any], target: dict[str, Any], label: str) ->
             )
 
 
-def copy_collection(source: MultiVectorCollection, location: Any, name: str | None, *, batch_size: int,
-                    overwrite: bool, progress: bool | None, open_kwargs: dict[str, Any]) -> CopySummary:
+def copy_collection(
+    source: MultiVectorCollection,
+    location: Any,
+    name: str | None,
+    *,
+    batch_size: int,
+    overwrite: bool,
+    progress: bool | None,
+    open_kwargs: dict[str, Any],
+) -> CopySummary:
     """Copy ``source`` to collection ``name`` at ``location`` (see ``MultiVectorCollection.copy_to``)."""
     if source.is_foreign:
         raise CollectionConfigError(
@@ -73,12 +85,19 @@ def copy_collection(source: MultiVectorCollection, location: Any, name: str | No
         )
     target_name = name or source.name
     if _same_place(source, location, target_name):
-        raise CollectionConfigError(f"copy_to() target is the source collection itself ({source.backend_label}); "
-                                    "pass another location or name=.")
+        raise CollectionConfigError(
+            f"copy_to() target is the source collection itself ({source.backend_label}); "
+            "pass another location or name=."
+        )
     stored = source._backend.read()
     multi_params = (stored.vectors.get(MULTI) if stored is not None else None) or {}
-    kwargs = {"dense_dim": source.dense_dim, "multi": source.has_multi,
-              "multi_dtype": multi_params.get("datatype") or None, "pool_factor": source.pool_factor, **open_kwargs}
+    kwargs = {
+        "dense_dim": source.dense_dim,
+        "multi": source.has_multi,
+        "multi_dtype": multi_params.get("datatype") or None,
+        "pool_factor": source.pool_factor,
+        **open_kwargs,
+    }
     if kwargs["multi_dtype"] not in (None, "float32", "float16"):
         kwargs["multi_dtype"] = None
     target = type(source).open(location, target_name, model=None, **kwargs)
@@ -132,8 +151,9 @@ def copy_collection(source: MultiVectorCollection, location: Any, name: str | No
         target.close()
 
 
-def _copy_missing(source: MultiVectorCollection, target: MultiVectorCollection, ids: list[str],
-                  summary: CopySummary) -> None:
+def _copy_missing(
+    source: MultiVectorCollection, target: MultiVectorCollection, ids: list[str], summary: CopySummary
+) -> None:
     present = {str(p["id"]) for p in target._backend.retrieve(ids, False)}
     missing = [i for i in ids if i not in present]
     summary.skipped += len(ids) - len(missing)

@@ -112,14 +112,18 @@ class EdgeBackend:
             dense_quant = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, always_ram=True)
         vectors = {
             DENSE: qe.EdgeVectorParams(
-                size=spec.dense_dim, distance=qe.Distance.Cosine, quantization_config=dense_quant,
-                hnsw_config=qe.HnswIndexConfig(m=spec.hnsw_m, ef_construct=spec.hnsw_ef_construct,
-                                               full_scan_threshold=10_000),
+                size=spec.dense_dim,
+                distance=qe.Distance.Cosine,
+                quantization_config=dense_quant,
+                hnsw_config=qe.HnswIndexConfig(
+                    m=spec.hnsw_m, ef_construct=spec.hnsw_ef_construct, full_scan_threshold=10_000
+                ),
             )
         }
         if spec.multi:
             vectors[MULTI] = qe.EdgeVectorParams(
-                size=spec.multi_dim, distance=qe.Distance.Cosine,
+                size=spec.multi_dim,
+                distance=qe.Distance.Cosine,
                 multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
                 hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
                 datatype=qe.VectorStorageDatatype.Float16 if spec.multi_dtype == "float16" else None,
@@ -182,15 +186,22 @@ class EdgeBackend:
         flt = None if plan.filter is None else to_edge_filter(plan.filter)
         dense = None if plan.dense is None else _as_list(plan.dense)
         if plan.mode == "dense":
-            return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(dense, using=DENSE),
-                                   filter=flt, with_payload=plan.with_payload)
+            return qe.QueryRequest(
+                limit=plan.limit, query=qe.Query.Nearest(dense, using=DENSE), filter=flt, with_payload=plan.with_payload
+            )
         multi = _as_list(plan.multi)
         if plan.mode == "multi":
-            return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(multi, using=MULTI), filter=flt,
-                                   with_payload=plan.with_payload)
+            return qe.QueryRequest(
+                limit=plan.limit, query=qe.Query.Nearest(multi, using=MULTI), filter=flt, with_payload=plan.with_payload
+            )
         prefetch = qe.Prefetch(limit=plan.prefetch_limit, query=qe.Query.Nearest(dense, using=DENSE), filter=flt)
-        return qe.QueryRequest(limit=plan.limit, query=qe.Query.Nearest(multi, using=MULTI), prefetches=[prefetch],
-                               filter=flt, with_payload=plan.with_payload)
+        return qe.QueryRequest(
+            limit=plan.limit,
+            query=qe.Query.Nearest(multi, using=MULTI),
+            prefetches=[prefetch],
+            filter=flt,
+            with_payload=plan.with_payload,
+        )
 
     def query_batch(self, plans: list[QueryPlan]) -> list[list[RawHit]]:
         if not plans:
@@ -212,14 +223,25 @@ class EdgeBackend:
         records = self._shard.retrieve([_edge_id(i) for i in ids], True, with_vectors)
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
-    def scroll(self, filter: models.Filter | None = None, limit: int = 256, offset: Any = None,
-               with_vectors: bool = False, payload_keys: list[str] | None = None) -> tuple[list[dict[str, Any]], Any]:
+    def scroll(
+        self,
+        filter: models.Filter | None = None,
+        limit: int = 256,
+        offset: Any = None,
+        with_vectors: bool = False,
+        payload_keys: list[str] | None = None,
+    ) -> tuple[list[dict[str, Any]], Any]:
         """One page of points in id order, and the offset of the next page (``None`` at the end)."""
         import qdrant_edge as qe
 
         with_payload: Any = True if payload_keys is None else qe.PayloadSelector.Include(list(payload_keys))
-        request = qe.ScrollRequest(offset=None if offset is None else _edge_id(offset), limit=limit,
-                                   filter=to_edge_filter(filter), with_payload=with_payload, with_vector=with_vectors)
+        request = qe.ScrollRequest(
+            offset=None if offset is None else _edge_id(offset),
+            limit=limit,
+            filter=to_edge_filter(filter),
+            with_payload=with_payload,
+            with_vector=with_vectors,
+        )
         records, next_offset = self._shard.scroll(request)
         page = [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
         return page, None if next_offset is None else str(next_offset)

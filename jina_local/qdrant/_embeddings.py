@@ -121,7 +121,9 @@ def add_embeddings(
     with tqdm(total=n, desc=f"storing {collection.name}", unit="point", disable=not show) as bar:
         for i in range(n):
             try:
-                record = _record(collection, i, mat[i], multi, payloads, ids, task_list, kind_list, text_list, source_list)
+                record = _record(
+                    collection, i, mat[i], multi, payloads, ids, task_list, kind_list, text_list, source_list
+                )
                 if record.id in first_of:
                     raise InputError(f"point {i} has the id {record.id} of point {first_of[record.id]} in this call.")
             except JinaLocalError as exc:

@@ -22,8 +22,6 @@ OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$all", 
 _OPERATORS = OPERATORS
 
 
-
-
 def _scalar(value: Any, field: str, op: str) -> Any:
     if isinstance(value, (str, int, bool)):
         return value
@@ -94,8 +92,11 @@ def _field(field: str, spec: Any) -> list[Any]:
         elif op == "$in":
             parts.append(models.FieldCondition(key=field, match=models.MatchAny(any=_list(value, field, op))))
         elif op == "$nin":
-            parts.append(models.Filter(must_not=[
-                models.FieldCondition(key=field, match=models.MatchAny(any=_list(value, field, op)))]))
+            parts.append(
+                models.Filter(
+                    must_not=[models.FieldCondition(key=field, match=models.MatchAny(any=_list(value, field, op)))]
+                )
+            )
         elif op == "$all":
             parts.extend(_equals(field, v) for v in _list(value, field, op))
         elif op == "$contains":

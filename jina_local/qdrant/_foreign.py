@@ -40,8 +40,12 @@ def _describe(vectors: dict[str, dict[str, Any]]) -> str:
 def foreign_advice(stored: StoredConfig, name: str, label: str) -> str:
     """The message for a collection without jina-local's ``dense`` vector: what it is and what works."""
     dense = [(n, p) for n, p in stored.vectors.items() if not p.get("comparator")]
-    lines = [(f"collection {name!r} at {label} was not written by jina-local: it has {_describe(stored.vectors)}, "
-              "not jina-local's named vectors 'dense' and 'multi' (langchain-qdrant and llama-index write this kind).")]
+    lines = [
+        (
+            f"collection {name!r} at {label} was not written by jina-local: it has {_describe(stored.vectors)}, "
+            "not jina-local's named vectors 'dense' and 'multi' (langchain-qdrant and llama-index write this kind)."
+        )
+    ]
     if dense:
         vname, params = dense[0]
         lines.append(
@@ -50,8 +54,10 @@ def foreign_advice(stored: StoredConfig, name: str, label: str) -> str:
             f"that filled it ({params.get('size')}-d vectors; a jina-local model is cut to that size when it is one "
             "of its Matryoshka sizes), or without a model and search_embeddings(). It is then read-only."
         )
-    lines.append("To search it with multi-vectors (MaxSim), index the documents again into a new jina-local "
-                 "collection (another name); nothing was changed.")
+    lines.append(
+        "To search it with multi-vectors (MaxSim), index the documents again into a new jina-local "
+        "collection (another name); nothing was changed."
+    )
     return "\n".join(lines)
 
 
@@ -59,26 +65,48 @@ class ForeignBackend(ClientBackend):
     """A qdrant-client collection of another tool: dense queries go to its vector; nothing is written."""
 
     def __init__(self, inner: ClientBackend, vector_name: str) -> None:
-        super().__init__(inner.client, inner.name, label=f"{inner.label} (foreign, vector {vector_name!r})",
-                         owns_client=inner._owns_client, local=inner._local)
+        super().__init__(
+            inner.client,
+            inner.name,
+            label=f"{inner.label} (foreign, vector {vector_name!r})",
+            owns_client=inner._owns_client,
+            local=inner._local,
+        )
         self.vector_name = vector_name
 
     def query_batch(self, plans: list[QueryPlan]) -> list[list[RawHit]]:
         if not plans:
             return []
         using = self.vector_name or None  # "" is the unnamed vector
-        requests = [models.QueryRequest(query=p.dense.tolist(), using=using, filter=p.filter, limit=p.limit,  # type: ignore[union-attr]
-                                        with_payload=p.with_payload) for p in plans]
+        requests = [
+            models.QueryRequest(
+                query=p.dense.tolist(),
+                using=using,
+                filter=p.filter,
+                limit=p.limit,  # type: ignore[union-attr]
+                with_payload=p.with_payload,
+            )
+            for p in plans
+        ]
         responses = self.client.query_batch_points(self.name, requests=requests)
-        return [[RawHit(id=str(pt.id), score=float(pt.score), payload=dict(pt.payload or {})) for pt in r.points]
-                for r in responses]
+        return [
+            [RawHit(id=str(pt.id), score=float(pt.score), payload=dict(pt.payload or {})) for pt in r.points]
+            for r in responses
+        ]
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         return None  # the other tool's collection keeps its own metadata
 
 
-def open_foreign(cls: type[MultiVectorCollection], store: Backend, name: str, model: Embedder | None, *,
-                 vector_name: str, dense_dim: int | None) -> MultiVectorCollection:
+def open_foreign(
+    cls: type[MultiVectorCollection],
+    store: Backend,
+    name: str,
+    model: Embedder | None,
+    *,
+    vector_name: str,
+    dense_dim: int | None,
+) -> MultiVectorCollection:
     """Open another tool's dense-only collection read-only for dense search through ``vector_name``."""
     try:
         if not isinstance(store, ClientBackend):
@@ -88,11 +116,14 @@ def open_foreign(cls: type[MultiVectorCollection], store: Backend, name: str, mo
                 "only holds jina-local collections: open it without vector_name."
             )
         if not isinstance(vector_name, str):
-            raise CollectionConfigError(f"vector_name must be a string ('' is the unnamed vector), got {vector_name!r}.")
+            raise CollectionConfigError(
+                f"vector_name must be a string ('' is the unnamed vector), got {vector_name!r}."
+            )
         stored = store.read()
         if stored is None:
-            raise CollectionConfigError(f"collection {name!r} does not exist at {store.label}; vector_name= only "
-                                        "opens existing collections.")
+            raise CollectionConfigError(
+                f"collection {name!r} does not exist at {store.label}; vector_name= only opens existing collections."
+            )
         params = stored.vectors.get(vector_name)
         if params is None or params.get("comparator"):
             dense = sorted(repr(n) for n, p in stored.vectors.items() if not p.get("comparator"))
@@ -102,7 +133,9 @@ def open_foreign(cls: type[MultiVectorCollection], store: Backend, name: str, mo
             )
         size = int(params["size"])
         if dense_dim is not None and dense_dim != size:
-            raise CollectionConfigError(f"vector {vector_name!r} of {name!r} has size {size}, asked dense_dim={dense_dim}.")
+            raise CollectionConfigError(
+                f"vector {vector_name!r} of {name!r} has size {size}, asked dense_dim={dense_dim}."
+            )
         info = model.info if model is not None else None
         if info is not None and size != info.dense_dim and size not in info.matryoshka_dims:
             raise CollectionConfigError(
@@ -113,8 +146,16 @@ def open_foreign(cls: type[MultiVectorCollection], store: Backend, name: str, mo
     except BaseException:
         store.close()
         raise
-    meta = {"foreign": True, "vector_name": vector_name, "dense_dim": size, "multi": False, "tasks": [],
-            "kinds": [], "model": None, "payload_layout": 1}
+    meta = {
+        "foreign": True,
+        "vector_name": vector_name,
+        "dense_dim": size,
+        "multi": False,
+        "tasks": [],
+        "kinds": [],
+        "model": None,
+        "payload_layout": 1,
+    }
     return cls(ForeignBackend(store, vector_name), name, model, meta)
 
 

@@ -133,7 +133,9 @@ def _chunking_key(file_type: str | None, chunk_tokens: int, overlap: int, late: 
     return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def _stored_state(store: Any, paths: list[str], full_scan: bool) -> dict[str, dict[tuple[str, str], tuple[int, set[str]]]]:
+def _stored_state(
+    store: Any, paths: list[str], full_scan: bool
+) -> dict[str, dict[tuple[str, str], tuple[int, set[str]]]]:
     """path -> {(file_hash, chunking): (declared chunk count, stored ids)}."""
     from qdrant_client import models
 
@@ -148,8 +150,13 @@ def _stored_state(store: Any, paths: list[str], full_scan: bool) -> dict[str, di
     if full_scan:
         records: Iterable[tuple[str, dict[str, Any]]] = scan(None)
     else:
-        records = (r for p in paths
-                   for r in scan(models.Filter(must=[models.FieldCondition(key=_key("path"), match=models.MatchValue(value=p))])))
+        records = (
+            r
+            for p in paths
+            for r in scan(
+                models.Filter(must=[models.FieldCondition(key=_key("path"), match=models.MatchValue(value=p))])
+            )
+        )
     state: dict[str, dict[tuple[str, str], tuple[int, set[str]]]] = {}
     for pid, payload in records:
         path, digest, chunking = _get(payload, "path"), _get(payload, "file_hash"), _get(payload, "chunking")
@@ -168,8 +175,13 @@ def _all_ids(versions: dict[tuple[str, str], tuple[int, set[str]]]) -> set[str]:
 
 def _payload(plan: _Plan, chunk: Chunk) -> dict[str, Any]:
     extra = {"late_chunking": True} if plan.late and chunk.content == "text" else {}
-    return {**chunk.payload(), "source": plan.file.path, "chunking": plan.chunking,
-            "file_chunks": len(plan.file.chunks), **extra}
+    return {
+        **chunk.payload(),
+        "source": plan.file.path,
+        "chunking": plan.chunking,
+        "file_chunks": len(plan.file.chunks),
+        **extra,
+    }
 
 
 def index_files(
@@ -189,13 +201,17 @@ def index_files(
     if overlap_tokens is None and late_chunking:
         overlap_tokens = 0
     elif late_chunking and overlap_tokens:
-        raise InputError(f"overlap_tokens={overlap_tokens} cannot be used with late_chunking=True: late-chunked "
-                         "chunks see their whole document, so they do not overlap. Leave overlap_tokens unset.")
+        raise InputError(
+            f"overlap_tokens={overlap_tokens} cannot be used with late_chunking=True: late-chunked "
+            "chunks see their whole document, so they do not overlap. Leave overlap_tokens unset."
+        )
     chunk_tokens, overlap_tokens = check_chunk_sizes(chunk_tokens, overlap_tokens)
     limit = model.info.max_length
     if not late_chunking and chunk_tokens > limit - 16:
-        raise InputError(f"chunk_tokens={chunk_tokens} does not fit {model.info.name}'s {limit}-token input with its "
-                         f"prompt; use chunk_tokens <= {limit - 16}, or late_chunking=True.")
+        raise InputError(
+            f"chunk_tokens={chunk_tokens} does not fit {model.info.name}'s {limit}-token input with its "
+            f"prompt; use chunk_tokens <= {limit - 16}, or late_chunking=True."
+        )
     if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes < 1:
         raise InputError(f"max_file_bytes={max_file_bytes!r} must be a positive integer (bytes).")
     store = collection._backend
@@ -217,16 +233,24 @@ def index_files(
         try:
             data = walked.path.read_bytes() if walked.path.stat().st_size <= max_file_bytes else None
             kind = file_type_of(walked.path, data[:1024] if data else b"")
-            key = _chunking_key(kind if kind in ("image", "pdf") else "text", chunk_tokens, overlap_tokens,
-                                late_chunking, pdf_text)
+            key = _chunking_key(
+                kind if kind in ("image", "pdf") else "text", chunk_tokens, overlap_tokens, late_chunking, pdf_text
+            )
             digest = hashlib.sha256(data).hexdigest() if data is not None else None
             current = versions.get((digest, key)) if digest else None
             if current is not None and len(current[1]) == current[0]:
                 summary.unchanged.append(path)
                 deletions |= _all_ids(versions) - current[1]  # leftovers of an interrupted run
                 continue
-            chunks = read_file(walked.path, model, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
-                               pdf_text=pdf_text, max_file_bytes=max_file_bytes, data=data)
+            chunks = read_file(
+                walked.path,
+                model,
+                chunk_tokens=chunk_tokens,
+                overlap_tokens=overlap_tokens,
+                pdf_text=pdf_text,
+                max_file_bytes=max_file_bytes,
+                data=data,
+            )
         except DocumentError as exc:
             summary.skipped.append(FileIssue(path, str(exc)))
             deletions |= _all_ids(versions)  # it changed into something that is not indexed
@@ -249,8 +273,12 @@ def index_files(
     for plan in plans:
         if plan.errors:
             first = min(plan.errors)
-            summary.failed.append(FileIssue(plan.file.path, f"{len(plan.errors)} of {len(plan.ids)} chunk(s) failed, "
-                                                            f"e.g. chunk {first}: {plan.errors[first]}"))
+            summary.failed.append(
+                FileIssue(
+                    plan.file.path,
+                    f"{len(plan.errors)} of {len(plan.ids)} chunk(s) failed, e.g. chunk {first}: {plan.errors[first]}",
+                )
+            )
         else:
             summary.indexed.append(plan.file.path)
             deletions |= plan.stale
@@ -265,17 +293,22 @@ def index_files(
                 deletions |= _all_ids(versions)
     ordered = sorted(deletions)
     for start in range(0, len(ordered), _DELETE_BATCH):
-        store.delete(ordered[start:start + _DELETE_BATCH])
+        store.delete(ordered[start : start + _DELETE_BATCH])
     summary.chunks_deleted = len(deletions)
     summary.pruned.sort()
     return summary
 
 
-def _store_chunks(collection: MultiVectorCollection, model: Embedder, plans: list[_Plan], late: bool,
-                  progress: bool | None) -> int:
+def _store_chunks(
+    collection: MultiVectorCollection, model: Embedder, plans: list[_Plan], late: bool, progress: bool | None
+) -> int:
     """Encode and store every chunk of ``plans``; failures go into ``plan.errors``. Returns chunks written."""
-    entries = [(plan, chunk) for plan in plans for chunk in plan.file.chunks
-               if not (late and chunk.content == "text") and plan.ids[chunk.chunk] not in plan.present]
+    entries = [
+        (plan, chunk)
+        for plan in plans
+        for chunk in plan.file.chunks
+        if not (late and chunk.content == "text") and plan.ids[chunk.chunk] not in plan.present
+    ]
     added = 0
     if entries:
         max_pixels = model.info.max_pixels or 602_112
@@ -296,8 +329,12 @@ def _store_chunks(collection: MultiVectorCollection, model: Embedder, plans: lis
                         yield b""  # fails as an unreadable image inside add(); the reason is taken from here
 
         try:
-            result = collection.add(_Sized(items, len(entries)), payloads=[_payload(p, c) for p, c in entries],
-                                    ids=[p.ids[c.chunk] for p, c in entries], progress=progress)
+            result = collection.add(
+                _Sized(items, len(entries)),
+                payloads=[_payload(p, c) for p, c in entries],
+                ids=[p.ids[c.chunk] for p, c in entries],
+                progress=progress,
+            )
         finally:
             renderer.close()
         for failure in result.failures:
@@ -349,14 +386,24 @@ def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[
     show = len(groups) > 1 if progress is None else progress
     for group in tqdm(groups, desc=f"late chunking {collection.name}", unit="group", disable=not show):
         try:
-            results = encode_spans(model, [(text, [c.chars for c in chunks]) for _, text, chunks in group],  # type: ignore[misc]
-                                   output=output, dim=dim, progress=False)
+            results = encode_spans(
+                model,
+                [(text, [c.chars for c in chunks]) for _, text, chunks in group],  # type: ignore[misc]
+                output=output,
+                dim=dim,
+                progress=False,
+            )
         except Exception:  # noqa: BLE001 - retry one document at a time so one bad document loses only itself
             results = []
             for plan, text, chunks in group:
                 try:
-                    results += encode_spans(model, [(text, [c.chars for c in chunks])], output=output, dim=dim,  # type: ignore[misc]
-                                            progress=False)
+                    results += encode_spans(
+                        model,
+                        [(text, [c.chars for c in chunks])],
+                        output=output,
+                        dim=dim,  # type: ignore[misc]
+                        progress=False,
+                    )
                 except Exception as exc:  # noqa: BLE001
                     for chunk in chunks:
                         plan.errors[chunk.chunk] = f"{type(exc).__name__}: {exc}"
@@ -365,8 +412,12 @@ def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[
             if res is None:
                 continue
             summary = collection.add_embeddings(
-                res, payloads=[_payload(plan, c) for c in chunks], ids=[plan.ids[c.chunk] for c in chunks],
-                texts=[c.text for c in chunks], sources=[plan.file.path] * len(chunks), progress=False,
+                res,
+                payloads=[_payload(plan, c) for c in chunks],
+                ids=[plan.ids[c.chunk] for c in chunks],
+                texts=[c.text for c in chunks],
+                sources=[plan.file.path] * len(chunks),
+                progress=False,
             )
             for failure in summary.failures:
                 plan.errors[chunks[failure.index].chunk] = failure.error

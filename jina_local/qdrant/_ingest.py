@@ -129,8 +129,18 @@ def item_point_id(item: Any, index: int, user: Mapping[str, Any] | None = None, 
     return source, pid
 
 
-def point_record(item: Any, index: int, *, user: Mapping[str, Any] | None, source: str, pid: str,
-                 dense: np.ndarray, multi: np.ndarray | None, task: str, kind: str) -> PointRecord:
+def point_record(
+    item: Any,
+    index: int,
+    *,
+    user: Mapping[str, Any] | None,
+    source: str,
+    pid: str,
+    dense: np.ndarray,
+    multi: np.ndarray | None,
+    task: str,
+    kind: str,
+) -> PointRecord:
     """The point ``add`` stores for one encoded item: vectors plus the layout-2 payload (text or image field)."""
     text = item if isinstance(item, str) and kind != "image" else None
     payload = build_payload(user, index=index, kind=kind, task=task, source=source, text=text,
@@ -138,8 +148,9 @@ def point_record(item: Any, index: int, *, user: Mapping[str, Any] | None, sourc
     return PointRecord(pid, dense, multi, payload)
 
 
-def upsert_records(collection: MultiVectorCollection, records: list[PointRecord], tasks: set[str],
-                   kinds: set[str]) -> None:
+def upsert_records(
+    collection: MultiVectorCollection, records: list[PointRecord], tasks: set[str], kinds: set[str]
+) -> None:
     """Record new tasks/kinds in the collection metadata, then upsert ``records`` (as ``add`` does per batch)."""
     collection._record_written(tasks, kinds)
     collection._backend.upsert(records)
@@ -247,11 +258,24 @@ def _write(
         try:
             multi = pooled.result() if pooled is not None else encoded.multi
             task, kind = str(encoded.task), str(encoded.kind)
-            record = point_record(k.item, k.index, user=k.user, source=k.source, pid=k.pid, dense=encoded.dense,
-                                  multi=multi, task=task, kind=kind)  # type: ignore[arg-type]
+            record = point_record(
+                k.item,
+                k.index,
+                user=k.user,
+                source=k.source,
+                pid=k.pid,
+                dense=encoded.dense,
+                multi=multi,
+                task=task,
+                kind=kind,
+            )  # type: ignore[arg-type]
             records.append((k.index, record, task, kind))
         except Exception as exc:  # noqa: BLE001 - payload or pooling failures lose only this item
-            summary.failures.append(ItemFailure(k.index, f"{type(exc).__name__}: {exc}" if not isinstance(exc, JinaLocalError) else str(exc)))
+            summary.failures.append(
+                ItemFailure(
+                    k.index, f"{type(exc).__name__}: {exc}" if not isinstance(exc, JinaLocalError) else str(exc)
+                )
+            )
     if not records:
         return
     plan.record({r[2] for r in records}, {r[3] for r in records})

@@ -52,7 +52,11 @@ def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hn
         raise OptionError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
     if dense_quantization not in (None, "int8"):
         raise OptionError(f"dense_quantization={dense_quantization!r} is not valid; use None or 'int8'.")
-    for what, value, low in (("dense_dim", dense_dim, 1), ("hnsw_m", hnsw_m, 0), ("hnsw_ef_construct", hnsw_ef_construct, 4)):
+    for what, value, low in (
+        ("dense_dim", dense_dim, 1),
+        ("hnsw_m", hnsw_m, 0),
+        ("hnsw_ef_construct", hnsw_ef_construct, 4),
+    ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise OptionError(f"{what}={value!r} must be an integer >= {low}.")
 
@@ -63,8 +67,9 @@ def _client_is_local(client: QdrantClient) -> bool:
     return isinstance(getattr(client, "_client", None), QdrantLocal)
 
 
-def resolve_backend(location: Any, name: str, backend: BackendName, api_key: str | None,
-                     timeout: int | None) -> Backend:
+def resolve_backend(
+    location: Any, name: str, backend: BackendName, api_key: str | None, timeout: int | None
+) -> Backend:
     from ._client_backend import ClientBackend
     from ._edge_backend import EdgeBackend
 
@@ -89,7 +94,9 @@ def resolve_backend(location: Any, name: str, backend: BackendName, api_key: str
     if loc == ":memory:":
         if backend == "edge":
             raise OptionError("backend='edge' stores data in a folder; pass a folder path instead of ':memory:'.")
-        return ClientBackend(QdrantClient(":memory:"), name, label="qdrant-client :memory:", owns_client=True, local=True)
+        return ClientBackend(
+            QdrantClient(":memory:"), name, label="qdrant-client :memory:", owns_client=True, local=True
+        )
     if loc.startswith(("http://", "https://")):
         if backend == "edge":
             raise OptionError("backend='edge' is the embedded engine; a URL is served by qdrant-client.")

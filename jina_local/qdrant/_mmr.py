@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 __all__ = ["mmr_order", "search_mmr"]
 
 
-def mmr_order(relevance: Sequence[float], vectors: np.ndarray, tasks: Sequence[str | None], k: int,
-              lambda_mult: float = 0.5, *, scale: bool = False) -> list[int]:
+def mmr_order(
+    relevance: Sequence[float],
+    vectors: np.ndarray,
+    tasks: Sequence[str | None],
+    k: int,
+    lambda_mult: float = 0.5,
+    *,
+    scale: bool = False,
+) -> list[int]:
     """Indices of ``k`` candidates in MMR order.
 
     ``vectors``: ``(n, d)`` dense vectors of the candidates (rows need not be normalised).
@@ -63,8 +70,17 @@ def _dense_of(vector: Any) -> Any:
     return vector.get("dense", next(iter(vector.values()))) if isinstance(vector, dict) else vector
 
 
-def search_mmr(collection: MultiVectorCollection, query: Any, limit: int, *, fetch_limit: int, lambda_mult: float,
-               dense: Any, filter: Any, mode: Any) -> list[SearchHit]:
+def search_mmr(
+    collection: MultiVectorCollection,
+    query: Any,
+    limit: int,
+    *,
+    fetch_limit: int,
+    lambda_mult: float,
+    dense: Any,
+    filter: Any,
+    mode: Any,
+) -> list[SearchHit]:
     """``MultiVectorCollection.search_mmr``: candidates from a search, then :func:`mmr_order` on their vectors."""
     if (query is None) == (dense is None):
         raise InputError("search_mmr() takes a query or a dense query vector (dense=...), one of them.")
@@ -78,6 +94,12 @@ def search_mmr(collection: MultiVectorCollection, query: Any, limit: int, *, fet
     vectors = {r["id"]: r["vector"] for r in collection.get([h.id for h in hits], with_vectors=True)}
     kept = [h for h in hits if h.id in vectors]
     mat = np.stack([np.asarray(_dense_of(vectors[h.id]), dtype=np.float32) for h in kept])
-    order = mmr_order([h.raw_score if dense is not None else h.score for h in kept], mat, [h.task for h in kept],
-                      limit, lambda_mult, scale=dense is None)
+    order = mmr_order(
+        [h.raw_score if dense is not None else h.score for h in kept],
+        mat,
+        [h.task for h in kept],
+        limit,
+        lambda_mult,
+        scale=dense is None,
+    )
     return [kept[i] for i in order]

@@ -102,8 +102,15 @@ class PointPayload(Mapping[str, Any]):
 
     __slots__ = ("fields", "item_id", "metadata", "node", "text")
 
-    def __init__(self, metadata: Mapping[str, Any] | None = None, *, item_id: str | None = None,
-                 node: str | None = None, fields: Mapping[str, Any] | None = None, text: str | None = None) -> None:
+    def __init__(
+        self,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        item_id: str | None = None,
+        node: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        text: str | None = None,
+    ) -> None:
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InputError(f"metadata must be a dict, got {type(metadata).__name__}.")
         clash = sorted(set(fields or {}) & set(LAYOUT_KEYS))
@@ -177,7 +184,9 @@ def build_payload(
     metadata = dict(extra.metadata if extra is not None else (user or {}))
     for key, value in metadata.items():
         if not isinstance(key, str):
-            raise InputError(f"payload {index} has a key {key!r} that is not a string; Qdrant payload keys are strings.")
+            raise InputError(
+                f"payload {index} has a key {key!r} that is not a string; Qdrant payload keys are strings."
+            )
         _check_json(value, index, key)
     payload: dict[str, Any] = dict(extra.fields) if extra is not None else {}
     payload["metadata"] = metadata
@@ -253,8 +262,15 @@ def parse_payload(raw: Mapping[str, Any] | None) -> StoredItem:
             node_text = None
         text = node_text if isinstance(node_text, str) and node_text else None
     item_id = raw.get("item_id")
-    return StoredItem(text=text, metadata=metadata, item_id=str(item_id) if item_id is not None else None,
-                      node=node, fields=fields, layout=layout, **own)
+    return StoredItem(
+        text=text,
+        metadata=metadata,
+        item_id=str(item_id) if item_id is not None else None,
+        node=node,
+        fields=fields,
+        layout=layout,
+        **own,
+    )
 
 
 def key_to_point_id(key: Any, index: int = 0) -> str:

@@ -13,8 +13,9 @@ from ._base import Backend
 __all__ = ["delete_matching", "scroll_points"]
 
 
-def scroll_points(backend: Backend, filter: models.Filter | None, batch_size: int = 256,
-                  with_vectors: bool = False) -> Iterator[dict[str, Any]]:
+def scroll_points(
+    backend: Backend, filter: models.Filter | None, batch_size: int = 256, with_vectors: bool = False
+) -> Iterator[dict[str, Any]]:
     """Every point matching ``filter`` in id order, fetched ``batch_size`` at a time."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise OptionError(f"batch_size={batch_size!r} must be a positive integer.")
@@ -30,5 +31,5 @@ def delete_matching(backend: Backend, filter: models.Filter | None, batch_size: 
     """Delete every point matching ``filter`` (all points for ``None``); returns how many."""
     ids = [p["id"] for p in scroll_points(backend, filter, batch_size)]
     for start in range(0, len(ids), batch_size):
-        backend.delete(ids[start:start + batch_size])
+        backend.delete(ids[start : start + batch_size])
     return len(ids)

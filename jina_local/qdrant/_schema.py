@@ -17,8 +17,16 @@ def check_dim_for_model(dim: int, info: Any) -> None:
         raise CollectionConfigError(f"dense_dim={dim} is not a Matryoshka size of {info.name}; use one of {valid}.")
 
 
-def validate_existing(stored: Any, name: str, label: str, info: Any, dense_dim: int | None, multi: bool,
-                      multi_dtype: str | None, pool_factor: int | None) -> dict[str, Any]:
+def validate_existing(
+    stored: Any,
+    name: str,
+    label: str,
+    info: Any,
+    dense_dim: int | None,
+    multi: bool,
+    multi_dtype: str | None,
+    pool_factor: int | None,
+) -> dict[str, Any]:
     """Compare a stored collection with the request and the model; raise listing every difference.
 
     Returns the collection's metadata (normalised) when everything matches. Never writes.
@@ -57,8 +65,10 @@ def validate_existing(stored: Any, name: str, label: str, info: Any, dense_dim: 
         stored_print, own_print = meta.get("model_fingerprint"), getattr(info, "fingerprint", None)
         same_weights = stored_print is not None and own_print is not None and stored_print == own_print
         if stored_print is not None and own_print is not None and not same_weights:
-            diffs.append(f"model: collection was built with other weights ({meta.get('model')!r}, fingerprint "
-                         f"{stored_print}) than this model ({info.name!r}, fingerprint {own_print})")
+            diffs.append(
+                f"model: collection was built with other weights ({meta.get('model')!r}, fingerprint "
+                f"{stored_print}) than this model ({info.name!r}, fingerprint {own_print})"
+            )
             fixes.append(f"load {meta.get('model')!r} to search it")
         elif not same_weights and meta.get("model") not in (None, info.name):
             diffs.append(f"model: collection was built with {meta['model']!r}, this model is {info.name!r}")
@@ -71,10 +81,14 @@ def validate_existing(stored: Any, name: str, label: str, info: Any, dense_dim: 
         fixes.append(f"open with pool_factor={stored_pool} (or leave it out)")
     if diffs:
         raise CollectionConfigError(
-            f"collection {name!r} at {label} does not match what was asked:\n  - " + "\n  - ".join(diffs)
-            + "\nHow to fix: " + "; ".join(fixes + [
-                ("or " if fixes else "") + "choose another collection name, or delete this collection and re-index"
-            ]) + ". Nothing was changed."
+            f"collection {name!r} at {label} does not match what was asked:\n  - "
+            + "\n  - ".join(diffs)
+            + "\nHow to fix: "
+            + "; ".join(
+                fixes
+                + [("or " if fixes else "") + "choose another collection name, or delete this collection and re-index"]
+            )
+            + ". Nothing was changed."
         )
     meta.setdefault("schema", SCHEMA_VERSION)
     meta.setdefault("tasks", [])
@@ -97,7 +111,9 @@ def open_or_create(store: Any, name: str, info: Any, *, dense_dim: int | None, m
     if stored is not None:
         return validate_existing(stored, name, store.label, info, dense_dim, multi, multi_dtype, pool_factor)
     if not create:
-        raise CollectionConfigError(f"collection {name!r} does not exist at {store.label}; pass create=True to create it.")
+        raise CollectionConfigError(
+            f"collection {name!r} does not exist at {store.label}; pass create=True to create it."
+        )
     dim = dense_dim or (info.dense_dim if info is not None else None)
     if dim is None:
         raise CollectionConfigError(

@@ -110,10 +110,18 @@ class MultiVectorCollection:
         model must produce vectors of the collection's size.
         """
         if model is not None and not hasattr(model, "info"):
-            raise OptionError(f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}.")
+            raise OptionError(
+                f"model must be a jina_local.Embedder (from jina_local.load), got {type(model).__name__}."
+            )
         check_collection_name(name)
-        check_open_options(pool_factor=pool_factor, multi_dtype=multi_dtype, dense_dim=dense_dim, hnsw_m=hnsw_m,
-                           hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization)
+        check_open_options(
+            pool_factor=pool_factor,
+            multi_dtype=multi_dtype,
+            dense_dim=dense_dim,
+            hnsw_m=hnsw_m,
+            hnsw_ef_construct=hnsw_ef_construct,
+            dense_quantization=dense_quantization,
+        )
         info = model.info if model is not None else None
         if multi is None and info is not None:
             multi = info.has_multi
@@ -208,14 +216,18 @@ class MultiVectorCollection:
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[dict[str, Any]]:
         """Points by id: ``{"id", "payload" (flat view), "stored" (as stored), "vector"}``; missing ids are skipped."""
-        return [_with_view(r) for r in self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)]
+        return [
+            _with_view(r) for r in self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)
+        ]
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete points by id (the task record is not shrunk: a stale task only costs one empty search)."""
         self._refuse_foreign_write("delete()")
         self._backend.delete([check_id(i, n) for n, i in enumerate(ids)])
 
-    def scroll(self, filter: Any = None, *, batch_size: int = 256, with_vectors: bool = False) -> Iterator[dict[str, Any]]:
+    def scroll(
+        self, filter: Any = None, *, batch_size: int = 256, with_vectors: bool = False
+    ) -> Iterator[dict[str, Any]]:
         """Every point (matching ``filter``) in id order, as :meth:`get` returns them, page by page."""
         yield from (_with_view(r) for r in scroll_points(self._backend, self.filter(filter), batch_size, with_vectors))
 
@@ -235,9 +247,16 @@ class MultiVectorCollection:
         self._backend.set_metadata(dict(self._meta))
         return deleted
 
-    def copy_to(self, location: str | os.PathLike[str] | QdrantClient, name: str | None = None, *,
-                batch_size: int = 256, overwrite: bool = False, progress: bool | None = None,
-                **open_kwargs: Any) -> CopySummary:
+    def copy_to(
+        self,
+        location: str | os.PathLike[str] | QdrantClient,
+        name: str | None = None,
+        *,
+        batch_size: int = 256,
+        overwrite: bool = False,
+        progress: bool | None = None,
+        **open_kwargs: Any,
+    ) -> CopySummary:
         """Copy every point (vectors, payloads) and the collection's settings and record to another location.
 
         ``location`` is anything :meth:`open` takes (a folder, a ``QdrantClient``, a server URL);
@@ -248,8 +267,9 @@ class MultiVectorCollection:
         :class:`~jina_local.errors.CollectionConfigError`. ``open_kwargs`` (``api_key``,
         ``timeout``, ``on_disk``, ``shard_number``...) go to :meth:`open` for the target.
         """
-        return copy_collection(self, location, name, batch_size=batch_size, overwrite=overwrite,
-                               progress=progress, open_kwargs=open_kwargs)
+        return copy_collection(
+            self, location, name, batch_size=batch_size, overwrite=overwrite, progress=progress, open_kwargs=open_kwargs
+        )
 
     def _refuse_foreign_write(self, what: str) -> None:
         if self.is_foreign:
@@ -277,8 +297,11 @@ class MultiVectorCollection:
         new_tasks = set(self._meta.get("tasks", [])) | tasks
         new_kinds = set(self._meta.get("kinds", [])) | kinds
         model_name = self.model.info.name if self.model is not None else None
-        if (new_tasks != set(self._meta.get("tasks", [])) or new_kinds != set(self._meta.get("kinds", []))
-                or (self._meta.get("model") is None and model_name is not None)):
+        if (
+            new_tasks != set(self._meta.get("tasks", []))
+            or new_kinds != set(self._meta.get("kinds", []))
+            or (self._meta.get("model") is None and model_name is not None)
+        ):
             self._meta["tasks"] = sorted(new_tasks)
             self._meta["kinds"] = sorted(new_kinds)
             if self._meta.get("model") is None:
@@ -367,8 +390,19 @@ class MultiVectorCollection:
         a hash of the vectors). Points with NaN, infinite or all-zero vectors, malformed token
         vectors, a repeated id or a payload that is not a dict are reported in ``failures``.
         """
-        return add_embeddings(self, dense, multi, payloads=payloads, ids=ids, tasks=tasks, kinds=kinds, texts=texts,
-                              sources=sources, batch_size=batch_size, progress=progress)
+        return add_embeddings(
+            self,
+            dense,
+            multi,
+            payloads=payloads,
+            ids=ids,
+            tasks=tasks,
+            kinds=kinds,
+            texts=texts,
+            sources=sources,
+            batch_size=batch_size,
+            progress=progress,
+        )
 
     def index_files(
         self,
@@ -393,9 +427,17 @@ class MultiVectorCollection:
         """
         from ._index_files import index_files
 
-        return index_files(self, paths, prune=prune, late_chunking=late_chunking, chunk_tokens=chunk_tokens,
-                           overlap_tokens=overlap_tokens, pdf_text=pdf_text, max_file_bytes=max_file_bytes,
-                           progress=progress)
+        return index_files(
+            self,
+            paths,
+            prune=prune,
+            late_chunking=late_chunking,
+            chunk_tokens=chunk_tokens,
+            overlap_tokens=overlap_tokens,
+            pdf_text=pdf_text,
+            max_file_bytes=max_file_bytes,
+            progress=progress,
+        )
 
     # ------------------------------------------------------------------ searching
     def search(
@@ -419,8 +461,9 @@ class MultiVectorCollection:
         ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict on
         metadata fields such as ``{"lang": "py"}`` (see :mod:`jina_local.qdrant.filters`).
         """
-        return search_text(self, query, limit, prefetch_limit=prefetch_limit, filter=filter, mode=mode, tasks=tasks,
-                           fusion=fusion)
+        return search_text(
+            self, query, limit, prefetch_limit=prefetch_limit, filter=filter, mode=mode, tasks=tasks, fusion=fusion
+        )
 
     def search_embeddings(
         self,
@@ -462,11 +505,16 @@ class MultiVectorCollection:
         collections); with ``dense`` (a query vector) from a dense search. ``lambda_mult``: 1 = by
         relevance only, 0 = most diverse. See :mod:`jina_local.qdrant._mmr` for the scoring.
         """
-        return search_mmr(self, query, limit, fetch_limit=fetch_limit, lambda_mult=lambda_mult, dense=dense,
-                          filter=filter, mode=mode)
+        return search_mmr(
+            self, query, limit, fetch_limit=fetch_limit, lambda_mult=lambda_mult, dense=dense, filter=filter, mode=mode
+        )
 
 
 def _with_view(record: dict[str, Any]) -> dict[str, Any]:
     """A backend record with the flat payload view beside the payload as stored."""
-    return {"id": record["id"], "payload": parse_payload(record["payload"]).flat(), "stored": record["payload"],
-            "vector": record.get("vector")}
+    return {
+        "id": record["id"],
+        "payload": parse_payload(record["payload"]).flat(),
+        "stored": record["payload"],
+        "vector": record.get("vector"),
+    }

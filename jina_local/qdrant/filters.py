@@ -39,8 +39,15 @@ from qdrant_client import models
 
 from ..errors import FilterError
 
-__all__ = ["FilterError", "and_filters", "check_filter", "field_equals", "payload_key", "tasks_in_filter",
-           "to_edge_filter"]
+__all__ = [
+    "FilterError",
+    "and_filters",
+    "check_filter",
+    "field_equals",
+    "payload_key",
+    "tasks_in_filter",
+    "to_edge_filter",
+]
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -94,8 +101,21 @@ def check_filter(filter: Any, *, legacy: bool = False) -> models.Filter | None:
 
 
 _QDRANT_SHAPE = frozenset({"must", "should", "must_not", "min_should"})
-_TOP_LEVEL = frozenset({"kind", "task", "source", "text", "image", "item_id", "doc_id", "ref_doc_id", "document_id",
-                        "metadata", "page_content"})
+_TOP_LEVEL = frozenset(
+    {
+        "kind",
+        "task",
+        "source",
+        "text",
+        "image",
+        "item_id",
+        "doc_id",
+        "ref_doc_id",
+        "document_id",
+        "metadata",
+        "page_content",
+    }
+)
 
 
 def _qdrant_shaped(filter: dict[str, Any]) -> models.Filter:
@@ -147,8 +167,10 @@ def _resolve_condition(cond: Any, legacy: bool) -> Any:
         parts = [models.IsNullCondition(is_null=models.PayloadField(key=k)) for k in _keys(cond.is_null.key, legacy)]
         return parts[0] if len(parts) == 1 else models.Filter(should=parts)
     if isinstance(cond, models.NestedCondition):  # the inner filter is relative to the array's elements
-        parts = [models.NestedCondition(nested=models.Nested(key=k, filter=cond.nested.filter))
-                 for k in _keys(cond.nested.key, legacy)]
+        parts = [
+            models.NestedCondition(nested=models.Nested(key=k, filter=cond.nested.filter))
+            for k in _keys(cond.nested.key, legacy)
+        ]
         return parts[0] if len(parts) == 1 else models.Filter(should=parts)
     return cond  # HasId / HasVector name no field
 
@@ -162,8 +184,9 @@ def _resolve(filter: models.Filter, legacy: bool) -> models.Filter:
     min_should = filter.min_should
     if min_should is not None:
         min_should = models.MinShould(conditions=each(min_should.conditions), min_count=min_should.min_count)
-    return models.Filter(must=each(filter.must), should=each(filter.should), must_not=each(filter.must_not),
-                         min_should=min_should)
+    return models.Filter(
+        must=each(filter.must), should=each(filter.should), must_not=each(filter.must_not), min_should=min_should
+    )
 
 
 def tasks_in_filter(filter: models.Filter | None, key: str = "task") -> set[str] | None:
@@ -248,7 +271,9 @@ def _edge_field(cond: models.FieldCondition) -> Any:
     if cond.range is not None:
         r = cond.range
         if isinstance(r, models.DatetimeRange):
-            kwargs["range"] = qe.RangeDateTime(gte=_dt_str(r.gte), gt=_dt_str(r.gt), lte=_dt_str(r.lte), lt=_dt_str(r.lt))
+            kwargs["range"] = qe.RangeDateTime(
+                gte=_dt_str(r.gte), gt=_dt_str(r.gt), lte=_dt_str(r.lte), lt=_dt_str(r.lt)
+            )
         else:
             kwargs["range"] = qe.RangeFloat(gte=r.gte, gt=r.gt, lte=r.lte, lt=r.lt)
     if cond.values_count is not None:

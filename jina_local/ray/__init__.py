@@ -18,7 +18,7 @@ try:
     import ray.data  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "jina_local.ray needs Ray Data, which is not installed; install it with: pip install \"jina-local[ray]\""
+        'jina_local.ray needs Ray Data, which is not installed; install it with: pip install "jina-local[ray]"'
     ) from exc
 
 from ._cli import index_on_ray

@@ -20,6 +20,7 @@ from ..errors import JinaLocalError, OptionError
 
 __all__ = ["index_on_ray", "list_files", "start_ray"]
 
+
 def start_ray(address: str) -> None:
     """Connect to the cluster at ``address``; ``"auto"``: the one ``RAY_ADDRESS`` or ``ray start`` left, else a local one."""
     if ray.is_initialized():
@@ -71,18 +72,32 @@ def index_on_ray(args: Any) -> int:
         raise OptionError(f"--batch-size {batch_size} must be a positive integer.")
     start_ray(args.ray)
     listing = _listing(list(args.paths))
-    embedded = embed_dataset(listing, model, output="auto", dim=getattr(args, "dim", None),
-                             max_batch_size=batch_size, device=getattr(args, "device", "auto"),
-                             dtype=getattr(args, "dtype", "auto"), late_chunking=bool(getattr(args, "late_chunking", False)),
-                             chunk_tokens=getattr(args, "chunk_tokens", None),
-                             overlap_tokens=getattr(args, "overlap_tokens", None),
-                             pdf_text=bool(getattr(args, "pdf_text", False)))
-    summary = write_collection(embedded, index, args.collection, dense_dim=getattr(args, "dim", None),
-                               pool_factor=getattr(args, "pool_factor", None))
+    embedded = embed_dataset(
+        listing,
+        model,
+        output="auto",
+        dim=getattr(args, "dim", None),
+        max_batch_size=batch_size,
+        device=getattr(args, "device", "auto"),
+        dtype=getattr(args, "dtype", "auto"),
+        late_chunking=bool(getattr(args, "late_chunking", False)),
+        chunk_tokens=getattr(args, "chunk_tokens", None),
+        overlap_tokens=getattr(args, "overlap_tokens", None),
+        pdf_text=bool(getattr(args, "pdf_text", False)),
+    )
+    summary = write_collection(
+        embedded,
+        index,
+        args.collection,
+        dense_dim=getattr(args, "dim", None),
+        pool_factor=getattr(args, "pool_factor", None),
+    )
     for failure in summary.failures:
         print(f"failed {failure.source}: {failure.error}", file=sys.stderr)
     if summary.failed > len(summary.failures):
         print(f"... and {summary.failed - len(summary.failures)} more failures", file=sys.stderr)
-    print(f"indexed {summary.written} chunk(s) into {index} [{args.collection}] on Ray"
-          + (f"; {summary.failed} failed" if summary.failed else ""))
+    print(
+        f"indexed {summary.written} chunk(s) into {index} [{args.collection}] on Ray"
+        + (f"; {summary.failed} failed" if summary.failed else "")
+    )
     return 0 if summary.ok else 2

@@ -46,10 +46,20 @@ class EncodeBatches:
     set (files that could not be read) are passed on without encoding.
     """
 
-    def __init__(self, model: str | os.PathLike[str], *, column: str = "item", output: str = "both",
-                 task: str | None = "auto", dim: int | None = None, late_chunking: bool = False,
-                 max_batch_size: int | None = None, device: str = "auto", dtype: str = "auto",
-                 files: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        *,
+        column: str = "item",
+        output: str = "both",
+        task: str | None = "auto",
+        dim: int | None = None,
+        late_chunking: bool = False,
+        max_batch_size: int | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        files: dict[str, Any] | None = None,
+    ) -> None:
         import jina_local
 
         self._model = jina_local.load(model, device=device, dtype=dtype)
@@ -57,8 +67,14 @@ class EncodeBatches:
         if output == "auto":
             output = "both" if info.has_multi else "dense"
         self._column = column
-        self._options: dict[str, Any] = {"role": "document", "task": task, "output": output, "dim": dim,
-                                         "batch_size": max_batch_size, "errors": "skip"}
+        self._options: dict[str, Any] = {
+            "role": "document",
+            "task": task,
+            "output": output,
+            "dim": dim,
+            "batch_size": max_batch_size,
+            "errors": "skip",
+        }
         if late_chunking:
             self._options["late_chunking"] = True
         self._late = late_chunking
@@ -131,8 +147,12 @@ class EncodeBatches:
                 rows.append({**extra, self._column: item, **chunk_row})
         return _rows_table(rows, self._column), late
 
-    def _late_spans(self, docs: list[tuple[str, list[tuple[int, tuple[int, int]]]]], results: list[Encoded | None],
-                    errors: list[str | None]) -> None:
+    def _late_spans(
+        self,
+        docs: list[tuple[str, list[tuple[int, tuple[int, int]]]]],
+        results: list[Encoded | None],
+        errors: list[str | None],
+    ) -> None:
         """Late chunking of files: each document's text chunks from one forward (``encode_spans``)."""
         if not docs:
             return
@@ -141,8 +161,14 @@ class EncodeBatches:
         output = "both" if self._dense and self._multi else ("dense" if self._dense else "multi")
         for text, pairs in docs:
             try:
-                [res] = encode_spans(self._model, [(text, [chars for _, chars in pairs])], output=output,
-                                     dim=self._options["dim"], task=self._options["task"], progress=False)
+                [res] = encode_spans(
+                    self._model,
+                    [(text, [chars for _, chars in pairs])],
+                    output=output,
+                    dim=self._options["dim"],
+                    task=self._options["task"],
+                    progress=False,
+                )
             except Exception as exc:  # noqa: BLE001 - the document fails as a whole; the job goes on
                 for row, _ in pairs:
                     errors[row] = _row_error(exc)
@@ -152,8 +178,13 @@ class EncodeBatches:
                 if bad is not None:
                     errors[row] = _row_error(bad)
                     continue
-                results[row] = Encoded(row, res.dense[j] if res.dense is not None else None,
-                                       res.multi[j] if res.multi is not None else None, res.tasks[j], res.kinds[j])
+                results[row] = Encoded(
+                    row,
+                    res.dense[j] if res.dense is not None else None,
+                    res.multi[j] if res.multi is not None else None,
+                    res.tasks[j],
+                    res.kinds[j],
+                )
 
     def _late_chunks(self, table: pa.Table, items: list[Any], prior: list[str | None]) -> pa.Table:
         """One row per document (a list of chunk texts) in, one row per chunk out."""
@@ -166,9 +197,14 @@ class EncodeBatches:
         options.pop("errors")
         for row, (chunks, error) in enumerate(zip(items, prior)):
             if isinstance(chunks, str) or not isinstance(chunks, (list, tuple)):
-                chunks, error = [chunks], error or (
-                    f"late_chunking=True needs a list of the document's chunk texts per row, got "
-                    f"{type(chunks).__name__}")
+                chunks, error = (
+                    [chunks],
+                    error
+                    or (
+                        f"late_chunking=True needs a list of the document's chunk texts per row, got "
+                        f"{type(chunks).__name__}"
+                    ),
+                )
             outcome: dict[int, Encoded] = {}
             if error is None and chunks:
                 try:
@@ -198,8 +234,9 @@ class EncodeBatches:
         out = set_column(out, "chunk", pa.array(chunk_index, type=pa.int64()))
         if "source" in out.column_names:  # one document source -> one source per chunk (distinct ids)
             sources = out.column("source").to_pylist()
-            out = set_column(out, "source", string_array(
-                [None if s is None else f"{s}#{i}" for s, i in zip(sources, chunk_index)]))
+            out = set_column(
+                out, "source", string_array([None if s is None else f"{s}#{i}" for s, i in zip(sources, chunk_index)])
+            )
         return self._attach(out, results, errors)
 
     def _attach(self, table: pa.Table, results: list[Encoded | None], errors: list[str | None]) -> pa.Table:
@@ -286,18 +323,35 @@ def _item_array(items: list[Any]) -> pa.Array:
     return ArrowPythonObjectArray.from_objects(items)
 
 
-_TYPED = {"path": pa.string(), "source": pa.string(), "error": pa.string(), "chunk": pa.int64(), "id": pa.string(),
-          "page": pa.int64(), "file_chunks": pa.int64(), "file_type": pa.string(), "file_hash": pa.string(),
-          "chunking": pa.string(), "language": pa.string(), "section": pa.string(), "page_text": pa.string(),
-          "lines": pa.list_(pa.int64()), "chars": pa.list_(pa.int64()), "late_chunking": pa.bool_()}
+_TYPED = {
+    "path": pa.string(),
+    "source": pa.string(),
+    "error": pa.string(),
+    "chunk": pa.int64(),
+    "id": pa.string(),
+    "page": pa.int64(),
+    "file_chunks": pa.int64(),
+    "file_type": pa.string(),
+    "file_hash": pa.string(),
+    "chunking": pa.string(),
+    "language": pa.string(),
+    "section": pa.string(),
+    "page_text": pa.string(),
+    "lines": pa.list_(pa.int64()),
+    "chars": pa.list_(pa.int64()),
+    "late_chunking": pa.bool_(),
+}
 
 
 def _rows_table(rows: list[dict[str, Any]], column: str) -> pa.Table:
     keys: list[str] = [column]
     for r in rows:
         keys.extend(k for k in r if k not in keys)
-    arrays = {k: (pa.array([r.get(k) for r in rows], type=_TYPED[k]) if k in _TYPED
-                  else any_array([r.get(k) for r in rows])) for k in keys if k != column}
+    arrays = {
+        k: (pa.array([r.get(k) for r in rows], type=_TYPED[k]) if k in _TYPED else any_array([r.get(k) for r in rows]))
+        for k in keys
+        if k != column
+    }
     arrays[column] = _item_array([r.get(column) for r in rows])
     return pa.table({k: arrays[k] for k in keys})
 
@@ -381,8 +435,9 @@ def embed_dataset(
     _positive("batch_size", batch_size, allow_none=False)
     _positive("max_batch_size", max_batch_size)
     _positive("dim", dim)
-    if max_restarts is not None and (isinstance(max_restarts, bool) or not isinstance(max_restarts, int)
-                                     or max_restarts < 0):
+    if max_restarts is not None and (
+        isinstance(max_restarts, bool) or not isinstance(max_restarts, int) or max_restarts < 0
+    ):
         raise OptionError(f"max_restarts={max_restarts!r} must be None or an integer >= 0.")
     if num_gpus is None:
         num_gpus = 1 if ray.is_initialized() and ray.cluster_resources().get("GPU", 0) >= 1 else 0
@@ -395,14 +450,26 @@ def embed_dataset(
         files["chunk_tokens"] = chunk_tokens
     if overlap_tokens is not None:
         files["overlap_tokens"] = overlap_tokens
-    prepared = ds.map_batches(prepare_rows, fn_kwargs={"column": column, "late_chunking": late_chunking},
-                              batch_format="pyarrow", batch_size=None)
+    prepared = ds.map_batches(
+        prepare_rows,
+        fn_kwargs={"column": column, "late_chunking": late_chunking},
+        batch_format="pyarrow",
+        batch_size=None,
+    )
     return prepared.map_batches(
         EncodeBatches,
         fn_constructor_args=(os.fspath(model),),
-        fn_constructor_kwargs={"column": column, "output": output, "task": task, "dim": dim,
-                               "late_chunking": late_chunking, "max_batch_size": max_batch_size,
-                               "device": device, "dtype": dtype, "files": files},
+        fn_constructor_kwargs={
+            "column": column,
+            "output": output,
+            "task": task,
+            "dim": dim,
+            "late_chunking": late_chunking,
+            "max_batch_size": max_batch_size,
+            "device": device,
+            "dtype": dtype,
+            "files": files,
+        },
         batch_format="pyarrow",
         batch_size=batch_size,
         compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high),

@@ -58,9 +58,17 @@ def _png(image: Any) -> bytes:
     return buf.getvalue()
 
 
-def file_chunks(path: str, data: bytes | None, model: Embedder, *, late_chunking: bool = False,
-                chunk_tokens: int = DEFAULT_CHUNK_TOKENS, overlap_tokens: int | None = None,
-                pdf_text: bool = False, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> FileRows:
+def file_chunks(
+    path: str,
+    data: bytes | None,
+    model: Embedder,
+    *,
+    late_chunking: bool = False,
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    overlap_tokens: int | None = None,
+    pdf_text: bool = False,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> FileRows:
     """Rows for one file (see the module doc). ``data``: its bytes when the listing carries them.
 
     Text rows hold the chunk text in ``item``; image files and PDF pages hold PNG/file bytes. With
@@ -72,9 +80,15 @@ def file_chunks(path: str, data: bytes | None, model: Embedder, *, late_chunking
     chunk_tokens, overlap_tokens = check_chunk_sizes(chunk_tokens, overlap_tokens)
     local = "://" not in path
     try:
-        chunks = read_file(path if local else Path(path.split("://", 1)[1]), model, chunk_tokens=chunk_tokens,
-                           overlap_tokens=overlap_tokens, pdf_text=pdf_text, max_file_bytes=max_file_bytes,
-                           data=data)
+        chunks = read_file(
+            path if local else Path(path.split("://", 1)[1]),
+            model,
+            chunk_tokens=chunk_tokens,
+            overlap_tokens=overlap_tokens,
+            pdf_text=pdf_text,
+            max_file_bytes=max_file_bytes,
+            data=data,
+        )
     except DocumentError as exc:
         return FileRows([_error_row(path, str(exc))])
     except OSError as exc:
@@ -83,30 +97,41 @@ def file_chunks(path: str, data: bytes | None, model: Embedder, *, late_chunking
     if not chunks.chunks:
         return FileRows([_error_row(name, "no chunks: nothing to embed")])
     file_type = chunks.file_type
-    key = _chunking_key(file_type if file_type in ("image", "pdf") else "text", chunk_tokens, overlap_tokens,
-                        late_chunking, pdf_text)
+    key = _chunking_key(
+        file_type if file_type in ("image", "pdf") else "text", chunk_tokens, overlap_tokens, late_chunking, pdf_text
+    )
     out = FileRows()
     renderer = PdfRenderer() if file_type == "pdf" else None
     max_pixels = model.info.max_pixels or 602_112
     late_docs: dict[int | None, tuple[str, list[tuple[int, tuple[int, int]]]]] = {}
     try:
         for chunk in chunks.chunks:
-            row: dict[str, Any] = {**chunk.payload(), "path": name, "source": name, "chunking": key,
-                                   "file_chunks": len(chunks.chunks), "error": None,
-                                   "id": point_id(name, f"{chunks.file_hash}\x00{key}\x00{chunk.chunk}")}
+            row: dict[str, Any] = {
+                **chunk.payload(),
+                "path": name,
+                "source": name,
+                "chunking": key,
+                "file_chunks": len(chunks.chunks),
+                "error": None,
+                "id": point_id(name, f"{chunks.file_hash}\x00{key}\x00{chunk.chunk}"),
+            }
             if chunk.content == "text":
                 row["item"] = chunk.text
                 if late_chunking:
                     row["late_chunking"] = True
                     text = chunks.text if file_type != "pdf" else _page_text(chunks, chunk.page)
-                    late_docs.setdefault(chunk.page, (text or "", []))[1].append(
-                        (len(out.rows), chunk.chars))  # type: ignore[arg-type]
+                    late_docs.setdefault(chunk.page, (text or "", []))[1].append((len(out.rows), chunk.chars))  # type: ignore[arg-type]
             elif chunk.page is None:
                 row["item"] = data if data is not None else Path(chunks.path).read_bytes()
             else:
                 try:
-                    row["item"] = _png(renderer.render(data if data is not None else Path(chunks.path),  # type: ignore[union-attr,arg-type]
-                                                       chunk.page, max_pixels))
+                    row["item"] = _png(
+                        renderer.render(
+                            data if data is not None else Path(chunks.path),  # type: ignore[union-attr,arg-type]
+                            chunk.page,
+                            max_pixels,
+                        )
+                    )
                 except Exception as exc:  # noqa: BLE001 - one bad page loses only itself
                     row["item"], row["error"] = None, f"{name}: page {chunk.page} could not be rendered: {exc}"
             out.rows.append(row)

@@ -44,8 +44,14 @@ from ._writer import (
 if TYPE_CHECKING:
     from ray.data.datasource.datasink import WriteResult
 
-__all__ = ["CollectionDatasink", "RowFailure", "TransientWriteError", "WriteSummary", "is_transient",
-           "write_collection"]
+__all__ = [
+    "CollectionDatasink",
+    "RowFailure",
+    "TransientWriteError",
+    "WriteSummary",
+    "is_transient",
+    "write_collection",
+]
 
 
 class _RecordedModel:
@@ -69,8 +75,9 @@ class _Target:
         return not self.location.startswith(("http://", "https://"))
 
     def open(self, **kwargs: Any) -> MultiVectorCollection:
-        return MultiVectorCollection.open(self.location, self.name, api_key=self.api_key, timeout=self.timeout,
-                                          **kwargs)
+        return MultiVectorCollection.open(
+            self.location, self.name, api_key=self.api_key, timeout=self.timeout, **kwargs
+        )
 
     def stored_metadata(self) -> dict[str, Any] | None:
         """The collection's record if it exists (nothing is created, the store is released again)."""
@@ -103,9 +110,20 @@ class CollectionDatasink(Datasink):
     ``create``: settings used if the collection is created (``MultiVectorCollection.open`` arguments).
     """
 
-    def __init__(self, location: str, name: str, *, column: str = "item", model: ModelInfo | None = None,
-                 create: Mapping[str, Any] | None = None, api_key: str | None = None, timeout: int | None = None,
-                 upsert_batch: int = 64, retries: int = 5, backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        location: str,
+        name: str,
+        *,
+        column: str = "item",
+        model: ModelInfo | None = None,
+        create: Mapping[str, Any] | None = None,
+        api_key: str | None = None,
+        timeout: int | None = None,
+        upsert_batch: int = 64,
+        retries: int = 5,
+        backoff: float = 0.5,
+    ) -> None:
         self.target = _Target(location, name, api_key, timeout)
         self.column = column
         self.model = model
@@ -122,8 +140,10 @@ class CollectionDatasink(Datasink):
         info = self.model or info_from_metadata(schema.metadata if schema is not None else None)
         asked = self.create.get("dense_dim")
         if dim is not None and asked is not None and asked != dim:
-            raise OptionError(f"dense_dim={asked} was asked but the rows' dense vectors have {dim} dims; "
-                              f"embed with dim={asked}, or pass dense_dim={dim}.")
+            raise OptionError(
+                f"dense_dim={asked} was asked but the rows' dense vectors have {dim} dims; "
+                f"embed with dim={asked}, or pass dense_dim={dim}."
+            )
         multi = self.create.get("multi")
         if multi is None:
             multi = has_multi if schema is not None else None
@@ -146,8 +166,9 @@ class CollectionDatasink(Datasink):
 
     # ------------------------------------------------------------------ write tasks
     def open_writer(self, collection: MultiVectorCollection) -> BlockWriter:
-        return BlockWriter(collection, column=self.column, upsert_batch=self.upsert_batch, retries=self.retries,
-                            backoff=self.backoff)
+        return BlockWriter(
+            collection, column=self.column, upsert_batch=self.upsert_batch, retries=self.retries, backoff=self.backoff
+        )
 
     def write(self, blocks: Iterable[Any], ctx: Any) -> str:
         with self.target.open(create=False) as store:
@@ -173,8 +194,9 @@ def _pool_rows(table: pa.Table, factor: int) -> pa.Table:
     if "multi" not in table.column_names or table.num_rows == 0:
         return table
     multi = BlockAccessor.for_block(table.select(["multi"])).to_batch_format("numpy")["multi"]
-    pooled = [pool_tokens(np.asarray(m, dtype=np.float32), factor) if len(m) else np.asarray(m, np.float32)
-              for m in multi]
+    pooled = [
+        pool_tokens(np.asarray(m, dtype=np.float32), factor) if len(m) else np.asarray(m, np.float32) for m in multi
+    ]
     return set_column(table, "multi", multi_array(pooled))
 
 
@@ -205,10 +227,13 @@ def _check_against(collection: MultiVectorCollection, schema: pa.Schema, asked: 
             f"embed with dim={collection.dense_dim}."
         )
     if asked is not None and asked != collection.dense_dim:
-        raise CollectionConfigError(f"dense_dim={asked} was asked but {collection.name!r} stores {collection.dense_dim}.")
+        raise CollectionConfigError(
+            f"dense_dim={asked} was asked but {collection.name!r} stores {collection.dense_dim}."
+        )
     if collection.has_multi and not has_multi:
-        raise CollectionConfigError(f"{collection.name!r} stores multi-vectors but the rows have none; "
-                                    "embed with output='both'.")
+        raise CollectionConfigError(
+            f"{collection.name!r} stores multi-vectors but the rows have none; embed with output='both'."
+        )
 
 
 def write_collection(
@@ -258,18 +283,33 @@ def write_collection(
             raise OptionError(f"{what}={value!r} must be an integer >= 0.")
     info = getattr(model, "info", model)
     if info is not None and not isinstance(info, ModelInfo):
-        raise OptionError("model= takes a loaded Embedder or its ModelInfo (the record stored with the collection); "
-                          f"got {type(model).__name__}. Leave it out to use the record the encoders wrote.")
-    create = {k: v for k, v in {"dense_dim": dense_dim, "multi": multi, "pool_factor": pool_factor,
-                                "multi_dtype": multi_dtype, "on_disk": on_disk,
-                                "dense_quantization": dense_quantization, "shard_number": shard_number,
-                                "replication_factor": replication_factor}.items() if v is not None}
+        raise OptionError(
+            "model= takes a loaded Embedder or its ModelInfo (the record stored with the collection); "
+            f"got {type(model).__name__}. Leave it out to use the record the encoders wrote."
+        )
+    create = {
+        k: v
+        for k, v in {
+            "dense_dim": dense_dim,
+            "multi": multi,
+            "pool_factor": pool_factor,
+            "multi_dtype": multi_dtype,
+            "on_disk": on_disk,
+            "dense_quantization": dense_quantization,
+            "shard_number": shard_number,
+            "replication_factor": replication_factor,
+        }.items()
+        if v is not None
+    }
     if isinstance(location, (MultiVectorCollection, QdrantClient)):
-        return _write_in_process(ds, location, name, column=column, info=info, create=create,
-                                 upsert_batch=upsert_batch, retries=retries)
+        return _write_in_process(
+            ds, location, name, column=column, info=info, create=create, upsert_batch=upsert_batch, retries=retries
+        )
     if not isinstance(location, (str, os.PathLike)):
-        raise OptionError(f"location must be a Qdrant URL, a folder, a MultiVectorCollection or a QdrantClient, "
-                          f"got {type(location).__name__}.")
+        raise OptionError(
+            f"location must be a Qdrant URL, a folder, a MultiVectorCollection or a QdrantClient, "
+            f"got {type(location).__name__}."
+        )
     loc = os.fspath(location)
     if loc == ":memory:":
         raise CollectionConfigError(
@@ -278,8 +318,17 @@ def write_collection(
         )
     if not name:
         raise OptionError("write_collection() needs the collection name (name=...).")
-    sink = CollectionDatasink(loc, name, column=column, model=info, create=create, api_key=api_key, timeout=timeout,
-                              upsert_batch=upsert_batch, retries=retries)
+    sink = CollectionDatasink(
+        loc,
+        name,
+        column=column,
+        model=info,
+        create=create,
+        api_key=api_key,
+        timeout=timeout,
+        upsert_batch=upsert_batch,
+        retries=retries,
+    )
     stored = sink.target.stored_metadata()
     if stored is not None:  # validate now, before any actor starts: a mismatch costs nothing
         sink.prepare(None)
@@ -291,14 +340,25 @@ def write_collection(
     return sink.summary
 
 
-def _write_in_process(ds: ray.data.Dataset, location: MultiVectorCollection | QdrantClient, name: str | None, *,
-                      column: str, info: ModelInfo | None, create: dict[str, Any], upsert_batch: int,
-                      retries: int) -> WriteSummary:
-    sink = CollectionDatasink(":memory:", name or "", column=column, model=info, create=create,
-                              upsert_batch=upsert_batch, retries=retries)
+def _write_in_process(
+    ds: ray.data.Dataset,
+    location: MultiVectorCollection | QdrantClient,
+    name: str | None,
+    *,
+    column: str,
+    info: ModelInfo | None,
+    create: dict[str, Any],
+    upsert_batch: int,
+    retries: int,
+) -> WriteSummary:
+    sink = CollectionDatasink(
+        ":memory:", name or "", column=column, model=info, create=create, upsert_batch=upsert_batch, retries=retries
+    )
     if isinstance(location, MultiVectorCollection):
         if name is not None and name != location.name:
-            raise OptionError(f"name={name!r} differs from the given collection's name {location.name!r}; leave it out.")
+            raise OptionError(
+                f"name={name!r} differs from the given collection's name {location.name!r}; leave it out."
+            )
         given = location
         pool = given.pool_factor
 

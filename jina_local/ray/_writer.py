@@ -65,7 +65,7 @@ class WriteSummary:
         self.written += int(part.get("written", 0))
         self.failed += int(part.get("failed", 0))
         room = MAX_REPORTED_FAILURES - len(self.failures)
-        self.failures.extend(RowFailure(*f) for f in list(part.get("failures", []))[:max(room, 0)])
+        self.failures.extend(RowFailure(*f) for f in list(part.get("failures", []))[: max(room, 0)])
         self.tasks = sorted(set(self.tasks) | set(part.get("tasks", [])))
         self.kinds = sorted(set(self.kinds) | set(part.get("kinds", [])))
 
@@ -128,8 +128,9 @@ def _describe(row_source: Any, item: Any) -> str:
 class BlockWriter:
     """Rows -> points -> batched upserts with retries, into one open collection (one per write task)."""
 
-    def __init__(self, collection: MultiVectorCollection, *, column: str, upsert_batch: int, retries: int,
-                 backoff: float) -> None:
+    def __init__(
+        self, collection: MultiVectorCollection, *, column: str, upsert_batch: int, retries: int, backoff: float
+    ) -> None:
         self.collection = collection
         self.column = column
         self.upsert_batch = upsert_batch
@@ -153,8 +154,9 @@ class BlockWriter:
             )
         multi_col = batch.get("multi") if self.collection.has_multi else None
         if self.collection.has_multi and multi_col is None:
-            raise OptionError("the collection stores multi-vectors but the rows have no 'multi' column; "
-                              "embed with output='both'.")
+            raise OptionError(
+                "the collection stores multi-vectors but the rows have no 'multi' column; embed with output='both'."
+            )
         meta_cols = [c for c in batch if c not in (*_NOT_PAYLOAD, self.column)]
         # metadata and ids as Arrow's Python values: ints stay ints where numpy would make NaN floats of nulls
         plain = {c: table.column(c).to_pylist() for c in (*meta_cols, "id") if c in table.column_names}
@@ -182,8 +184,17 @@ class BlockWriter:
                 multi = np.asarray(multi_col[i], dtype=np.float32) if multi_col is not None else None
                 if multi is not None and (multi.ndim != 2 or multi.shape[0] == 0):
                     raise OptionError(f"its multi-vector has shape {multi.shape}; expected (n_tokens > 0, 128)")
-                record = point_record(item, i, user=payload, source=source, pid=pid,
-                                      dense=np.asarray(dense[i], dtype=np.float32), multi=multi, task=task, kind=kind)
+                record = point_record(
+                    item,
+                    i,
+                    user=payload,
+                    source=source,
+                    pid=pid,
+                    dense=np.asarray(dense[i], dtype=np.float32),
+                    multi=multi,
+                    task=task,
+                    kind=kind,
+                )
             except Exception as exc:  # noqa: BLE001 - one bad row loses only itself
                 self._fail(where, f"{type(exc).__name__}: {exc}")
                 continue
@@ -238,5 +249,3 @@ class BlockWriter:
         out = dict(self.stats)
         out["tasks"], out["kinds"] = sorted(out["tasks"]), sorted(out["kinds"])
         return out
-
-

@@ -81,8 +81,9 @@ class AppState:
             if self.config.index is not None:
                 from ..qdrant import MultiVectorCollection
 
-                self.collection = MultiVectorCollection.open(self.config.index, self.config.collection, model,
-                                                             create=False)
+                self.collection = MultiVectorCollection.open(
+                    self.config.index, self.config.collection, model, create=False
+                )
             self.model = model
             self.runner = ModelRunner(model, self.config.threads)
             self._stop_listening = model.add_batch_listener(self.metrics.observe_batch)  # per-forward metrics
@@ -119,19 +120,25 @@ def _check_key(request: Request, key: str | None) -> None:
     scheme, _, token = header.partition(" ")
     given = token.strip().encode() if scheme.lower() == "bearer" else b""
     if not hmac.compare_digest(given, key.encode()):
-        raise RequestError("missing or wrong API key: send 'Authorization: Bearer <key>'.", status=401,
-                           code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"})
+        raise RequestError(
+            "missing or wrong API key: send 'Authorization: Bearer <key>'.",
+            status=401,
+            code="invalid_api_key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def _check_ready(state: AppState) -> ModelRunner:
     if state.draining:
-        raise RequestError("the server is shutting down; send the request to another instance.", status=503,
-                           code="draining", headers={"Retry-After": str(state.config.retry_after_s),
-                                                     "Connection": "close"})
+        raise RequestError(
+            "the server is shutting down; send the request to another instance.",
+            status=503,
+            code="draining",
+            headers={"Retry-After": str(state.config.retry_after_s), "Connection": "close"},
+        )
     if not state.ready:
         detail = f"the model failed to load: {state.error}" if state.error else "the model is still loading"
-        raise RequestError(f"{detail}; retry shortly.", status=503, code="not_ready",
-                           headers={"Retry-After": "2"})
+        raise RequestError(f"{detail}; retry shortly.", status=503, code="not_ready", headers={"Retry-After": "2"})
     if state.runner is None:  # pragma: no cover - ready implies a runner
         raise RequestError("the model is not available; retry shortly.", status=503, code="not_ready")
     return state.runner
@@ -140,14 +147,20 @@ def _check_ready(state: AppState) -> ModelRunner:
 async def _read_json(request: Request, limit: int) -> Any:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestError(f"the request body is {int(declared):,} bytes; this server takes at most {limit:,}.",
-                           status=413, code="body_too_large")
+        raise RequestError(
+            f"the request body is {int(declared):,} bytes; this server takes at most {limit:,}.",
+            status=413,
+            code="body_too_large",
+        )
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise RequestError(f"the request body is more than {limit:,} bytes (the limit); split it.",
-                               status=413, code="body_too_large")
+            raise RequestError(
+                f"the request body is more than {limit:,} bytes (the limit); split it.",
+                status=413,
+                code="body_too_large",
+            )
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks))
@@ -196,9 +209,18 @@ def _endpoint(route: str) -> Callable[[Callable[[Request, AppState], Awaitable[R
                 response = Response(status_code=499)
             except Exception:  # noqa: BLE001 - logged here, never sent
                 log.exception("error while serving %s", request.url.path)
-                response = JSONResponse({"detail": "internal server error; the server log has the details.",
-                                         "error": {"message": "internal server error", "type": "server_error",
-                                                   "param": None, "code": "internal_error"}}, status_code=500)
+                response = JSONResponse(
+                    {
+                        "detail": "internal server error; the server log has the details.",
+                        "error": {
+                            "message": "internal server error",
+                            "type": "server_error",
+                            "param": None,
+                            "code": "internal_error",
+                        },
+                    },
+                    status_code=500,
+                )
             state.metrics.requests.labels(route, str(response.status_code)).inc()
             state.metrics.latency.labels(route).observe(now() - started)
             return response
@@ -214,19 +236,32 @@ async def embeddings(request: Request, state: AppState) -> Response:
     runner = _check_ready(state)
     _check_key(request, state.config.api_key)
     body = await _read_json(request, state.config.max_request_bytes)
-    req = parse_embedding_request(body, runner.model.info, model_names=state.model_names,
-                                  default_task=state.config.default_task, allow_urls=state.config.allow_urls,
-                                  max_items=state.config.max_request_items, served_id=state.config.model_id)
+    req = parse_embedding_request(
+        body,
+        runner.model.info,
+        model_names=state.model_names,
+        default_task=state.config.default_task,
+        allow_urls=state.config.allow_urls,
+        max_items=state.config.max_request_items,
+        served_id=state.config.model_id,
+    )
     if req.late_chunking and not state.late_chunking:
         raise RequestError("late_chunking=true is not available in this jina-local build yet.", field="late_chunking")
     n = len(req.items)
     state.admission.acquire(n)
     admitted = now()
     cancel = threading.Event()
-    job = EmbeddingJob(req, runner, model_id=state.config.model_id, max_tokens=state.config.max_request_tokens,
-                       max_input_tokens=state.config.max_input_tokens,
-                       max_image_pixels=state.config.max_image_pixels, fetch=state.fetch, cancel=cancel,
-                       on_start=lambda: state.metrics.queue_wait.observe(now() - admitted))
+    job = EmbeddingJob(
+        req,
+        runner,
+        model_id=state.config.model_id,
+        max_tokens=state.config.max_request_tokens,
+        max_input_tokens=state.config.max_input_tokens,
+        max_image_pixels=state.config.max_image_pixels,
+        fetch=state.fetch,
+        cancel=cancel,
+        on_start=lambda: state.metrics.queue_wait.observe(now() - admitted),
+    )
     body_bytes = await _unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(n)), cancel)
     state.metrics.request_items.observe(n)
     state.metrics.tokens.inc(job.tokens)
@@ -240,13 +275,21 @@ async def search(request: Request, state: AppState) -> Response:
     runner = _check_ready(state)
     _check_key(request, state.config.api_key)
     if state.collection is None:
-        raise RequestError("this server has no index; start it with --index DIR to search.", status=404,
-                           code="no_index")
-    req = parse_search_request(await _read_json(request, state.config.max_request_bytes),
-                               allow_urls=state.config.allow_urls)
+        raise RequestError(
+            "this server has no index; start it with --index DIR to search.", status=404, code="no_index"
+        )
+    req = parse_search_request(
+        await _read_json(request, state.config.max_request_bytes), allow_urls=state.config.allow_urls
+    )
     state.admission.acquire(1)
-    job = SearchJob(req, runner, state.collection, state.collection_lock, fetch=state.fetch,
-                    max_image_pixels=state.config.max_image_pixels)
+    job = SearchJob(
+        req,
+        runner,
+        state.collection,
+        state.collection_lock,
+        fetch=state.fetch,
+        max_image_pixels=state.config.max_image_pixels,
+    )
     cancel = threading.Event()
     body = await _unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(1)), cancel)
     return Response(body, media_type="application/json")
@@ -258,9 +301,15 @@ async def models_list(request: Request, state: AppState) -> Response:
     entry: dict[str, Any] = {"id": state.config.model_id, "object": "model", "created": 0, "owned_by": "jina-local"}
     if state.model is not None:
         info = state.model.info
-        entry.update({"dimensions": info.dense_dim, "matryoshka_dimensions": list(info.matryoshka_dims),
-                      "multivector_dimensions": info.multi_dim, "tasks": list(info.tasks),
-                      "max_tokens": info.max_length})
+        entry.update(
+            {
+                "dimensions": info.dense_dim,
+                "matryoshka_dimensions": list(info.matryoshka_dims),
+                "multivector_dimensions": info.multi_dim,
+                "tasks": list(info.tasks),
+                "max_tokens": info.max_length,
+            }
+        )
     return JSONResponse({"object": "list", "data": [entry]})
 
 
@@ -272,8 +321,7 @@ async def health(request: Request, state: AppState) -> Response:
         return JSONResponse({"status": "error", "detail": state.error}, status_code=503)
     if not state.ready:
         return JSONResponse({"status": "loading"}, status_code=503, headers={"Retry-After": "2"})
-    return JSONResponse({"status": "ok", "model": state.config.model_id,
-                         "in_flight_items": state.admission.in_flight})
+    return JSONResponse({"status": "ok", "model": state.config.model_id, "in_flight_items": state.admission.in_flight})
 
 
 @_endpoint("metrics")
@@ -285,17 +333,28 @@ async def metrics(request: Request, state: AppState) -> Response:
 @_endpoint("page")
 async def page(request: Request, state: AppState) -> Response:
     if state.config.index is None:
-        return JSONResponse({"service": "jina-local", "model": state.config.model_id,
-                             "endpoints": ["/v1/embeddings", "/v1/models", "/health", "/metrics"]})
-    return HTMLResponse(render_search_page(title=f"jina-local · {state.config.collection}",
-                                           needs_key=bool(state.config.api_key)))
+        return JSONResponse(
+            {
+                "service": "jina-local",
+                "model": state.config.model_id,
+                "endpoints": ["/v1/embeddings", "/v1/models", "/health", "/metrics"],
+            }
+        )
+    return HTMLResponse(
+        render_search_page(title=f"jina-local · {state.config.collection}", needs_key=bool(state.config.api_key))
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     detail = exc.detail if isinstance(exc, HTTPException) else "internal server error"
-    return JSONResponse({"detail": detail, "error": {"message": detail, "type": "invalid_request_error",
-                                                     "param": None, "code": str(status)}}, status_code=status)
+    return JSONResponse(
+        {
+            "detail": detail,
+            "error": {"message": detail, "type": "invalid_request_error", "param": None, "code": str(status)},
+        },
+        status_code=status,
+    )
 
 
 def create_app(config: ServerConfig, model: Any = None) -> Starlette:
@@ -318,8 +377,14 @@ def create_app(config: ServerConfig, model: Any = None) -> Starlette:
 
     middleware = []
     if config.cors_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                                     allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"]))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(config.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+            )
+        )
     routes = [
         Route("/v1/embeddings", embeddings, methods=["POST"]),
         Route("/embeddings", embeddings, methods=["POST"]),
@@ -329,7 +394,11 @@ def create_app(config: ServerConfig, model: Any = None) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         Route("/", page, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers={HTTPException: _http_error, Exception: _http_error})
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _http_error},
+    )
     app.state.jina = state
     return app

@@ -94,9 +94,18 @@ class ServerConfig:
         if not 0 <= self.port <= 65535:
             raise ServerConfigError(f"--port {self.port} is not a TCP port (0-65535).")
         if self.default_task is not None and self.default_task not in JINA_TASKS:
-            raise ServerConfigError(f"--default-task {self.default_task!r} is not valid; use one of {sorted(JINA_TASKS)}.")
-        for name in ("max_request_items", "max_request_bytes", "max_request_tokens", "max_image_pixels",
-                     "max_queue_items", "threads", "retry_after_s"):
+            raise ServerConfigError(
+                f"--default-task {self.default_task!r} is not valid; use one of {sorted(JINA_TASKS)}."
+            )
+        for name in (
+            "max_request_items",
+            "max_request_bytes",
+            "max_request_tokens",
+            "max_image_pixels",
+            "max_queue_items",
+            "threads",
+            "retry_after_s",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ServerConfigError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}.")

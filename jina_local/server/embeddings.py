@@ -38,19 +38,37 @@ def _check_image(data: bytes, index: int, where: str, max_pixels: int) -> None:
         with Image.open(io.BytesIO(data)) as opened:
             width, height = opened.size
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise RequestError(f"{where} is not a readable image ({type(exc).__name__}); send PNG, JPEG, WebP, ...",
-                           field=where, item=index) from None
+        raise RequestError(
+            f"{where} is not a readable image ({type(exc).__name__}); send PNG, JPEG, WebP, ...",
+            field=where,
+            item=index,
+        ) from None
     if width * height > max_pixels:
-        raise RequestError(f"{where} is {width}x{height} pixels, more than this server takes ({max_pixels:,}); "
-                           "send a smaller image.", status=413, field=where, item=index, code="image_too_large")
+        raise RequestError(
+            f"{where} is {width}x{height} pixels, more than this server takes ({max_pixels:,}); send a smaller image.",
+            status=413,
+            field=where,
+            item=index,
+            code="image_too_large",
+        )
 
 
 class EmbeddingJob:
     """One request's work; :meth:`__call__` runs in a model thread and returns the response body."""
 
-    def __init__(self, req: EmbedRequest, runner: ModelRunner, *, model_id: str, max_tokens: int,
-                 max_input_tokens: int | None, max_image_pixels: int, fetch: Any, cancel: threading.Event,
-                 on_start: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        req: EmbedRequest,
+        runner: ModelRunner,
+        *,
+        model_id: str,
+        max_tokens: int,
+        max_input_tokens: int | None,
+        max_image_pixels: int,
+        fetch: Any,
+        cancel: threading.Event,
+        on_start: Callable[[], None],
+    ) -> None:
         self.req = req
         self.runner = runner
         self.model_id = model_id
@@ -81,12 +99,19 @@ class EmbeddingJob:
                 raise RequestError(
                     f"input[{index}] is {count} tokens, more than the model takes ({max_length}); "
                     "shorten it, or send truncate=true to embed its first tokens.",
-                    field=f"input[{index}]", item=index, code="too_many_tokens")
+                    field=f"input[{index}]",
+                    item=index,
+                    code="too_many_tokens",
+                )
             self.truncated = self.truncated or count > max_length
             self.tokens += min(count, max_length)
             if self.tokens > self.max_tokens:
-                raise RequestError(f"the request is more than {self.max_tokens} tokens (limit per request); "
-                                   "split it.", status=413, field="input", code="too_many_tokens")
+                raise RequestError(
+                    f"the request is more than {self.max_tokens} tokens (limit per request); split it.",
+                    status=413,
+                    field="input",
+                    code="too_many_tokens",
+                )
             items.append(item)
             self.kinds.append("text")
         return items
@@ -106,8 +131,10 @@ class EmbeddingJob:
                 raise
             raise RequestError(f"the inputs could not be embedded: {exc}", field="input") from None
         rows = out["multi"] if req.multivector else out["dense"]
-        data = [{"object": "embedding", "index": i, "embedding": encode_vector(rows[i], req.encoding)}
-                for i in range(len(items))]
+        data = [
+            {"object": "embedding", "index": i, "embedding": encode_vector(rows[i], req.encoding)}
+            for i in range(len(items))
+        ]
         body = {
             "object": "list",
             "data": data,

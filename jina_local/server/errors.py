@@ -36,8 +36,12 @@ class RequestError(JinaLocalError, ValueError):
 
     def body(self) -> dict[str, object]:
         """The JSON error body: Jina's ``detail`` plus OpenAI's ``error`` object, both naming the field."""
-        kind = {401: "authentication_error", 404: "not_found_error", 413: "invalid_request_error",
-                503: "server_overloaded"}.get(self.status, "invalid_request_error")
+        kind = {
+            401: "authentication_error",
+            404: "not_found_error",
+            413: "invalid_request_error",
+            503: "server_overloaded",
+        }.get(self.status, "invalid_request_error")
         return {
             "detail": self.message,
             "field": self.field,

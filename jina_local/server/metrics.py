@@ -37,33 +37,53 @@ class Metrics:
 
     def __init__(self, engine_stats: Callable[[], dict[str, Any] | None] = lambda: None) -> None:
         r = self.registry = CollectorRegistry()
-        self.requests = Counter("jina_local_requests", "HTTP requests by route and status", ["route", "status"],
-                                registry=r)
+        self.requests = Counter(
+            "jina_local_requests", "HTTP requests by route and status", ["route", "status"], registry=r
+        )
         self.items = Counter("jina_local_items", "Items embedded, by kind", ["kind"], registry=r)
         self.tokens = Counter("jina_local_tokens", "Input tokens embedded (usage.total_tokens)", registry=r)
-        self.rejected = Counter("jina_local_rejected", "Requests refused before any work, by reason", ["reason"],
-                                registry=r)
+        self.rejected = Counter(
+            "jina_local_rejected", "Requests refused before any work, by reason", ["reason"], registry=r
+        )
         self.cancelled = Counter("jina_local_cancelled", "Requests whose client went away first", registry=r)
-        self.request_items = Histogram("jina_local_request_items", "Items per embeddings request",
-                                       buckets=_SIZE_BUCKETS, registry=r)
-        self.queue_wait = Histogram("jina_local_queue_wait_seconds",
-                                    "From admission until the request's items go to the model",
-                                    buckets=_LATENCY_BUCKETS, registry=r)
-        self.latency = Histogram("jina_local_request_latency_seconds", "Request latency by route", ["route"],
-                                 buckets=_LATENCY_BUCKETS, registry=r)
+        self.request_items = Histogram(
+            "jina_local_request_items", "Items per embeddings request", buckets=_SIZE_BUCKETS, registry=r
+        )
+        self.queue_wait = Histogram(
+            "jina_local_queue_wait_seconds",
+            "From admission until the request's items go to the model",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.latency = Histogram(
+            "jina_local_request_latency_seconds",
+            "Request latency by route",
+            ["route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
         self.in_flight = Gauge("jina_local_in_flight_items", "Items admitted and not finished", registry=r)
         self.capacity = Gauge("jina_local_queue_capacity_items", "Most items admitted at once", registry=r)
         self.ready = Gauge("jina_local_model_ready", "1 once the model is loaded", registry=r)
         # one observation per forward, from Embedder.add_batch_listener
-        self.batch_size = Histogram("jina_local_batch_size", "Items per model forward (shared across requests)",
-                                    buckets=_SIZE_BUCKETS, registry=r)
-        self.batch_callers = Histogram("jina_local_batch_callers", "Requests whose items shared one forward",
-                                       buckets=_SIZE_BUCKETS, registry=r)
-        self.engine_wait = Histogram("jina_local_engine_queue_wait_seconds",
-                                     "Per item: from submission to the engine until its forward starts",
-                                     buckets=_LATENCY_BUCKETS, registry=r)
-        self.forward = Histogram("jina_local_forward_seconds", "Duration of one model forward",
-                                 buckets=_LATENCY_BUCKETS, registry=r)
+        self.batch_size = Histogram(
+            "jina_local_batch_size",
+            "Items per model forward (shared across requests)",
+            buckets=_SIZE_BUCKETS,
+            registry=r,
+        )
+        self.batch_callers = Histogram(
+            "jina_local_batch_callers", "Requests whose items shared one forward", buckets=_SIZE_BUCKETS, registry=r
+        )
+        self.engine_wait = Histogram(
+            "jina_local_engine_queue_wait_seconds",
+            "Per item: from submission to the engine until its forward starts",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.forward = Histogram(
+            "jina_local_forward_seconds", "Duration of one model forward", buckets=_LATENCY_BUCKETS, registry=r
+        )
         r.register(_EngineCollector(engine_stats))
 
     def observe_batch(self, event: Any) -> None:

@@ -35,8 +35,12 @@ def _script_json(value: Any) -> str:
     >>> _script_json({"t": "</script><!--"})
     '{"t": "\\\\u003c/script>\\\\u003c!--"}'
     """
-    return json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace("\u2028", "\\u2028").replace(
-        "\u2029", "\\u2029")
+    return (
+        json.dumps(value, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
 
 
 def _fill(title: str, config: dict[str, Any], results: Any) -> str:

@@ -51,9 +51,14 @@ def serve(config: ServerConfig, model: Any = None, *, sock: socket.socket | None
     state: AppState = app.state.jina
     _log_to_stderr(config.log_level)
     uv_config = uvicorn.Config(
-        app, host=config.host, port=config.port, log_level=config.log_level, lifespan="on",
+        app,
+        host=config.host,
+        port=config.port,
+        log_level=config.log_level,
+        lifespan="on",
         timeout_graceful_shutdown=int(config.drain_timeout_s) if config.drain_timeout_s else None,
-        server_header=False, access_log=config.log_level == "debug",
+        server_header=False,
+        access_log=config.log_level == "debug",
     )
     server = _DrainingServer(uv_config, state)
     state.on_fatal = lambda: setattr(server, "should_exit", True)

@@ -40,10 +40,21 @@ JINA_TASKS: Final[dict[str, tuple[str, str]]] = {
 """Jina's task names -> (task adapter, role). ``text-matching`` is symmetric: both sides use it."""
 DEFAULT_JINA_TASK: Final = "text-matching"
 ENCODINGS: Final = ("float", "base64", "binary", "ubinary")
-_FIELDS: Final = frozenset({
-    "input", "model", "dimensions", "encoding_format", "embedding_type", "user", "task", "late_chunking",
-    "return_multivector", "truncate", "normalized",
-})
+_FIELDS: Final = frozenset(
+    {
+        "input",
+        "model",
+        "dimensions",
+        "encoding_format",
+        "embedding_type",
+        "user",
+        "task",
+        "late_chunking",
+        "return_multivector",
+        "truncate",
+        "normalized",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -106,15 +117,20 @@ def _bool(body: dict[str, Any], name: str, default: bool) -> bool:
 def parse_image_ref(value: Any, where: str, index: int, allow_urls: bool) -> ImageRef:
     """An image given as a data: URI, raw base64, or (only with ``allow_urls``) an http(s) URL."""
     if not isinstance(value, str) or not value.strip():
-        raise RequestError(f"{where} must be a string: a data: URI, base64 image bytes, or an http(s) URL.",
-                           field=where, item=index)
+        raise RequestError(
+            f"{where} must be a string: a data: URI, base64 image bytes, or an http(s) URL.", field=where, item=index
+        )
     text = value.strip()
     head = text[:16].lower()
     if head.startswith(("http://", "https://")):
         if not allow_urls:
             raise RequestError(
                 f"{where} is a URL, and this server does not fetch URLs; send the image as base64 "
-                "(or start the server with --allow-urls).", field=where, item=index, code="urls_refused")
+                "(or start the server with --allow-urls).",
+                field=where,
+                item=index,
+                code="urls_refused",
+            )
         return ImageRef(url=text, where=where)
     if head.startswith("data:"):
         header, sep, payload = text.partition(",")
@@ -124,8 +140,9 @@ def parse_image_ref(value: Any, where: str, index: int, allow_urls: bool) -> Ima
     try:
         data = base64.b64decode("".join(text.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise RequestError(f"{where} is neither a URL, a data: URI, nor valid base64 image bytes.",
-                           field=where, item=index) from None
+        raise RequestError(
+            f"{where} is neither a URL, a data: URI, nor valid base64 image bytes.", field=where, item=index
+        ) from None
     if not data:
         raise RequestError(f"{where} is empty.", field=where, item=index)
     return ImageRef(data=data, where=where)
@@ -147,17 +164,30 @@ def _item(value: Any, index: int, allow_urls: bool) -> str | ImageRef:
             if keys == {key}:
                 return parse_image_ref(value[key], f"{where}.{key}", index, allow_urls)
         raise RequestError(
-            f"{where} has keys {sorted(keys)}; an object item is {{\"text\": ...}} or {{\"image\": ...}} "
-            "(a data: URI, base64 bytes, or a URL).", field=where, item=index)
+            f'{where} has keys {sorted(keys)}; an object item is {{"text": ...}} or {{"image": ...}} '
+            "(a data: URI, base64 bytes, or a URL).",
+            field=where,
+            item=index,
+        )
     if isinstance(value, list):
-        raise RequestError(f"{where} is a token-id array; this server takes strings (send the text).",
-                           field=where, item=index)
-    raise RequestError(f"{where} has type {type(value).__name__}; send a string or {{\"text\"}}/{{\"image\"}}.",
-                       field=where, item=index)
+        raise RequestError(
+            f"{where} is a token-id array; this server takes strings (send the text).", field=where, item=index
+        )
+    raise RequestError(
+        f'{where} has type {type(value).__name__}; send a string or {{"text"}}/{{"image"}}.', field=where, item=index
+    )
 
 
-def parse_embedding_request(body: Any, info: ModelInfo, *, model_names: set[str], default_task: str | None,
-                            allow_urls: bool, max_items: int, served_id: str = "") -> EmbedRequest:
+def parse_embedding_request(
+    body: Any,
+    info: ModelInfo,
+    *,
+    model_names: set[str],
+    default_task: str | None,
+    allow_urls: bool,
+    max_items: int,
+    served_id: str = "",
+) -> EmbedRequest:
     """Validate a decoded JSON body against the served model; see the module docstring."""
     if not isinstance(body, dict):
         raise RequestError("the request body must be a JSON object with at least an 'input' field.", status=400)
@@ -167,8 +197,12 @@ def parse_embedding_request(body: Any, info: ModelInfo, *, model_names: set[str]
     model = body.get("model")
     if model is not None and (not isinstance(model, str) or model not in model_names):
         served = served_id or min(model_names)
-        raise RequestError(f"model {model!r} is not served here; this server serves {served!r}.",
-                           status=404, field="model", code="model_not_found")
+        raise RequestError(
+            f"model {model!r} is not served here; this server serves {served!r}.",
+            status=404,
+            field="model",
+            code="model_not_found",
+        )
     if "input" not in body:
         raise RequestError("the field 'input' is missing: send a string or a list of items.", field="input")
     raw = body["input"]
@@ -179,8 +213,12 @@ def parse_embedding_request(body: Any, info: ModelInfo, *, model_names: set[str]
     if all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
         raise RequestError("input is a token-id array; this server takes strings (send the text).", field="input")
     if len(raw) > max_items:
-        raise RequestError(f"input has {len(raw)} items; this server takes at most {max_items} per request.",
-                           status=413, field="input", code="too_many_items")
+        raise RequestError(
+            f"input has {len(raw)} items; this server takes at most {max_items} per request.",
+            status=413,
+            field="input",
+            code="too_many_items",
+        )
     items = [_item(v, i, allow_urls) for i, v in enumerate(raw)]
 
     jina_task = body.get("task")
@@ -193,31 +231,44 @@ def parse_embedding_request(body: Any, info: ModelInfo, *, model_names: set[str]
     dim = body.get("dimensions")
     if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim not in info.matryoshka_dims):
         valid = ", ".join(str(d) for d in info.matryoshka_dims)
-        raise RequestError(f"dimensions={dim!r} is not a Matryoshka size of this model; valid: {valid}.",
-                           field="dimensions")
+        raise RequestError(
+            f"dimensions={dim!r} is not a Matryoshka size of this model; valid: {valid}.", field="dimensions"
+        )
     fmt, typ = body.get("encoding_format"), body.get("embedding_type")
     for name, value in (("encoding_format", fmt), ("embedding_type", typ)):
         if value is not None and value not in ENCODINGS:
             raise RequestError(f"{name}={value!r} is not valid; use one of {list(ENCODINGS)}.", field=name)
     if fmt is not None and typ is not None and fmt != typ:
-        raise RequestError(f"encoding_format={fmt!r} and embedding_type={typ!r} disagree; send one of them.",
-                           field="embedding_type")
+        raise RequestError(
+            f"encoding_format={fmt!r} and embedding_type={typ!r} disagree; send one of them.", field="embedding_type"
+        )
     if not _bool(body, "normalized", True):
-        raise RequestError("normalized=false is not offered: jina-local returns L2-normalised vectors only.",
-                           field="normalized")
+        raise RequestError(
+            "normalized=false is not offered: jina-local returns L2-normalised vectors only.", field="normalized"
+        )
     req = EmbedRequest(
-        items=items, jina_task=jina_task, task=task, role=role, dim=dim, encoding=typ or fmt or "float",
-        multivector=_bool(body, "return_multivector", False), late_chunking=_bool(body, "late_chunking", False),
-        truncate=_bool(body, "truncate", False), model=model,
+        items=items,
+        jina_task=jina_task,
+        task=task,
+        role=role,
+        dim=dim,
+        encoding=typ or fmt or "float",
+        multivector=_bool(body, "return_multivector", False),
+        late_chunking=_bool(body, "late_chunking", False),
+        truncate=_bool(body, "truncate", False),
+        model=model,
     )
     if req.multivector and not info.has_multi:
-        raise RequestError(f"return_multivector=true needs per-token vectors, which {info.name} does not produce.",
-                           field="return_multivector")
+        raise RequestError(
+            f"return_multivector=true needs per-token vectors, which {info.name} does not produce.",
+            field="return_multivector",
+        )
     if req.multivector and dim is not None:
         raise RequestError("dimensions applies to single vectors; multi-vectors are always 128-d.", field="dimensions")
     if req.late_chunking and any(isinstance(i, ImageRef) for i in items):
-        raise RequestError("late_chunking=true embeds texts of one document; images cannot take part.",
-                           field="late_chunking")
+        raise RequestError(
+            "late_chunking=true embeds texts of one document; images cannot take part.", field="late_chunking"
+        )
     return req
 
 

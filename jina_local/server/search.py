@@ -43,7 +43,7 @@ def parse_search_request(body: Any, *, allow_urls: bool) -> SearchRequest:
     from qdrant_client import models
 
     if not isinstance(body, dict):
-        raise RequestError("the request body must be a JSON object such as {\"query\": \"...\"}.", status=400)
+        raise RequestError('the request body must be a JSON object such as {"query": "..."}.', status=400)
     unknown = sorted(set(body) - _FIELDS)
     if unknown:
         raise RequestError(f"unknown field(s) {unknown}; fields are {sorted(_FIELDS)}.", field=unknown[0])
@@ -69,8 +69,10 @@ def parse_search_request(body: Any, *, allow_urls: bool) -> SearchRequest:
         except ValidationError as exc:
             first = exc.errors()[0] if exc.errors() else {}
             where = ".".join(str(p) for p in first.get("loc", ()))
-            raise RequestError(f"filter is not a Qdrant filter: {first.get('msg', 'invalid')}"
-                               f"{f' at {where}' if where else ''}.", field="filter") from None
+            raise RequestError(
+                f"filter is not a Qdrant filter: {first.get('msg', 'invalid')}{f' at {where}' if where else ''}.",
+                field="filter",
+            ) from None
     thumbnails = body.get("thumbnails", True)
     if not isinstance(thumbnails, bool):
         raise RequestError("thumbnails must be true or false.", field="thumbnails")
@@ -80,8 +82,16 @@ def parse_search_request(body: Any, *, allow_urls: bool) -> SearchRequest:
 class SearchJob:
     """One search; :meth:`__call__` runs in a model thread and returns the JSON body."""
 
-    def __init__(self, req: SearchRequest, runner: ModelRunner, collection: Any, lock: threading.Lock, *,
-                 fetch: Any, max_image_pixels: int) -> None:
+    def __init__(
+        self,
+        req: SearchRequest,
+        runner: ModelRunner,
+        collection: Any,
+        lock: threading.Lock,
+        *,
+        fetch: Any,
+        max_image_pixels: int,
+    ) -> None:
         self.req = req
         self.runner = runner
         self.collection = collection
@@ -98,8 +108,14 @@ class SearchJob:
         try:
             with self.lock:  # one search at a time on the store (the Embedder itself is thread-safe)
                 hits = self.collection.search(query, limit=req.limit, mode=req.mode, filter=req.filter)
-                result = hits_to_json(query, hits, collection=self.collection, model=self.runner.model,
-                                      mode=req.mode, thumbnails=req.thumbnails)
+                result = hits_to_json(
+                    query,
+                    hits,
+                    collection=self.collection,
+                    model=self.runner.model,
+                    mode=req.mode,
+                    thumbnails=req.thumbnails,
+                )
         except JinaLocalError as exc:
             raise RequestError(f"the search could not run: {exc}", field="query") from None
         return json.dumps(result, separators=(",", ":")).encode("utf-8")

@@ -53,7 +53,9 @@ class Admission:
                 raise RequestError(
                     f"the server is busy ({self._in_flight} items in flight, queue holds {self.capacity}); "
                     f"retry after {self.retry_after_s} s, or send smaller requests.",
-                    status=503, code="queue_full", headers={"Retry-After": str(self.retry_after_s)},
+                    status=503,
+                    code="queue_full",
+                    headers={"Retry-After": str(self.retry_after_s)},
                 )
             self._in_flight += items
 
@@ -77,8 +79,13 @@ class ModelRunner:
             future.add_done_callback(lambda _f: on_done())
         return await asyncio.wrap_future(future)
 
-    def encode_items(self, items: list[Any], cancel: threading.Event, kwargs: dict[str, Any],
-                     on_start: Callable[[], None] | None = None) -> dict[str, Any]:
+    def encode_items(
+        self,
+        items: list[Any],
+        cancel: threading.Event,
+        kwargs: dict[str, Any],
+        on_start: Callable[[], None] | None = None,
+    ) -> dict[str, Any]:
         """Encode ``items`` through ``Embedder.stream`` (called in a pool thread).
 
         Returns ``dense`` ((n, d) array or None) and ``multi`` (list or None). Raises
@@ -106,8 +113,11 @@ class ModelRunner:
         try:
             for encoded in stream:
                 if encoded.error is not None:
-                    raise RequestError(f"input[{encoded.index}] could not be embedded: {encoded.error}",
-                                       field=f"input[{encoded.index}]", item=encoded.index)
+                    raise RequestError(
+                        f"input[{encoded.index}] could not be embedded: {encoded.error}",
+                        field=f"input[{encoded.index}]",
+                        item=encoded.index,
+                    )
                 dense[encoded.index] = encoded.dense
                 multi[encoded.index] = encoded.multi
                 if cancel.is_set():

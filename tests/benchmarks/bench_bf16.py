@@ -58,11 +58,15 @@ def main(argv: list[str] | None = None) -> None:
             buffer.data = buffer.data.to(torch.bfloat16)  # what `model.to(bfloat16)` in the old loader did
 
     corpora = {"text": skewed_corpus(args.texts), "images": image_corpus(args.images)}
-    print(f"jina-embeddings-v4 'mid' random config, CPU, {args.threads} threads, avx512_bf16/amx: "
-          f"{cpu_has_fast_bf16()}, {args.texts} texts / {args.images} images, median of {args.rounds} "
-          "interleaved rounds\n")
-    print("| input | fp32 items/s | bf16 items/s | speed-up | worst token cos | p1 token cos | worst dense cos "
-          "| worst token cos, old loader (inv_freq in bf16) |")
+    print(
+        f"jina-embeddings-v4 'mid' random config, CPU, {args.threads} threads, avx512_bf16/amx: "
+        f"{cpu_has_fast_bf16()}, {args.texts} texts / {args.images} images, median of {args.rounds} "
+        "interleaved rounds\n"
+    )
+    print(
+        "| input | fp32 items/s | bf16 items/s | speed-up | worst token cos | p1 token cos | worst dense cos "
+        "| worst token cos, old loader (inv_freq in bf16) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, items in corpora.items():
         results, times = {}, {dtype: [] for dtype in models}
@@ -77,8 +81,11 @@ def main(argv: list[str] | None = None) -> None:
         worst, p1, dense = cosines(results["float32"], results["bfloat16"])
         old_worst, _, _ = cosines(results["float32"], old.encode(items, output="both", progress=False))
         rate = {k: len(items) / statistics.median(v) for k, v in times.items()}
-        print(f"| {name} | {rate['float32']:.2f} | {rate['bfloat16']:.2f} | {speedup:.2f}x | {worst:.4f} | "
-              f"{p1:.4f} | {dense:.5f} | {old_worst:.4f} |", flush=True)
+        print(
+            f"| {name} | {rate['float32']:.2f} | {rate['bfloat16']:.2f} | {speedup:.2f}x | {worst:.4f} | "
+            f"{p1:.4f} | {dense:.5f} | {old_worst:.4f} |",
+            flush=True,
+        )
     print("\ntargets: speed-up >= 2x, worst token cosine >= 0.99, dense cosine >= 0.999")
 
 

@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     times = _timings(items)
     chars = [len(it.text) for it in items]
     q = statistics.quantiles(times, n=100)
-    print("\n| items | mean chars | max chars | mean µs | p50 µs | p99 µs | max µs |\n|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "\n| items | mean chars | max chars | mean µs | p50 µs | p99 µs | max µs |\n|---:|---:|---:|---:|---:|---:|---:|"
+    )
     print(
         f"| {len(items)} | {statistics.fmean(chars):.0f} | {max(chars)} | {statistics.fmean(times):.1f} | "
         f"{statistics.median(times):.1f} | {q[98]:.1f} | {max(times):.1f} |"
@@ -139,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         blob = "\n\n".join(pool)[:2048] if pool else ""
         print(f"| {name} | {len(blob)} | {_time_one(blob):.0f} |")
     long_text = "\n".join(it.text for it in items)[:20000]
-    print(f"| 20 KB mixed (only the first {MAX_CHARS} chars are read) | {len(long_text)} | {_time_one(long_text):.0f} |")
+    print(
+        f"| 20 KB mixed (only the first {MAX_CHARS} chars are read) | {len(long_text)} | {_time_one(long_text):.0f} |"
+    )
 
     if args.errors:
         print("\n## Misclassified\n")

@@ -38,11 +38,13 @@ V4_MAX_PIXELS = 602_112
 
 def bench_pdf(folder: Path, n_pages: int) -> list[tuple[str, str]]:
     docs = sample_docs_module()
-    lorem = ("Quarterly revenue grew by twelve percent while costs fell; the outlook remains positive for the "
-             "warehouse robot line and the battery plant. ")
+    lorem = (
+        "Quarterly revenue grew by twelve percent while costs fell; the outlook remains positive for the "
+        "warehouse robot line and the battery plant. "
+    )
     pages = []
     for i in range(n_pages):
-        lines = [f"Page {i + 1}"] + [lorem[(k * 7) % 40:][:90] for k in range(40)]
+        lines = [f"Page {i + 1}"] + [lorem[(k * 7) % 40 :][:90] for k in range(40)]
         bars = "\n".join(f"0.2 0.45 0.75 rg {80 + 60 * b} 60 40 {30 + 13 * ((b + i) % 7)} re f" for b in range(8))
         pages.append(docs.text_ops(lines, size=10, leading=14) + "\n" + bars)
     path = docs.write_pdf(folder / "bench.pdf", pages)
@@ -82,7 +84,9 @@ def bench_chunker(model: jina_local.Embedder) -> list[tuple[str, str]]:
 
 def late_vs_independent(model: jina_local.Embedder, n_docs: int, rounds: int) -> list[tuple[str, str]]:
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))][:n_docs]
-    documents = [(t, [(s.start, s.end) for s in chunk_text(t, model, chunk_tokens=256, overlap_tokens=0)]) for t in texts]
+    documents = [
+        (t, [(s.start, s.end) for s in chunk_text(t, model, chunk_tokens=256, overlap_tokens=0)]) for t in texts
+    ]
     chunks = [t[a:b] for t, spans in documents for a, b in spans]
     n_tokens = sum(model.count_tokens(t) for t in texts)
 
@@ -117,10 +121,14 @@ def late_vs_independent(model: jina_local.Embedder, n_docs: int, rounds: int) ->
         ("independent chunks: s (median)", f"{t_alone:.2f}"),
         ("late / independent time", f"{t_late / t_alone:.2f}x"),
         ("dense cosine late vs independent: mean / min", f"{cosines.mean():.3f} / {cosines.min():.3f}"),
-        ("dense cosine late vs the same pooling on the chunk alone (context effect only): mean / min",
-         f"{(late_dense * solo).sum(1).mean():.3f} / {(late_dense * solo).sum(1).min():.3f}"),
-        ("multi: mean over late tokens of best independent cosine: mean / min",
-         f"{np.mean(maxsim):.3f} / {np.min(maxsim):.3f}"),
+        (
+            "dense cosine late vs the same pooling on the chunk alone (context effect only): mean / min",
+            f"{(late_dense * solo).sum(1).mean():.3f} / {(late_dense * solo).sum(1).min():.3f}",
+        ),
+        (
+            "multi: mean over late tokens of best independent cosine: mean / min",
+            f"{np.mean(maxsim):.3f} / {np.min(maxsim):.3f}",
+        ),
     ]
 
 
@@ -144,8 +152,12 @@ def main() -> None:
         tiny = jina_local.load(write_v4_checkpoint(folder / "tiny", "tiny"), device="cpu", dtype="float32")
         print(table("Chunker (Qwen tokenizer)", bench_chunker(tiny)))
         mid = jina_local.load(write_v4_checkpoint(folder / "mid", "mid"), device="cpu", dtype="float32")
-        print(table("Late chunking vs independent chunks (mid v4, fp32, CPU)",
-                    late_vs_independent(mid, args.docs, args.rounds)))
+        print(
+            table(
+                "Late chunking vs independent chunks (mid v4, fp32, CPU)",
+                late_vs_independent(mid, args.docs, args.rounds),
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -116,8 +116,14 @@ def main() -> None:
         model = jina_local.load(model_dir, device="cpu", dtype="float32")
     corpus = skewed_corpus(args.items)
     backend = model.backend
-    tokens = [len(backend.prepare(jina_local.inputs.TextInput(t), role="document", task="retrieval",
-                                   max_length=None, max_pixels=None).data["ids"]) for t in corpus]
+    tokens = [
+        len(
+            backend.prepare(
+                jina_local.inputs.TextInput(t), role="document", task="retrieval", max_length=None, max_pixels=None
+            ).data["ids"]
+        )
+        for t in corpus
+    ]
 
     rows: list[tuple[str, str, str]] = []
     peak = matmul_gflops()
@@ -140,14 +146,20 @@ def main() -> None:
     def input_order() -> None:
         for start in range(0, len(corpus), args.fixed_batch):
             chunk = corpus[start : start + args.fixed_batch]
-            prepared = [backend.prepare(jina_local.inputs.TextInput(t), role="document", task="retrieval",
-                                        max_length=None, max_pixels=None) for t in chunk]
+            prepared = [
+                backend.prepare(
+                    jina_local.inputs.TextInput(t), role="document", task="retrieval", max_length=None, max_pixels=None
+                )
+                for t in chunk
+            ]
             with torch.inference_mode():
                 backend.forward(prepared, task="retrieval", dense=True, multi=True)
 
     naive_s = timed(input_order, args.repeats)
     rows.append(("(b) items/s, jina-local encode", f"{len(corpus) / encode_s:.1f}", ""))
-    rows.append((f"(b) items/s, fixed batches of {args.fixed_batch} in input order", f"{len(corpus) / naive_s:.1f}", ""))
+    rows.append(
+        (f"(b) items/s, fixed batches of {args.fixed_batch} in input order", f"{len(corpus) / naive_s:.1f}", "")
+    )
     rows.append(("(b) speed-up over input order", f"{naive_s / encode_s:.2f}x", ">= 1.5x"))
 
     # (c) achieved FLOP rate vs matmul
@@ -160,9 +172,11 @@ def main() -> None:
     rows.append(("(c) torch.matmul 2048² fp32 GFLOP/s", f"{peak:.1f}", ""))
     rows.append(("(c) fraction of matmul", f"{achieved / peak:.2f}", ""))
 
-    print(f"jina-embeddings-v4 'mid' random config, CPU fp32, {args.threads} threads, {len(corpus)} texts, "
-          f"{sum(tokens)} tokens (min {min(tokens)}, median {int(np.median(tokens))}, max {max(tokens)}), "
-          f"{len(batches)} batches, median of {args.repeats}\n")
+    print(
+        f"jina-embeddings-v4 'mid' random config, CPU fp32, {args.threads} threads, {len(corpus)} texts, "
+        f"{sum(tokens)} tokens (min {min(tokens)}, median {int(np.median(tokens))}, max {max(tokens)}), "
+        f"{len(batches)} batches, median of {args.repeats}\n"
+    )
     print("| measure | value | target |\n|---|---|---|")
     for name, value, target in rows:
         print(f"| {name} | {value} | {target} |")

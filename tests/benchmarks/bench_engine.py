@@ -152,8 +152,11 @@ def row_a(model, corpus, rounds, tmp: Path) -> list[tuple[str, str, str]]:
     ratio = statistics.median(e / a for e, a in zip(encode_t, add_t))
     pooled = statistics.median(e / a for e, a in zip(encode_t, pooled_t))
     return [
-        ("(a) encode / add / add with pool_factor=2, wall s (median)",
-         f"{statistics.median(encode_t):.2f} / {statistics.median(add_t):.2f} / {statistics.median(pooled_t):.2f}", ""),
+        (
+            "(a) encode / add / add with pool_factor=2, wall s (median)",
+            f"{statistics.median(encode_t):.2f} / {statistics.median(add_t):.2f} / {statistics.median(pooled_t):.2f}",
+            "",
+        ),
         ("(a) add throughput / encode throughput", f"{ratio:.3f}", ">= 0.95"),
         ("(a) add with token pooling (pool_factor=2) / encode", f"{pooled:.3f}", "pooling is not the bottleneck"),
     ]
@@ -175,11 +178,18 @@ def row_b(model, photos: list[Path], counts: list[int], tmp: Path) -> list[tuple
                         assert store.add(items, progress=False).added >= len(photos[:n])
             seconds = time.perf_counter() - start
             peaks[(what, n)] = rss.peak - base
-            rows.append((f"(b) {what} {n} photos 4000x3000: peak RSS above the loaded model", f"{peaks[(what, n)] / 2**30:.2f} GiB "
-                         f"({n / seconds:.1f} photos/s)", "<= 1.5 GiB"))
+            rows.append(
+                (
+                    f"(b) {what} {n} photos 4000x3000: peak RSS above the loaded model",
+                    f"{peaks[(what, n)] / 2**30:.2f} GiB ({n / seconds:.1f} photos/s)",
+                    "<= 1.5 GiB",
+                )
+            )
         if len(counts) > 1:
             small, large = peaks[(what, min(counts))], peaks[(what, max(counts))]
-            rows.append((f"(b) {what}: peak at {max(counts)} / peak at {min(counts)}", f"{large / small:.2f}", "0.85-1.15"))
+            rows.append(
+                (f"(b) {what}: peak at {max(counts)} / peak at {min(counts)}", f"{large / small:.2f}", "0.85-1.15")
+            )
     return rows
 
 
@@ -222,16 +232,26 @@ def row_d(model, items, label, rounds, output) -> list[tuple[str, str, str]]:
     wall, bare = statistics.median(walls), statistics.median(bares)
     hidden = 1 - max(0.0, wall - bare) / sum(prep)
     return [
-        (f"(d) {label}: encode wall / (bare forwards + unhideable prep)", f"{statistics.median(ratios):.3f}", "<= 1.10"),
+        (
+            f"(d) {label}: encode wall / (bare forwards + unhideable prep)",
+            f"{statistics.median(ratios):.3f}",
+            "<= 1.10",
+        ),
         (f"(d) {label}: wall, bare forwards, all prep (serial), s", f"{wall:.2f}, {bare:.2f}, {sum(prep):.2f}", ""),
-        (f"(d) {label}: preprocessing per item / hidden share", f"{1000 * statistics.mean(prep):.2f} ms / {hidden:.0%}", ""),
+        (
+            f"(d) {label}: preprocessing per item / hidden share",
+            f"{1000 * statistics.mean(prep):.2f} ms / {hidden:.0%}",
+            "",
+        ),
     ]
 
 
 def row_sorting(model, corpus, rounds) -> list[tuple[str, str, str]]:
     backend = model.backend
-    prepared = [backend.prepare(load_item(t), role="document", task="retrieval", max_length=None, max_pixels=None)
-                for t in corpus]
+    prepared = [
+        backend.prepare(load_item(t), role="document", task="retrieval", max_length=None, max_pixels=None)
+        for t in corpus
+    ]
     engine_t, naive_t = [], []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -240,9 +260,15 @@ def row_sorting(model, corpus, rounds) -> list[tuple[str, str, str]]:
         start = time.perf_counter()
         with torch.inference_mode():
             for i in range(0, len(prepared), 16):
-                backend.forward(prepared[i:i + 16], task="retrieval", dense=True, multi=True)
+                backend.forward(prepared[i : i + 16], task="retrieval", dense=True, multi=True)
         naive_t.append(time.perf_counter() - start)
-    return [("length-sorted token-budget batches vs fixed 16 in input order", f"{statistics.median(n / e for n, e in zip(naive_t, engine_t)):.2f}x", ">= 1.5x")]
+    return [
+        (
+            "length-sorted token-budget batches vs fixed 16 in input order",
+            f"{statistics.median(n / e for n, e in zip(naive_t, engine_t)):.2f}x",
+            ">= 1.5x",
+        )
+    ]
 
 
 def main() -> None:
@@ -263,15 +289,20 @@ def main() -> None:
         rows += row_c(model, corpus, args.rounds)
         rows += row_d(model, corpus, "160 mixed texts", args.rounds, "both")
         sizes = [(224 + 37 * (i % 7) * 4, 336 + 41 * (i % 5) * 4) for i in range(32)]
-        images = [Image.fromarray(np.random.default_rng(i).integers(0, 255, (h, w, 3), dtype=np.uint8)) for i, (w, h) in enumerate(sizes)]
+        images = [
+            Image.fromarray(np.random.default_rng(i).integers(0, 255, (h, w, 3), dtype=np.uint8))
+            for i, (w, h) in enumerate(sizes)
+        ]
         rows += row_d(model, images, "32 images", args.rounds, "both")
         rows += row_sorting(model, corpus, args.rounds)
         if not args.skip_photos:
             photos = [photo(tmp / f"photo{i}.jpg", i) for i in range(8)]
             rows += row_b(model, photos, sorted({min(100, args.photos), args.photos}), tmp)
-    print(f"jina-embeddings-v4 'mid' random config (published layout), CPU {model.info.dtype}, torch threads "
-          f"{args.threads}, {model._engine.prepare_threads} preparation threads; corpus: {len(corpus)} texts, "
-          f"{sum(tokens)} tokens ({min(tokens)}-{max(tokens)}); median of {args.rounds} interleaved rounds\n")
+    print(
+        f"jina-embeddings-v4 'mid' random config (published layout), CPU {model.info.dtype}, torch threads "
+        f"{args.threads}, {model._engine.prepare_threads} preparation threads; corpus: {len(corpus)} texts, "
+        f"{sum(tokens)} tokens ({min(tokens)}-{max(tokens)}); median of {args.rounds} interleaved rounds\n"
+    )
     print("| measure | value | target |\n|---|---|---|")
     for name, value, target in rows:
         print(f"| {name} | {value} | {target} |")

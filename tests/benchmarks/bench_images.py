@@ -131,7 +131,9 @@ print(hwm() - before)
 def peak_mib(path: Path, target: tuple[int, int], margin: float | None) -> float:
     out = subprocess.run(
         [sys.executable, "-c", _MEMORY_CHILD, str(path), str(target[0]), str(target[1]), str(margin or 0)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(out.stdout.strip()) / 1024
 
@@ -142,8 +144,13 @@ def main() -> None:
     parser.add_argument("--no-memory", action="store_true")
     args = parser.parse_args()
 
-    cases = [(4000, 3000, "photo", 1), (4000, 3000, "document", 2), (4000, 3000, "texture", 3),
-             (2000, 1500, "photo", 4), (3024, 4032, "photo", 5)]
+    cases = [
+        (4000, 3000, "photo", 1),
+        (4000, 3000, "document", 2),
+        (4000, 3000, "texture", 3),
+        (2000, 1500, "photo", 4),
+        (3024, 4032, "photo", 5),
+    ]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for width, height, style, seed in cases:
@@ -156,9 +163,20 @@ def main() -> None:
                 reference, _ = final(data, target, None)
                 ref = np.asarray(reference, dtype=np.int16)
                 diff = np.abs(torch_resize(decode(data, None), target) - ref)
-                rows.append((f"{width}x{height} {style}", model, f"{target[0]}x{target[1]}", "full, torch",
-                             f"{width}x{height}", int(diff.max()), float(diff.mean()),
-                             float(np.percentile(diff, 99)), float("nan"), float("nan")))
+                rows.append(
+                    (
+                        f"{width}x{height} {style}",
+                        model,
+                        f"{target[0]}x{target[1]}",
+                        "full, torch",
+                        f"{width}x{height}",
+                        int(diff.max()),
+                        float(diff.mean()),
+                        float(np.percentile(diff, 99)),
+                        float("nan"),
+                        float("nan"),
+                    )
+                )
                 paths: list[float | None] = [None, *MARGINS]
                 times: dict[float | None, list[float]] = {m: [] for m in paths}
                 for _ in range(args.rounds):  # interleaved
@@ -170,10 +188,20 @@ def main() -> None:
                     out, decoded = final(data, target, margin)
                     diff = np.abs(np.asarray(out, dtype=np.int16) - ref)
                     mem = float("nan") if args.no_memory else peak_mib(path, target, margin)
-                    rows.append((f"{width}x{height} {style}", model, f"{target[0]}x{target[1]}",
-                                 "full" if margin is None else f"draft {margin:g}x",
-                                 f"{decoded[0]}x{decoded[1]}", int(diff.max()), float(diff.mean()),
-                                 float(np.percentile(diff, 99)), 1000 * statistics.median(times[margin]), mem))
+                    rows.append(
+                        (
+                            f"{width}x{height} {style}",
+                            model,
+                            f"{target[0]}x{target[1]}",
+                            "full" if margin is None else f"draft {margin:g}x",
+                            f"{decoded[0]}x{decoded[1]}",
+                            int(diff.max()),
+                            float(diff.mean()),
+                            float(np.percentile(diff, 99)),
+                            1000 * statistics.median(times[margin]),
+                            mem,
+                        )
+                    )
     header = ("image", "model", "final", "decode", "decoded", "max|d|", "mean|d|", "p99|d|", "ms", "peak MiB")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -63,9 +63,20 @@ def full_size_on_meta() -> dict[str, float]:
     from jina_local.models.jina_v4 import JinaV4Model
 
     preset = dict(PRESETS["tiny"])
-    preset.update(hidden=2048, intermediate=11008, layers=36, heads=16, kv_heads=2, mrope=[16, 24, 24],
-                  v_depth=32, v_hidden=1280, v_intermediate=3420, v_heads=16, v_fullatt=[7, 15, 23, 31],
-                  dims=[128, 256, 512, 1024, 2048])
+    preset.update(
+        hidden=2048,
+        intermediate=11008,
+        layers=36,
+        heads=16,
+        kv_heads=2,
+        mrope=[16, 24, 24],
+        v_depth=32,
+        v_hidden=1280,
+        v_intermediate=3420,
+        v_heads=16,
+        v_fullatt=[7, 15, 23, 31],
+        dims=[128, 256, 512, 1024, 2048],
+    )
     with torch.device("meta"):
         model = JinaV4Model(Qwen2_5_VLConfig(**config_json(preset)))
     lm = sum(p.numel() for n, p in model.named_parameters() if n.startswith("model.language_model."))
@@ -93,27 +104,34 @@ def main() -> None:
     from fixture_v4 import PRESETS, write_v4_checkpoint
 
     # ~0.45 B parameters: large enough that the weights dominate the fixed cost.
-    PRESETS["large"] = dict(PRESETS["mid"], hidden=1024, intermediate=4096, layers=16, heads=8, kv_heads=2,
-                            dims=[128, 256, 512, 1024])
+    PRESETS["large"] = dict(
+        PRESETS["mid"], hidden=1024, intermediate=4096, layers=16, heads=8, kv_heads=2, dims=[128, 256, 512, 1024]
+    )
     print("\nReal loading (stored bf16, published layout), a fresh process each:\n")
-    print("| checkpoint | dtype | weights in memory | peak anonymous memory above baseline | (peak - fixed) / weights "
-          "| peak RSS incl. mapped files | load time |")
+    print(
+        "| checkpoint | dtype | weights in memory | peak anonymous memory above baseline | (peak - fixed) / weights "
+        "| peak RSS incl. mapped files | load time |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
         fixed = 0.0
         for preset in ("tiny", args.preset):
             folder = write_v4_checkpoint(Path(tmp) / preset, preset)
             for dtype in ("float32", "bfloat16"):
-                out = subprocess.run([sys.executable, "-c", _CHILD, str(folder), dtype],
-                                     capture_output=True, text=True, check=True)
+                out = subprocess.run(
+                    [sys.executable, "-c", _CHILD, str(folder), dtype], capture_output=True, text=True, check=True
+                )
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 if preset == "tiny":
                     fixed = max(fixed, r["anon"] - r["weights"])
                     ratio = "(fixed cost)"
                 else:
                     ratio = f"{(r['anon'] - fixed) / r['weights']:.2f}x"
-                print(f"| {preset} | {dtype} | {r['weights']:.0f} MiB | {r['anon']:.0f} MiB | {ratio} "
-                      f"| {r['rss']:.0f} MiB | {r['seconds']:.1f} s |")
+                print(
+                    f"| {preset} | {dtype} | {r['weights']:.0f} MiB | {r['anon']:.0f} MiB | {ratio} "
+                    f"| {r['rss']:.0f} MiB | {r['seconds']:.1f} s |"
+                )
+
 
 if __name__ == "__main__":
     main()

@@ -56,10 +56,14 @@ def main(argv: list[str] | None = None) -> None:
         model_dir = write_v4_checkpoint(Path(tmp) / "mid", "mid", seed=0)
         model = jina_local.load(model_dir, device="cpu", dtype=args.dtype)
     switcher = model.backend.adapters
-    corpora = {} if args.switch_only else {"mixed texts": skewed_corpus(args.texts), "images": image_corpus(args.images)}
+    corpora = (
+        {} if args.switch_only else {"mixed texts": skewed_corpus(args.texts), "images": image_corpus(args.images)}
+    )
 
-    print(f"jina-embeddings-v4 'mid' random config, CPU {args.dtype}, {args.threads} threads, task retrieval, "
-          f"median of {args.rounds} interleaved rounds\n")
+    print(
+        f"jina-embeddings-v4 'mid' random config, CPU {args.dtype}, {args.threads} threads, task retrieval, "
+        f"median of {args.rounds} interleaved rounds\n"
+    )
     print("| input | merged items/s | unmerged items/s | speed-up | max abs diff dense | max abs diff tokens |")
     print("|---|---|---|---|---|---|")
     for name, items in corpora.items():
@@ -75,8 +79,10 @@ def main(argv: list[str] | None = None) -> None:
         d_dense = float(np.abs(out["always"].dense - out["never"].dense).max())
         d_multi = max(float(np.abs(a - b).max()) for a, b in zip(out["always"].multi, out["never"].multi))
         rate = {k: len(items) / statistics.median(v) for k, v in times.items()}
-        print(f"| {name} | {rate['always']:.2f} | {rate['never']:.2f} | {speedup:.2f}x | {d_dense:.1e} | {d_multi:.1e} |",
-              flush=True)
+        print(
+            f"| {name} | {rate['always']:.2f} | {rate['never']:.2f} | {speedup:.2f}x | {d_dense:.1e} | {d_multi:.1e} |",
+            flush=True,
+        )
 
     switcher.configure("always")
     switch_times = []
@@ -85,19 +91,28 @@ def main(argv: list[str] | None = None) -> None:
         switch_times.append(switcher.last_switch_seconds or 0.0)
     mid_seconds = statistics.median(switch_times[2:])
     config = model.backend.model.config.text_config
-    mid_flops, mid_elements = switch_flops(config.hidden_size, config.intermediate_size, config.num_hidden_layers,
-                                           config.num_key_value_heads * (config.hidden_size // config.num_attention_heads),
-                                           32, 128)
+    mid_flops, mid_elements = switch_flops(
+        config.hidden_size,
+        config.intermediate_size,
+        config.num_hidden_layers,
+        config.num_key_value_heads * (config.hidden_size // config.num_attention_heads),
+        32,
+        128,
+    )
     full_flops, full_elements = switch_flops(**FULL)
     rate = mid_flops / mid_seconds
     print("\n| task switch (merge buffers) | mid size (measured) | full size (estimated) |")
     print("|---|---|---|")
     print(f"| adapted weights | {mid_elements / 1e6:.1f} M | {full_elements / 1e6:.0f} M |")
-    print(f"| extra memory, fp32 / bf16 | {switcher.merge_bytes / 2**20:.0f} MiB / {mid_elements * 2 / 2**20:.0f} MiB | "
-          f"{full_elements * 4 / 2**30:.1f} GiB / {full_elements * 2 / 2**30:.1f} GiB |")
+    print(
+        f"| extra memory, fp32 / bf16 | {switcher.merge_bytes / 2**20:.0f} MiB / {mid_elements * 2 / 2**20:.0f} MiB | "
+        f"{full_elements * 4 / 2**30:.1f} GiB / {full_elements * 2 / 2**30:.1f} GiB |"
+    )
     print(f"| GFLOP per switch | {mid_flops / 1e9:.2f} | {full_flops / 1e9:.0f} |")
-    print(f"| switch time, CPU {args.dtype} | {mid_seconds * 1e3:.0f} ms ({rate / 1e9:.0f} GFLOP/s) | "
-          f"~{full_flops / rate:.1f} s at the same rate |")
+    print(
+        f"| switch time, CPU {args.dtype} | {mid_seconds * 1e3:.0f} ms ({rate / 1e9:.0f} GFLOP/s) | "
+        f"~{full_flops / rate:.1f} s at the same rate |"
+    )
 
 
 if __name__ == "__main__":

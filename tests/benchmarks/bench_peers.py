@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         "text": {
             "jina-local": lambda xs: model.encode(xs, role="document", task=TASK, output="multi", progress=False).multi,
             "colpali-engine": lambda xs: in_batches(
-                lambda b: peers.colpali_texts(colpali, colpali_processor, [PREFIX + t for t in b]), xs),
+                lambda b: peers.colpali_texts(colpali, colpali_processor, [PREFIX + t for t in b]), xs
+            ),
             "transformers": lambda xs: in_batches(lambda b: peers.transformers_texts(hf, hf_processor, b), xs),
         },
         "image": {
@@ -127,8 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     if "images" in wanted:
         corpora["images"] = ("image", image_corpus(args.images))
 
-    print(f"jina-embeddings-v4 'mid' random config, identical weights ({TASK} LoRA merged into the peers), "
-          f"CPU, {args.threads} threads, jina-local {args.dtype}, peers float32\n")
+    print(
+        f"jina-embeddings-v4 'mid' random config, identical weights ({TASK} LoRA merged into the peers), "
+        f"CPU, {args.threads} threads, jina-local {args.dtype}, peers float32\n"
+    )
     print("| corpus | items | tokens (min-max) | max abs diff vs colpali-engine | vs transformers |")
     print("|---|---|---|---|---|")
     for name, (kind, items) in corpora.items():
@@ -140,8 +143,10 @@ def main(argv: list[str] | None = None) -> None:
         d_hf = agreement(ref, run["transformers"](probe), drop_last=True)
         print(f"| {name} | {len(items)} | {min(lengths)}-{max(lengths)} | {d_colpali:.1e} | {d_hf:.1e} |")
 
-    print(f"\nthroughput, items/s (median of {args.rounds} interleaved rounds); ratio = peer time / jina-local time, "
-          "median of per-round ratios\n")
+    print(
+        f"\nthroughput, items/s (median of {args.rounds} interleaved rounds); ratio = peer time / jina-local time, "
+        "median of per-round ratios\n"
+    )
     print("| corpus | jina-local | colpali-engine | transformers | vs colpali-engine | vs transformers | target |")
     print("|---|---|---|---|---|---|---|")
     for name, (kind, items) in corpora.items():
@@ -151,15 +156,20 @@ def main(argv: list[str] | None = None) -> None:
         times: dict[str, list[float]] = {k: [] for k in run}
         order = list(run)
         for round_index in range(args.rounds):
-            for key in order[round_index % 3:] + order[: round_index % 3]:  # rotate who goes first
+            for key in order[round_index % 3 :] + order[: round_index % 3]:  # rotate who goes first
                 start = time.perf_counter()
                 run[key](items)
                 times[key].append(time.perf_counter() - start)
         ours = times["jina-local"]
         rate = {k: len(items) / statistics.median(v) for k, v in times.items()}
-        ratio = {k: statistics.median(p / o for p, o in zip(times[k], ours)) for k in ("colpali-engine", "transformers")}
-        print(f"| {name} | {rate['jina-local']:.2f} | {rate['colpali-engine']:.2f} | {rate['transformers']:.2f} | "
-              f"{ratio['colpali-engine']:.2f}x | {ratio['transformers']:.2f}x | >= {TARGETS[name]}x |", flush=True)
+        ratio = {
+            k: statistics.median(p / o for p, o in zip(times[k], ours)) for k in ("colpali-engine", "transformers")
+        }
+        print(
+            f"| {name} | {rate['jina-local']:.2f} | {rate['colpali-engine']:.2f} | {rate['transformers']:.2f} | "
+            f"{ratio['colpali-engine']:.2f}x | {ratio['transformers']:.2f}x | >= {TARGETS[name]}x |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -75,8 +75,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     pf = args.pool_factor
 
-    print(f"token pooling, pool_factor {pf}, {args.docs} documents x 128-d per length, "
-          f"median of {args.rounds} interleaved rounds\n")
+    print(
+        f"token pooling, pool_factor {pf}, {args.docs} documents x 128-d per length, "
+        f"median of {args.rounds} interleaved rounds\n"
+    )
     print("| tokens/doc | before: numpy Ward (docs/s) | after: scipy (docs/s) | speed-up | same vectors |")
     print("|---|---|---|---|---|")
     for n_tokens in LENGTHS:
@@ -87,11 +89,17 @@ def main(argv: list[str] | None = None) -> None:
             before.append(docs_per_second(lambda d: reference_pool_tokens(d, pf), docs))
             after.append(docs_per_second(lambda d: pool_tokens(d, pf), docs))
         ratio = statistics.median(a / b for a, b in zip(after, before))
-        print(f"| {n_tokens} | {statistics.median(before):.0f} | {statistics.median(after):.0f} | "
-              f"{ratio:.2f}x | {len(docs)}/{len(docs) if same else 'NO'} |")
+        print(
+            f"| {n_tokens} | {statistics.median(before):.0f} | {statistics.median(after):.0f} | "
+            f"{ratio:.2f}x | {len(docs)}/{len(docs) if same else 'NO'} |"
+        )
 
-    print(f"\nparallel pooling with scipy ({args.workers} workers), docs/s, median of {args.rounds} interleaved rounds\n")
-    print(f"| tokens/doc | 1 thread | {args.workers} threads | {args.workers} processes | threads / 1 | processes / 1 |")
+    print(
+        f"\nparallel pooling with scipy ({args.workers} workers), docs/s, median of {args.rounds} interleaved rounds\n"
+    )
+    print(
+        f"| tokens/doc | 1 thread | {args.workers} threads | {args.workers} processes | threads / 1 | processes / 1 |"
+    )
     print("|---|---|---|---|---|---|")
     with ThreadPoolExecutor(args.workers) as threads, ProcessPoolExecutor(args.workers) as processes:
         parallel_docs_per_second(processes, documents(args.workers * 2, 32, seed=1), pf)  # start the workers
@@ -104,8 +112,10 @@ def main(argv: list[str] | None = None) -> None:
                 two_p.append(parallel_docs_per_second(processes, docs, pf))
             rt = statistics.median(t / o for t, o in zip(two_t, one))
             rp = statistics.median(p / o for p, o in zip(two_p, one))
-            print(f"| {n_tokens} | {statistics.median(one):.0f} | {statistics.median(two_t):.0f} | "
-                  f"{statistics.median(two_p):.0f} | {rt:.2f}x | {rp:.2f}x |")
+            print(
+                f"| {n_tokens} | {statistics.median(one):.0f} | {statistics.median(two_t):.0f} | "
+                f"{statistics.median(two_p):.0f} | {rt:.2f}x | {rp:.2f}x |"
+            )
 
 
 if __name__ == "__main__":

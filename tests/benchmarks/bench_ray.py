@@ -89,8 +89,16 @@ def main() -> None:
 
     def run_ray(items: list[str]) -> float:
         t = time.perf_counter()
-        ds = embed_dataset(ray.data.from_items(items), str(model_dir), device="cpu", dtype="float32",
-                           batch_size=args.batch_size, concurrency=1, num_gpus=0, num_cpus=args.cores)
+        ds = embed_dataset(
+            ray.data.from_items(items),
+            str(model_dir),
+            device="cpu",
+            dtype="float32",
+            batch_size=args.batch_size,
+            concurrency=1,
+            num_gpus=0,
+            num_cpus=args.cores,
+        )
         rows = sum(len(b["error"]) for b in ds.iter_batches(batch_format="numpy", batch_size=None))
         assert rows == len(items)
         return time.perf_counter() - t
@@ -107,8 +115,16 @@ def main() -> None:
     def run_ray_write() -> float:
         folder = Path(tempfile.mkdtemp(dir=tmp))
         t = time.perf_counter()
-        ds = embed_dataset(ray.data.from_items(corpus), str(model_dir), device="cpu", dtype="float32",
-                           batch_size=args.batch_size, concurrency=1, num_gpus=0, num_cpus=args.cores)
+        ds = embed_dataset(
+            ray.data.from_items(corpus),
+            str(model_dir),
+            device="cpu",
+            dtype="float32",
+            batch_size=args.batch_size,
+            concurrency=1,
+            num_gpus=0,
+            num_cpus=args.cores,
+        )
         summary = write_collection(ds, folder, "docs")
         elapsed = time.perf_counter() - t
         assert summary.written == len(corpus), summary
@@ -116,8 +132,14 @@ def main() -> None:
         return elapsed
 
     double = corpus + mixed_corpus(args.items, seed=1)
-    times: dict[str, list[float]] = {"stream 2N": [], "ray N": [], "ray 2N": [], "ray 1": [], "add": [],
-                                     "ray write": []}
+    times: dict[str, list[float]] = {
+        "stream 2N": [],
+        "ray N": [],
+        "ray 2N": [],
+        "ray 1": [],
+        "add": [],
+        "ray write": [],
+    }
     for r in range(args.rounds):
         times["stream 2N"].append(run_stream(double))
         times["ray N"].append(run_ray(corpus))
@@ -133,22 +155,30 @@ def main() -> None:
     extra = statistics.median(b - a for a, b in zip(times["ray N"], times["ray 2N"]))  # per round, then median
     steady = n / max(extra, 1e-9)
 
-    print(f"\nmid-size v4, CPU fp32, {n} + {n} texts ({tokens} tokens in the first {n}), {args.cores} cores, "
-          f"Ray {ray.__version__}, batch_size={args.batch_size}, medians of {args.rounds} interleaved rounds\n")
+    print(
+        f"\nmid-size v4, CPU fp32, {n} + {n} texts ({tokens} tokens in the first {n}), {args.cores} cores, "
+        f"Ray {ray.__version__}, batch_size={args.batch_size}, medians of {args.rounds} interleaved rounds\n"
+    )
     print("| measure | value | target |")
     print("|---|---|---|")
     print(f"| `stream` in this process, 2N = {2 * n} items, items/s | {single:.1f} | |")
     print(f"| Ray pipeline end to end, N = {n} / 2N = {2 * n} items, s | {med['ray N']:.2f} / {med['ray 2N']:.2f} | |")
     print(f"| Ray steady state, items/s: N / median over rounds of (time(2N) - time(N)) | {steady:.1f} | |")
-    print(f"| **Ray steady state / `stream`** | **{steady / single:.2f}x** | >= 0.8x "
-          f"{'✔' if steady / single >= 0.8 else '✘'} |")
+    print(
+        f"| **Ray steady state / `stream`** | **{steady / single:.2f}x** | >= 0.8x "
+        f"{'✔' if steady / single >= 0.8 else '✘'} |"
+    )
     print(f"| Ray end to end / `stream`, 2N items (start included) | {med['stream 2N'] / med['ray 2N']:.2f}x | |")
-    print(f"| Ray job start: 1 item end to end (actor process, imports, model load, one batch), s | "
-          f"{med['ray 1']:.2f} | |")
+    print(
+        f"| Ray job start: 1 item end to end (actor process, imports, model load, one batch), s | "
+        f"{med['ray 1']:.2f} | |"
+    )
     print(f"| model load in this process (for comparison), s | {load_s:.2f} | |")
     if args.write:
         print(f"| `add()` of N into a folder, s | {med['add']:.2f} | |")
-        print(f"| `embed_dataset` + `write_collection` of N into a folder (start included), s | {med['ray write']:.2f} | |")
+        print(
+            f"| `embed_dataset` + `write_collection` of N into a folder (start included), s | {med['ray write']:.2f} | |"
+        )
         wr = statistics.median(w - a for a, w in zip(times["ray N"], times["ray write"]))
         print(f"| write cost over embedding alone (ray write - ray N, median per round), s | {wr:.2f} | |")
     print(f"| `ray.init` (local, {args.cores + 2} logical CPUs), s | {init_s:.2f} | |")

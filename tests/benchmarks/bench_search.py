@@ -69,8 +69,8 @@ class Synthetic:
             b, off = divmod(pos, self.BLOCK)
             take = min(stop - pos, self.BLOCK - off)
             dense, toks = self._block(b)
-            dense_parts.append(dense[off:off + take])
-            tok_parts.append(toks[off:off + take])
+            dense_parts.append(dense[off : off + take])
+            tok_parts.append(toks[off : off + take])
             pos += take
         return np.concatenate(dense_parts), np.concatenate(tok_parts)
 
@@ -109,15 +109,23 @@ class BareEdge:
         import qdrant_edge as qe
 
         self.qe = qe
-        cfg = qe.EdgeConfig(vectors={
-            "dense": qe.EdgeVectorParams(size=DENSE_DIM, distance=qe.Distance.Cosine,
-                                         hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000)),
-            "multi": qe.EdgeVectorParams(size=MULTI_DIM, distance=qe.Distance.Cosine,
-                                         multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
-                                         hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
-                                         datatype=qe.VectorStorageDatatype.Float16 if f16 else None,
-                                         on_disk=True if on_disk else None),
-        })
+        cfg = qe.EdgeConfig(
+            vectors={
+                "dense": qe.EdgeVectorParams(
+                    size=DENSE_DIM,
+                    distance=qe.Distance.Cosine,
+                    hnsw_config=qe.HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
+                ),
+                "multi": qe.EdgeVectorParams(
+                    size=MULTI_DIM,
+                    distance=qe.Distance.Cosine,
+                    multivector_config=qe.MultiVectorConfig(qe.MultiVectorComparator.MaxSim),
+                    hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=100, full_scan_threshold=10_000),
+                    datatype=qe.VectorStorageDatatype.Float16 if f16 else None,
+                    on_disk=True if on_disk else None,
+                ),
+            }
+        )
         self.shard = qe.EdgeShard.create(str(path), cfg)
         for key in ("task", "kind", "source"):  # the collection indexes these too
             self.shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
@@ -125,9 +133,14 @@ class BareEdge:
     def upsert(self, start: int, dense: np.ndarray, toks: np.ndarray) -> None:
         qe = self.qe
         # the payload the collection stores for the same point (user "n" + kind, task, source)
-        pts = [qe.Point(uuid.UUID(int=start + i), {"dense": dense[i], "multi": toks[i]},
-                        {"n": start + i, "kind": "text", "task": "retrieval", "source": f"doc-{start + i}"})
-               for i in range(len(dense))]
+        pts = [
+            qe.Point(
+                uuid.UUID(int=start + i),
+                {"dense": dense[i], "multi": toks[i]},
+                {"n": start + i, "kind": "text", "task": "retrieval", "source": f"doc-{start + i}"},
+            )
+            for i in range(len(dense))
+        ]
         self.shard.update(qe.UpdateOperation.upsert_points(pts))
 
     def query(self, mode: str, dense: np.ndarray, multi: np.ndarray, limit: int = 10, prefetch: int = 100) -> list[Any]:
@@ -138,8 +151,12 @@ class BareEdge:
         elif mode == "multi":
             req = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(multi.tolist(), using="multi"), with_payload=True)
         else:
-            req = qe.QueryRequest(limit=limit, query=qe.Query.Nearest(multi.tolist(), using="multi"), with_payload=True,
-                                  prefetches=[qe.Prefetch(limit=prefetch, query=qe.Query.Nearest(dense.tolist(), using="dense"))])
+            req = qe.QueryRequest(
+                limit=limit,
+                query=qe.Query.Nearest(multi.tolist(), using="multi"),
+                with_payload=True,
+                prefetches=[qe.Prefetch(limit=prefetch, query=qe.Query.Nearest(dense.tolist(), using="dense"))],
+            )
         return self.shard.query(req)
 
 
@@ -149,9 +166,15 @@ def _fill_collection(store: MultiVectorCollection, data: Synthetic, n: int, batc
     for start in range(0, n, batch):
         dense, toks = data.docs(start, min(n, start + batch))
         t0 = time.perf_counter()
-        store.add_embeddings(dense, list(toks), payloads=[{"n": start + i} for i in range(len(dense))],
-                             sources=[f"doc-{start + i}" for i in range(len(dense))], tasks="retrieval", progress=False,
-                             batch_size=batch)
+        store.add_embeddings(
+            dense,
+            list(toks),
+            payloads=[{"n": start + i} for i in range(len(dense))],
+            sources=[f"doc-{start + i}" for i in range(len(dense))],
+            tasks="retrieval",
+            progress=False,
+            batch_size=batch,
+        )
         t += time.perf_counter() - t0
     return t
 
@@ -166,13 +189,15 @@ def _fill_bare(bare: BareEdge, data: Synthetic, n: int, batch: int) -> float:
     return t
 
 
-def _exact_topk(data: Synthetic, n: int, queries: list[tuple[np.ndarray, np.ndarray]], k: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
+def _exact_topk(
+    data: Synthetic, n: int, queries: list[tuple[np.ndarray, np.ndarray]], k: int = 10
+) -> list[tuple[np.ndarray, np.ndarray]]:
     scores = np.zeros((len(queries), n), dtype=np.float32)
     qm = np.stack([q for _, q in queries])  # (Q, t, 128)
     for start in range(0, n, 500):
         _, toks = data.docs(start, min(n, start + 500))
         sim = np.einsum("qtd,nkd->qntk", qm, toks, optimize=True)
-        scores[:, start:start + len(toks)] = sim.max(axis=3).sum(axis=2)
+        scores[:, start : start + len(toks)] = sim.max(axis=3).sum(axis=2)
     out = []
     for row in scores:
         top = np.argsort(-row, kind="stable")[:k]
@@ -201,7 +226,11 @@ def run_sizes(args: argparse.Namespace) -> None:
     """
     data = Synthetic(args.tokens)
     rows_insert, rows_lat, rows_quality, rows_ratio = [], [], [], []
-    coll_name, bare_name, client_name = "collection: edge (folder)", "bare qdrant-edge-py", "collection: qdrant-client :memory:"
+    coll_name, bare_name, client_name = (
+        "collection: edge (folder)",
+        "bare qdrant-edge-py",
+        "collection: qdrant-client :memory:",
+    )
     for n in args.sizes:
         queries = data.queries(n, args.queries)
         exact = _exact_topk(data, n, queries)
@@ -213,23 +242,42 @@ def run_sizes(args: argparse.Namespace) -> None:
             for start in range(0, n, args.batch):
                 dense, toks = data.docs(start, min(n, start + args.batch))
                 t0 = time.perf_counter()
-                store.add_embeddings(dense, list(toks), payloads=[{"n": start + i} for i in range(len(dense))],
-                                     sources=[f"doc-{start + i}" for i in range(len(dense))], tasks="retrieval",
-                                     progress=False, batch_size=args.batch)
+                store.add_embeddings(
+                    dense,
+                    list(toks),
+                    payloads=[{"n": start + i} for i in range(len(dense))],
+                    sources=[f"doc-{start + i}" for i in range(len(dense))],
+                    tasks="retrieval",
+                    progress=False,
+                    batch_size=args.batch,
+                )
                 t1 = time.perf_counter()
                 bare.upsert(start, dense, toks)
                 t_c += t1 - t0
                 t_b += time.perf_counter() - t1
-            t0 = time.perf_counter(); store.optimize(); o_c = time.perf_counter() - t0
-            t0 = time.perf_counter(); bare.shard.optimize(); o_b = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            store.optimize()
+            o_c = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            bare.shard.optimize()
+            o_b = time.perf_counter() - t0
             rows_insert.append(f"| {n:,} | {coll_name} | {n / t_c:,.0f} | {t_c:.1f} | {o_c:.1f} |")
             rows_insert.append(f"| {n:,} | {bare_name} | {n / t_b:,.0f} | {t_b:.1f} | {o_b:.1f} |")
             rows_ratio.append(f"| {n:,} | insert docs/s | {n / t_c:,.0f} | {n / t_b:,.0f} | {t_b / t_c:.2f}x |")
             sides = {
-                coll_name: (lambda mode, d, m: [h.payload["n"] for h in store.search_embeddings(  # noqa: E731
-                    d, m, limit=10, mode=mode, prefetch_limit=args.prefetch)], lambda ids: ids),
-                bare_name: (lambda mode, d, m: [str(p.id) for p in bare.query(mode, d, m, prefetch=args.prefetch)],  # noqa: E731
-                            lambda ids: [uuid.UUID(i).int for i in ids]),
+                coll_name: (
+                    lambda mode, d, m: [
+                        h.payload["n"]
+                        for h in store.search_embeddings(  # noqa: E731
+                            d, m, limit=10, mode=mode, prefetch_limit=args.prefetch
+                        )
+                    ],
+                    lambda ids: ids,
+                ),
+                bare_name: (
+                    lambda mode, d, m: [str(p.id) for p in bare.query(mode, d, m, prefetch=args.prefetch)],  # noqa: E731
+                    lambda ids: [uuid.UUID(i).int for i in ids],
+                ),
             }
             for mode in ("two_stage", "multi", "dense"):
                 nq = len(queries) if mode != "multi" else min(len(queries), args.multi_queries)
@@ -248,8 +296,9 @@ def run_sizes(args: argparse.Namespace) -> None:
                         order = list(sides) if qi % 2 == 0 else list(sides)[::-1]
                         for name in order:
                             run, to_index = sides[name]
-                            lat, ov, ident = _measure(lambda d, m: run(mode, d, m), to_index, queries[qi:qi + 1],
-                                                      exact[qi:qi + 1], 1)
+                            lat, ov, ident = _measure(
+                                lambda d, m: run(mode, d, m), to_index, queries[qi : qi + 1], exact[qi : qi + 1], 1
+                            )
                             L, O, I = res[name]
                             res[name] = (L + lat, O + ov, I + ident)
                     if pass_no == 0:
@@ -260,12 +309,16 @@ def run_sizes(args: argparse.Namespace) -> None:
                     rows_quality.append(f"| {n:,} | {name} | {mode} | {np.mean(ov):.3f} | {ident}/{nq} |")
                 (c50, c95), (b50, b95) = _pct(res[coll_name][0]), _pct(res[bare_name][0])
                 label = "warm" if passes > 1 else "single pass"
-                rows_ratio.append(f"| {n:,} | {mode} p50 / p95 ms ({label}) | {c50:.2f} / {c95:.2f} | {b50:.2f} / {b95:.2f} | "
-                                  f"{c50 / b50:.2f}x / {c95 / b95:.2f}x |")
+                rows_ratio.append(
+                    f"| {n:,} | {mode} p50 / p95 ms ({label}) | {c50:.2f} / {c95:.2f} | {b50:.2f} / {b95:.2f} | "
+                    f"{c50 / b50:.2f}x / {c95 / b95:.2f}x |"
+                )
                 if passes > 1:
                     (c50, c95), (b50, b95) = _pct(cold[coll_name]), _pct(cold[bare_name])
-                    rows_ratio.append(f"| {n:,} | {mode} p50 / p95 ms (cold, first pass) | {c50:.2f} / {c95:.2f} | "
-                                      f"{b50:.2f} / {b95:.2f} | {c50 / b50:.2f}x / {c95 / b95:.2f}x |")
+                    rows_ratio.append(
+                        f"| {n:,} | {mode} p50 / p95 ms (cold, first pass) | {c50:.2f} / {c95:.2f} | "
+                        f"{b50:.2f} / {b95:.2f} | {c50 / b50:.2f}x / {c95 / b95:.2f}x |"
+                    )
             store.close()
             bare.shard.close()
             del store, bare, sides
@@ -278,11 +331,17 @@ def run_sizes(args: argparse.Namespace) -> None:
             rows_insert.append(f"| {n:,} | {client_name} | {n / t_ins:,.0f} | {t_ins:.1f} | 0.0 |")
             for mode in ("two_stage", "multi", "dense"):
                 if mode == "multi" and n > args.client_multi_cap:
-                    rows_lat.append(f"| {n:,} | {client_name} | {mode} | skipped (>{args.client_multi_cap:,} docs: brute-force numpy) | |")
+                    rows_lat.append(
+                        f"| {n:,} | {client_name} | {mode} | skipped (>{args.client_multi_cap:,} docs: brute-force numpy) | |"
+                    )
                     continue
                 nq = len(queries) if mode == "dense" else min(len(queries), args.multi_queries)
-                run = lambda d, m: [h.payload["n"] for h in store.search_embeddings(  # noqa: E731
-                    d, m, limit=10, mode=mode, prefetch_limit=args.prefetch)]
+                run = lambda d, m: [
+                    h.payload["n"]
+                    for h in store.search_embeddings(  # noqa: E731
+                        d, m, limit=10, mode=mode, prefetch_limit=args.prefetch
+                    )
+                ]
                 run(*queries[0])  # warm-up
                 lat, ov, ident = _measure(run, lambda ids: ids, queries, exact, nq)
                 p50, p95 = _pct(lat)
@@ -294,8 +353,10 @@ def run_sizes(args: argparse.Namespace) -> None:
     print(f"\n### Insert (vectors precomputed, {args.tokens} tokens/doc, batch {args.batch})\n")
     print("| docs | backend | docs/s | insert s | optimize s |\n|---|---|---|---|---|")
     print("\n".join(rows_insert))
-    print(f"\n### Query latency (ms; {args.queries} queries of 20 tokens, limit 10, prefetch {args.prefetch}; "
-          f"multi on {args.multi_queries}; edge rows: warm second pass)\n")
+    print(
+        f"\n### Query latency (ms; {args.queries} queries of 20 tokens, limit 10, prefetch {args.prefetch}; "
+        f"multi on {args.multi_queries}; edge rows: warm second pass)\n"
+    )
     print("| docs | backend | mode | p50 | p95 |\n|---|---|---|---|---|")
     print("\n".join(rows_lat))
     print("\n### Collection vs bare engine (interleaved, same requests)\n")
@@ -309,10 +370,18 @@ def run_sizes(args: argparse.Namespace) -> None:
 def run_storage(args: argparse.Namespace) -> None:
     data = Synthetic(args.tokens)
     n = args.sizes[0]
-    print(f"\n### Storage per document ({n:,} docs, {args.tokens} tokens, dense {DENSE_DIM}-d; embedded engine, after optimize+flush)\n")
-    print("| variant | segments bytes/doc | whole folder bytes/doc (incl. WAL) | vectors/doc | insert docs/s |\n|---|---|---|---|---|")
-    for label, kwargs in (("float32", {}), ("float16", {"multi_dtype": "float16"}), ("float32 + pool_factor 2", {"pool_factor": 2}),
-                          ("float16 + pool_factor 2", {"multi_dtype": "float16", "pool_factor": 2})):
+    print(
+        f"\n### Storage per document ({n:,} docs, {args.tokens} tokens, dense {DENSE_DIM}-d; embedded engine, after optimize+flush)\n"
+    )
+    print(
+        "| variant | segments bytes/doc | whole folder bytes/doc (incl. WAL) | vectors/doc | insert docs/s |\n|---|---|---|---|---|"
+    )
+    for label, kwargs in (
+        ("float32", {}),
+        ("float16", {"multi_dtype": "float16"}),
+        ("float32 + pool_factor 2", {"pool_factor": 2}),
+        ("float16 + pool_factor 2", {"multi_dtype": "float16", "pool_factor": 2}),
+    ):
         tmp = Path(tempfile.mkdtemp(prefix="bench_"))
         try:
             store = MultiVectorCollection.open(tmp, "s", dense_dim=DENSE_DIM, **kwargs)
@@ -343,17 +412,27 @@ def run_large(args: argparse.Namespace) -> None:
             stop = min(target, n + args.batch)
             dense, toks = data.docs(n, stop)
             t0 = time.perf_counter()
-            store.add_embeddings(dense, list(toks), payloads=[{"n": n + i} for i in range(len(dense))],
-                                 sources=[f"doc-{n + i}" for i in range(len(dense))], tasks="retrieval",
-                                 progress=False, batch_size=args.batch)
+            store.add_embeddings(
+                dense,
+                list(toks),
+                payloads=[{"n": n + i} for i in range(len(dense))],
+                sources=[f"doc-{n + i}" for i in range(len(dense))],
+                tasks="retrieval",
+                progress=False,
+                batch_size=args.batch,
+            )
             t_ins += time.perf_counter() - t0
             n = stop
             if n >= next_report:
-                print(f"  inserted {n:,} docs in {t_ins:.0f} s ({n / t_ins:,.0f} docs/s), RSS peak {_rss_mb():,.0f} MiB",
-                      flush=True)
+                print(
+                    f"  inserted {n:,} docs in {t_ins:.0f} s ({n / t_ins:,.0f} docs/s), RSS peak {_rss_mb():,.0f} MiB",
+                    flush=True,
+                )
                 next_report += 25_000
         rss_insert = _rss_mb()
-        t0 = time.perf_counter(); store.optimize(); t_opt = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        store.optimize()
+        t_opt = time.perf_counter() - t0
         rss_opt = _rss_mb()
         print(f"  optimize {t_opt:.0f} s, RSS peak {rss_opt:,.0f} MiB", flush=True)
         queries = data.queries(n, args.queries)
@@ -372,12 +451,16 @@ def run_large(args: argparse.Namespace) -> None:
         size = _dir_bytes(tmp / "large")
         segs = _dir_bytes(tmp / "large" / "shard", "segments")
         store.close()
-        stopped = "" if n >= target else f" (stopped at the {args.large_budget_s:.0f} s insert budget; asked {target:,})"
+        stopped = (
+            "" if n >= target else f" (stopped at the {args.large_budget_s:.0f} s insert budget; asked {target:,})"
+        )
         print(f"\n### Scale run: {n:,} docs{stopped}, multi-vectors on disk, float16 ({args.tokens} tokens/doc)\n")
-        print(f"insert {n / t_ins:,.0f} docs/s ({t_ins:.0f} s), optimize {t_opt:.0f} s, folder {size / 2**30:.1f} GiB "
-              f"(segments {segs / 2**30:.1f} GiB), peak RSS (ru_maxrss) after insert {rss_insert:,.0f} MiB, "
-              f"after optimize {rss_opt:,.0f} MiB, after queries {_rss_mb():,.0f} MiB\n")
-        print(f"| mode | queries | p50 ms | p95 ms |\n|---|---|---|---|")
+        print(
+            f"insert {n / t_ins:,.0f} docs/s ({t_ins:.0f} s), optimize {t_opt:.0f} s, folder {size / 2**30:.1f} GiB "
+            f"(segments {segs / 2**30:.1f} GiB), peak RSS (ru_maxrss) after insert {rss_insert:,.0f} MiB, "
+            f"after optimize {rss_opt:,.0f} MiB, after queries {_rss_mb():,.0f} MiB\n"
+        )
+        print("| mode | queries | p50 ms | p95 ms |\n|---|---|---|---|")
         for mode, ((p50, p95), nq) in res.items():
             print(f"| {mode} | {nq} | {p50:.2f} | {p95:.2f} |")
     finally:
@@ -405,7 +488,8 @@ def run_fusion(args: argparse.Namespace) -> None:
                 lists, rel = [], []
                 main = int(rng.integers(0, 2))
                 n_rel = [0, 0]
-                n_rel[main] = int(round(10 * frac)); n_rel[1 - main] = 10 - n_rel[main]
+                n_rel[main] = int(round(10 * frac))
+                n_rel[1 - main] = 10 - n_rel[main]
                 for t, (mu, sd) in enumerate(scales):
                     s = rng.normal(mu, sd, 500)
                     s[: n_rel[t]] += rng.normal(3.0 * sd, 0.8 * sd, n_rel[t])  # relevant docs score higher
@@ -417,7 +501,11 @@ def run_fusion(args: argparse.Namespace) -> None:
                 for method in res:
                     fused = fuse_ranked(lists, method)[:k]  # type: ignore[arg-type]
                     res[method].append(sum(gains[i] for i, (li, r, _) in enumerate(fused) if rel[li][r]) / ideal)
-            print(f"| {sname} | {split_name} | " + " | ".join(f"{np.mean(res[m]):.3f}" for m in ("raw", "rrf", "zscore")) + " |")
+            print(
+                f"| {sname} | {split_name} | "
+                + " | ".join(f"{np.mean(res[m]):.3f}" for m in ("raw", "rrf", "zscore"))
+                + " |"
+            )
 
 
 def main() -> None:
@@ -433,8 +521,12 @@ def main() -> None:
     parser.add_argument("--storage", action="store_true", help="bytes per document (first size)")
     parser.add_argument("--large", type=int, default=0, help="docs for the on-disk scale run")
     parser.add_argument("--large-dir", default=None)
-    parser.add_argument("--large-budget-s", type=float, default=0, help="stop inserting after this many seconds (0: no limit)")
-    parser.add_argument("--large-multi", type=int, default=3, help="queries timed for exhaustive MaxSim in the scale run")
+    parser.add_argument(
+        "--large-budget-s", type=float, default=0, help="stop inserting after this many seconds (0: no limit)"
+    )
+    parser.add_argument(
+        "--large-multi", type=int, default=3, help="queries timed for exhaustive MaxSim in the scale run"
+    )
     parser.add_argument("--fusion", action="store_true")
     parser.add_argument("--skip-main", action="store_true")
     args = parser.parse_args()

@@ -39,15 +39,19 @@ from fixture_v4 import write_v4_checkpoint  # noqa: E402
 
 import jina_local  # noqa: E402
 
-WORDS = ("the model encodes text and images into one space while retrieval systems index documents charts "
-         "screenshots code and scanned pages so that a question finds the passage it needs").split()
+WORDS = (
+    "the model encodes text and images into one space while retrieval systems index documents charts "
+    "screenshots code and scanned pages so that a question finds the passage it needs"
+).split()
 
 
 def requests_for(n: int, seed: int = 0) -> list[list[str]]:
     """``n`` requests of 1-4 texts of 5-40 words."""
     rng = np.random.default_rng(seed)
-    return [[" ".join(rng.choice(WORDS, size=int(rng.integers(5, 41)))) for _ in range(int(rng.integers(1, 5)))]
-            for _ in range(n)]
+    return [
+        [" ".join(rng.choice(WORDS, size=int(rng.integers(5, 41)))) for _ in range(int(rng.integers(1, 5)))]
+        for _ in range(n)
+    ]
 
 
 class BatchLog:
@@ -63,8 +67,11 @@ class BatchLog:
             return {"fill": 0.0, "callers": 0.0, "padding": 0.0}
         tokens = sum(e.tokens for e in events)
         padded = sum(e.padded_tokens for e in events)
-        return {"fill": statistics.mean(e.size for e in events), "callers": statistics.mean(e.callers for e in events),
-                "padding": 1 - tokens / padded if padded else 0.0}
+        return {
+            "fill": statistics.mean(e.size for e in events),
+            "callers": statistics.mean(e.callers for e in events),
+            "padding": 1 - tokens / padded if padded else 0.0,
+        }
 
 
 def start_server(model):
@@ -123,18 +130,39 @@ async def load(url: str, reqs: list[list[str]], clients: int, time_cap: float) -
         await asyncio.gather(*(worker(client) for _ in range(clients)))
         wall = time.perf_counter() - started
     done = sorted(latencies)
-    steady = [lat for _, lat in done[len(done) // 10:]] or [lat for _, lat in done]
+    steady = [lat for _, lat in done[len(done) // 10 :]] or [lat for _, lat in done]
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"items": items, "requests": len(done), "wall": wall, "errors": errors,
-            "client_cpu": usage.ru_utime + usage.ru_stime,
-            "p50": statistics.median(steady), "p99": float(np.percentile(steady, 99))}
+    return {
+        "items": items,
+        "requests": len(done),
+        "wall": wall,
+        "errors": errors,
+        "client_cpu": usage.ru_utime + usage.ru_stime,
+        "p50": statistics.median(steady),
+        "p99": float(np.percentile(steady, 99)),
+    }
 
 
 def load_in_child(url: str, n_requests: int, clients: int, time_cap: float) -> dict:
     """Run :func:`load` in a child process, so the client does not share this process's GIL."""
-    out = subprocess.run([sys.executable, __file__, "--load-only", url, "--requests", str(n_requests),
-                          "--levels", str(clients), "--time-cap", str(time_cap)],
-                         capture_output=True, text=True, timeout=time_cap + 120, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--load-only",
+            url,
+            "--requests",
+            str(n_requests),
+            "--levels",
+            str(clients),
+            "--time-cap",
+            str(time_cap),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=time_cap + 120,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -148,16 +176,18 @@ def baseline(model, reqs: list[list[str]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--preset", default="mid", choices=["tiny", "mid"])
-    parser.add_argument("--requests", type=int, default=256,
-                        help="requests per concurrency level (at least 8 per client)")
+    parser.add_argument(
+        "--requests", type=int, default=256, help="requests per concurrency level (at least 8 per client)"
+    )
     parser.add_argument("--levels", default="1,8,64")
     parser.add_argument("--time-cap", type=float, default=120.0, help="seconds per level at most")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--load-only", default=None, metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_only:  # the child: send the load, print the result as JSON
-        print(json.dumps(asyncio.run(load(args.load_only, requests_for(args.requests), int(args.levels),
-                                          args.time_cap))))
+        print(
+            json.dumps(asyncio.run(load(args.load_only, requests_for(args.requests), int(args.levels), args.time_cap)))
+        )
         return
     torch.set_num_threads(args.threads)
     folder = write_v4_checkpoint(Path(tempfile.mkdtemp()), args.preset, seed=0)
@@ -182,17 +212,23 @@ def main() -> None:
         rows.append((clients, result))
     server.should_exit = True
     thread.join(30)
-    print(f"\npreset={args.preset}, requests of 1-4 texts (5-40 words), torch threads={args.threads}; baseline: "
-          f"in-process encode of the same items in one call, timed just before and after each level\n")
-    print("| clients | requests | items/s | one-call encode items/s | ratio | p50 ms | p99 ms | p99/p50 | errors | "
-          "items per forward | requests per forward | padding (server / one call) | client CPU s / wall s |")
+    print(
+        f"\npreset={args.preset}, requests of 1-4 texts (5-40 words), torch threads={args.threads}; baseline: "
+        f"in-process encode of the same items in one call, timed just before and after each level\n"
+    )
+    print(
+        "| clients | requests | items/s | one-call encode items/s | ratio | p50 ms | p99 ms | p99/p50 | errors | "
+        "items per forward | requests per forward | padding (server / one call) | client CPU s / wall s |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for clients, r in rows:
         throughput = r["items"] / r["wall"]
-        print(f"| {clients} | {r['requests']} | {throughput:.1f} | {r['base']:.1f} | {throughput / r['base']:.2f}x | "
-              f"{r['p50'] * 1e3:.1f} | {r['p99'] * 1e3:.1f} | {r['p99'] / r['p50']:.2f} | {r['errors']} | "
-              f"{r['fill']:.1f} | {r['callers']:.1f} | {r['padding']:.0%} / {r['base_padding']:.0%} | "
-              f"{r['client_cpu']:.1f} / {r['wall']:.1f} |")
+        print(
+            f"| {clients} | {r['requests']} | {throughput:.1f} | {r['base']:.1f} | {throughput / r['base']:.2f}x | "
+            f"{r['p50'] * 1e3:.1f} | {r['p99'] * 1e3:.1f} | {r['p99'] / r['p50']:.2f} | {r['errors']} | "
+            f"{r['fill']:.1f} | {r['callers']:.1f} | {r['padding']:.0%} / {r['base_padding']:.0%} | "
+            f"{r['client_cpu']:.1f} / {r['wall']:.1f} |"
+        )
 
 
 if __name__ == "__main__":

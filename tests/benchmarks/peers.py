@@ -62,7 +62,7 @@ def merged_state_dict(backend: Any, task: str) -> tuple[dict[str, torch.Tensor],
         if any(key.startswith(p) for p in lora_prefixes):
             continue  # base_layer / lora_A / lora_B of a merged layer
         merged[key] = value.float()
-    backbone = {k[len("model."):]: v for k, v in merged.items() if k.startswith("model.")}
+    backbone = {k[len("model.") :]: v for k, v in merged.items() if k.startswith("model.")}
     projector = {k.rsplit(".", 1)[1]: v for k, v in merged.items() if k.startswith("multi_vector_projector.")}
     return backbone, projector
 
@@ -85,8 +85,13 @@ def import_colpali(target: Path | None = None) -> tuple[type, type]:
         raise SystemExit(f"colpali-engine is not installed in {root}; run tests/benchmarks/setup_peers.sh first.")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    for name in ("colpali_engine", "colpali_engine.models", "colpali_engine.models.qwen2_5",
-                 "colpali_engine.models.qwen2_5.colqwen2_5", "colpali_engine.utils"):
+    for name in (
+        "colpali_engine",
+        "colpali_engine.models",
+        "colpali_engine.models.qwen2_5",
+        "colpali_engine.models.qwen2_5.colqwen2_5",
+        "colpali_engine.utils",
+    ):
         if name not in sys.modules:
             stub = types.ModuleType(name)
             stub.__path__ = [str(root / name.replace(".", "/"))]  # type: ignore[attr-defined]
@@ -177,8 +182,13 @@ def transformers_image_inputs(model: torch.nn.Module, processor: Any, images: li
         image_grid_thw=inputs["image_grid_thw"],
         attention_mask=mask,
     )  # (3, b, L): without them the backbone would use 1-D positions for the image tokens
-    return {"input_ids": input_ids, "attention_mask": mask, "pixel_values": inputs["pixel_values"],
-            "image_grid_thw": inputs["image_grid_thw"], "position_ids": position_ids}
+    return {
+        "input_ids": input_ids,
+        "attention_mask": mask,
+        "pixel_values": inputs["pixel_values"],
+        "image_grid_thw": inputs["image_grid_thw"],
+        "position_ids": position_ids,
+    }
 
 
 def transformers_images(model: torch.nn.Module, processor: Any, images: list[Any]) -> list[np.ndarray]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 
 import jina_local
@@ -69,4 +68,6 @@ def test_llamaindex_with_both(any_model: jina_local.Embedder, tmp_path):
     embed_model = JinaLocalEmbedding(model=any_model)
     batch = embed_model.get_text_embedding_batch(TEXTS)
     np.testing.assert_allclose(batch, any_model.encode_document(TEXTS).dense, atol=1e-6)
-    np.testing.assert_allclose(embed_model.get_image_embedding(str(path)), any_model.encode(_image(2)).dense[0], atol=1e-5)
+    np.testing.assert_allclose(
+        embed_model.get_image_embedding(str(path)), any_model.encode(_image(2)).dense[0], atol=1e-5
+    )

@@ -19,9 +19,15 @@ from jina_local.qdrant._base import PointRecord
 
 DIM = 8
 META: list[dict[str, Any]] = [
-    {"n": i, "lang": ["en", "de", "py"][i % 3], "tags": ["a", "b"][: 1 + i % 2], "score": i / 4,
-     "day": (dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat(), **({"note": None} if i % 4 == 0 else {}),
-     **({"extra": "x"} if i < 3 else {})}
+    {
+        "n": i,
+        "lang": ["en", "de", "py"][i % 3],
+        "tags": ["a", "b"][: 1 + i % 2],
+        "score": i / 4,
+        "day": (dt.date(2024, 1, 1) + dt.timedelta(days=i)).isoformat(),
+        **({"note": None} if i % 4 == 0 else {}),
+        **({"extra": "x"} if i < 3 else {}),
+    }
     for i in range(12)
 ]
 
@@ -32,19 +38,30 @@ FILTERS: dict[str, tuple[Any, Callable[[dict[str, Any]], bool]]] = {
     "range": ({"n": {"$gte": 2, "$lt": 5}}, lambda m: 2 <= m["n"] < 5),
     "float equality": ({"score": 0.5}, lambda m: m["score"] == 0.5),
     "ne": ({"lang": {"$ne": "en"}}, lambda m: m["lang"] != "en"),
-    "in / nin": ({"n": {"$in": [1, 2, 3]}, "lang": {"$nin": ["de"]}}, lambda m: m["n"] in (1, 2, 3) and m["lang"] != "de"),
+    "in / nin": (
+        {"n": {"$in": [1, 2, 3]}, "lang": {"$nin": ["de"]}},
+        lambda m: m["n"] in (1, 2, 3) and m["lang"] != "de",
+    ),
     "array contains": ({"tags": {"$contains": "b"}}, lambda m: "b" in m["tags"]),
     "array all": ({"tags": {"$all": ["a", "b"]}}, lambda m: {"a", "b"} <= set(m["tags"])),
     "exists": ({"extra": {"$exists": True}}, lambda m: "extra" in m),
     "not exists": ({"extra": {"$exists": False}}, lambda m: "extra" not in m),
     "is null": ({"note": None}, lambda m: "note" in m and m["note"] is None),
-    "dates": ({"day": {"$gte": "2024-01-05", "$lte": dt.date(2024, 1, 7)}}, lambda m: "2024-01-05" <= m["day"] <= "2024-01-07"),
+    "dates": (
+        {"day": {"$gte": "2024-01-05", "$lte": dt.date(2024, 1, 7)}},
+        lambda m: "2024-01-05" <= m["day"] <= "2024-01-07",
+    ),
     "or": ({"$or": [{"n": 0}, {"lang": "py"}]}, lambda m: m["n"] == 0 or m["lang"] == "py"),
-    "and + not": ({"$and": [{"n": {"$lte": 8}}, {"$not": {"lang": "en"}}]}, lambda m: m["n"] <= 8 and m["lang"] != "en"),
+    "and + not": (
+        {"$and": [{"n": {"$lte": 8}}, {"$not": {"lang": "en"}}]},
+        lambda m: m["n"] <= 8 and m["lang"] != "en",
+    ),
     "jina-local's own field": ({"task": "code"}, lambda m: m["n"] % 2 == 1),
     "qdrant-shaped dict": ({"must": [{"key": "lang", "match": {"value": "py"}}]}, lambda m: m["lang"] == "py"),
-    "qdrant Filter": (models.Filter(must_not=[models.FieldCondition(key="n", range=models.Range(lt=10))]),
-                      lambda m: m["n"] >= 10),
+    "qdrant Filter": (
+        models.Filter(must_not=[models.FieldCondition(key="n", range=models.Range(lt=10))]),
+        lambda m: m["n"] >= 10,
+    ),
     "explicit metadata key": ({"metadata.lang": "en"}, lambda m: m["lang"] == "en"),
 }
 
@@ -58,10 +75,20 @@ def collection(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     tasks = ["code" if m["n"] % 2 else "retrieval" for m in META]
     if request.param == "layout-1":  # half of the points written flat, as jina-local 0.1 did
         half = len(META) // 2
-        coll.add_embeddings(dense[half:], payloads=META[half:], tasks=tasks[half:], texts=[str(m["n"]) for m in META[half:]])
-        coll._backend.upsert([PointRecord(f"00000000-0000-4000-8000-{i:012d}", dense[i], None,
-                                          {"kind": "text", "task": tasks[i], "source": "", "text": str(i), **META[i]})
-                              for i in range(half)])
+        coll.add_embeddings(
+            dense[half:], payloads=META[half:], tasks=tasks[half:], texts=[str(m["n"]) for m in META[half:]]
+        )
+        coll._backend.upsert(
+            [
+                PointRecord(
+                    f"00000000-0000-4000-8000-{i:012d}",
+                    dense[i],
+                    None,
+                    {"kind": "text", "task": tasks[i], "source": "", "text": str(i), **META[i]},
+                )
+                for i in range(half)
+            ]
+        )
         meta = coll.metadata
         meta.pop("payload_layout")
         coll._backend.set_metadata(meta)
@@ -83,18 +110,21 @@ def test_filter_means_the_same_everywhere(collection: Any, name: str) -> None:
     assert collection.count(flt) == len(want)
 
 
-@pytest.mark.parametrize(("flt", "needle"), [
-    ({"n": {"$near": 3}}, r"filter field 'n': operator\(s\) \['\$near'\] are not supported"),
-    ({"n": {"$gt": "soon"}}, r"filter field 'n': \$gt 'soon' is neither a number nor an ISO date"),
-    ({"n": {"$in": []}}, r"filter field 'n': \$in takes a non-empty list"),
-    ({"lang": {"$exists": "yes"}}, r"filter field 'lang': \$exists takes True or False"),
-    ({"lang": {"x": 1}}, r"filter field 'lang': operator\(s\) \['x'\]"),
-    ({"$xor": [{"n": 1}]}, r"filter key '\$xor' is not a field name"),
-    ({"$or": {"n": 1}}, r"\$or takes a non-empty list"),
-    ({"must": [{"key": "n"}], "lang": "en"}, r"mixes Qdrant's filter shape .* with field names \['lang'\]"),
-    ({"must": [{"kee": "n"}]}, "not a valid one"),
-    ("lang = 'en'", "must be a qdrant_client.models.Filter or a dict"),
-])
+@pytest.mark.parametrize(
+    ("flt", "needle"),
+    [
+        ({"n": {"$near": 3}}, r"filter field 'n': operator\(s\) \['\$near'\] are not supported"),
+        ({"n": {"$gt": "soon"}}, r"filter field 'n': \$gt 'soon' is neither a number nor an ISO date"),
+        ({"n": {"$in": []}}, r"filter field 'n': \$in takes a non-empty list"),
+        ({"lang": {"$exists": "yes"}}, r"filter field 'lang': \$exists takes True or False"),
+        ({"lang": {"x": 1}}, r"filter field 'lang': operator\(s\) \['x'\]"),
+        ({"$xor": [{"n": 1}]}, r"filter key '\$xor' is not a field name"),
+        ({"$or": {"n": 1}}, r"\$or takes a non-empty list"),
+        ({"must": [{"key": "n"}], "lang": "en"}, r"mixes Qdrant's filter shape .* with field names \['lang'\]"),
+        ({"must": [{"kee": "n"}]}, "not a valid one"),
+        ("lang = 'en'", "must be a qdrant_client.models.Filter or a dict"),
+    ],
+)
 def test_bad_filters_are_refused_naming_the_field(flt: Any, needle: str) -> None:
     with pytest.raises(FilterError, match=needle):
         check_filter(flt)

@@ -15,15 +15,22 @@ from jina_local.qdrant import MultiVectorCollection, parse_payload
 from jina_local.qdrant._scan import scroll_points
 
 INDEXED = {"notes.md", "plain.txt", "code.py", "utf16.txt", "latin1.txt", "chart.png", "report.pdf", "sub/deep.md"}
-SKIPPED = {"blob.dat": "not text", "empty.txt": "empty", "corrupt.pdf": "corrupt", "locked.pdf": "encrypted",
-           "escape.txt": "symbolic link"}
+SKIPPED = {
+    "blob.dat": "not text",
+    "empty.txt": "empty",
+    "corrupt.pdf": "corrupt",
+    "locked.pdf": "encrypted",
+    "escape.txt": "symbolic link",
+}
 
 
 def stored(store):
     """(relative-free) path -> {chunk index: payload} of everything in the collection."""
     out: dict[str, dict[int, dict]] = {}
     for point in scroll_points(store._backend, None):
-        payload = parse_payload(point["payload"]).flat()  # index_files' fields are metadata (layout 2), beside jina-local's
+        payload = parse_payload(
+            point["payload"]
+        ).flat()  # index_files' fields are metadata (layout 2), beside jina-local's
         out.setdefault(payload["path"], {})[payload["chunk"]] = payload
     return out
 
@@ -48,8 +55,10 @@ def test_a_folder_is_indexed_with_locations_and_reasons(any_model, corpus, tmp_p
         assert store.has_multi == any_model.info.has_multi  # jina-clip-v2 gets a dense-only collection
         summary = store.index_files([corpus], progress=False)
         assert rel(corpus, summary.indexed) == INDEXED and summary.failed == [] and summary.unchanged == []
-        reasons = {str(Path(i.path).relative_to(corpus)) if i.path.startswith(str(corpus)) else i.path: i.reason
-                   for i in summary.skipped}
+        reasons = {
+            str(Path(i.path).relative_to(corpus)) if i.path.startswith(str(corpus)) else i.path: i.reason
+            for i in summary.skipped
+        }
         assert set(reasons) == set(SKIPPED)
         assert all(SKIPPED[name] in reason for name, reason in reasons.items())
         assert summary.hidden == 2 and summary.ignored == 2  # .hidden.md, .gitignore; ignored.md, build/
@@ -94,7 +103,9 @@ def test_reindexing_skips_replaces_and_prunes(any_model, corpus, tmp_path, monke
         assert [notes[i]["text"] for i in sorted(notes)] == ["# Dogs\n\nDogs sleep twelve hours."]
 
         pruned = store.index_files([corpus], prune=True, progress=False)
-        assert rel(corpus, pruned.pruned) == {"plain.txt"} and pruned.chunks_deleted == len(points[str(corpus / "plain.txt")])
+        assert rel(corpus, pruned.pruned) == {"plain.txt"} and pruned.chunks_deleted == len(
+            points[str(corpus / "plain.txt")]
+        )
         assert rel(corpus, pruned.unchanged) == INDEXED - {"plain.txt"} | {"sub/new.md"}
 
         with MultiVectorCollection.open(tmp_path / "fresh", "docs", any_model) as fresh:
@@ -141,8 +152,10 @@ def test_late_chunking_and_pdf_text(any_model, tmp_path):
     folder.mkdir()
     (folder / "long.md").write_text("# Title\n\n" + "Cats sleep a lot. Dogs bark at night. " * 30, encoding="utf-8")
     write_pdf(folder / "r.pdf", ["Revenue grew a lot", "Costs fell"])
-    with MultiVectorCollection.open(tmp_path / "plain", "docs", any_model) as plain, \
-            MultiVectorCollection.open(tmp_path / "late", "docs", any_model) as late:
+    with (
+        MultiVectorCollection.open(tmp_path / "plain", "docs", any_model) as plain,
+        MultiVectorCollection.open(tmp_path / "late", "docs", any_model) as late,
+    ):
         plain.index_files([folder], chunk_tokens=40, pdf_text=True, progress=False)
         summary = late.index_files([folder], chunk_tokens=40, late_chunking=True, pdf_text=True, progress=False)
         assert summary.failed == [] and len(summary.indexed) == 2
@@ -150,8 +163,14 @@ def test_late_chunking_and_pdf_text(any_model, tmp_path):
         md = late_points[str(folder / "long.md")]
         assert len(md) > 3 and all(p["late_chunking"] for p in md.values())
         pdf = late_points[str(folder / "r.pdf")]
-        assert [(pdf[i]["kind"], pdf[i]["page"]) for i in sorted(pdf)] == [("image", 1), ("text", 1), ("image", 2), ("text", 2)]
+        assert [(pdf[i]["kind"], pdf[i]["page"]) for i in sorted(pdf)] == [
+            ("image", 1),
+            ("text", 1),
+            ("image", 2),
+            ("text", 2),
+        ]
         assert "late_chunking" not in pdf[0]
+
         def overlaps(chunks):
             spans = [tuple(chunks[i]["chars"]) for i in sorted(chunks)]
             return any(b[0] < a[1] for a, b in itertools.pairwise(spans))
@@ -168,9 +187,14 @@ def test_late_chunking_and_pdf_text(any_model, tmp_path):
 
 def test_option_errors_are_typed(any_model, tmp_path):
     with MultiVectorCollection.open(tmp_path / "index", "docs", any_model) as store:
-        for kwargs in [{"chunk_tokens": 0}, {"chunk_tokens": -3}, {"chunk_tokens": 50, "overlap_tokens": 50},
-                       {"late_chunking": True, "overlap_tokens": 5}, {"chunk_tokens": 100_000},
-                       {"max_file_bytes": 0}]:
+        for kwargs in [
+            {"chunk_tokens": 0},
+            {"chunk_tokens": -3},
+            {"chunk_tokens": 50, "overlap_tokens": 50},
+            {"late_chunking": True, "overlap_tokens": 5},
+            {"chunk_tokens": 100_000},
+            {"max_file_bytes": 0},
+        ]:
             with pytest.raises(InputError):
                 store.index_files([tmp_path], progress=False, **kwargs)
 
@@ -204,8 +228,11 @@ def test_docs_documents_md_runs_on_the_sample_folder(any_model, tmp_path, monkey
     for block in blocks:
         if block.lstrip().startswith("MultiVectorCollection.index_files("):
             continue  # the signature, not an example
-        code = block if any_model.info.has_multi else block.replace('output="both"', 'output="dense"').replace(
-            "[m.shape for m in late.multi]", "None")
+        code = (
+            block
+            if any_model.info.has_multi
+            else block.replace('output="both"', 'output="dense"').replace("[m.shape for m in late.multi]", "None")
+        )
         exec(compile(code, "docs/documents.md", "exec"), namespace)  # noqa: S102 - our own docs
     out = capsys.readouterr().out
     assert "6 indexed, 0 unchanged" in out and "q3-report.pdf" in out

@@ -17,7 +17,7 @@ from PIL import Image
 
 from jina_local.qdrant import MultiVectorCollection
 
-GOOD = [f"note {i}: " + "words about topic %d " % (i % 13) * (1 + i % 9) for i in range(999)]
+GOOD = [f"note {i}: " + f"words about topic {i % 13} " * (1 + i % 9) for i in range(999)]
 
 
 def _bomb() -> bytes:
@@ -109,7 +109,7 @@ _KILLED_RUN = textwrap.dedent(
         time.sleep(0.2)
 
     store._backend.upsert = slow
-    texts = [f"note {i}: " + "words about topic %d " % (i % 13) * (1 + i % 9) for i in range(600)]
+    texts = [f"note {i}: " + f"words about topic {i % 13} " * (1 + i % 9) for i in range(600)]
     store.add(texts, progress=False)
     print("finished", flush=True)
     """
@@ -117,7 +117,7 @@ _KILLED_RUN = textwrap.dedent(
 
 
 def test_a_killed_add_can_be_searched_and_resumed_to_a_clean_run(tiny_v4, tiny_v4_dir: Path, tmp_path: Path) -> None:
-    texts = [f"note {i}: " + "words about topic %d " % (i % 13) * (1 + i % 9) for i in range(600)]
+    texts = [f"note {i}: " + f"words about topic {i % 13} " * (1 + i % 9) for i in range(600)]
     script = tmp_path / "run.py"
     script.write_text(_KILLED_RUN)
     killed = tmp_path / "killed"

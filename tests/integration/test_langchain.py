@@ -27,8 +27,12 @@ from jina_local.errors import DimensionError, InputError, TaskError
 from jina_local.qdrant import MultiVectorCollection
 from langchain_jina_local import JinaLocalEmbeddings, JinaLocalRetriever, MultiVectorEmbeddings
 
-PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
-         "Paris is the capital of France.", "Rain is expected tomorrow afternoon."]
+PROSE = [
+    "Cats sleep sixteen hours a day.",
+    "The quarterly revenue grew by ten percent.",
+    "Paris is the capital of France.",
+    "Rain is expected tomorrow afternoon.",
+]
 CODE = "def add(a, b):\n    return a + b"
 RED = (200, 30, 30)
 
@@ -115,8 +119,12 @@ class TestJinaLocalRetrieverStandard(RetrieversIntegrationTests):
 
 # ---------------------------------------------------------------------- embeddings contract
 def test_public_names_are_pinned() -> None:
-    assert langchain_jina_local.__all__ == ["JinaLocalEmbeddings", "JinaLocalRetriever", "JinaLocalVectorStore",
-                                            "MultiVectorEmbeddings"]
+    assert langchain_jina_local.__all__ == [
+        "JinaLocalEmbeddings",
+        "JinaLocalRetriever",
+        "JinaLocalVectorStore",
+        "MultiVectorEmbeddings",
+    ]
     assert issubclass(JinaLocalEmbeddings, MultiVectorEmbeddings)
 
 
@@ -132,8 +140,9 @@ def test_query_role_and_tasks(tiny_v4: Any) -> None:
     sym = JinaLocalEmbeddings(model=tiny_v4, query_task="text-matching")  # documents follow: one adapter
     ref = tiny_v4.encode_query(text, task="text-matching").dense[0]
     np.testing.assert_allclose(sym.embed_query(text), ref, atol=1e-5)
-    np.testing.assert_allclose(sym.embed_documents([text])[0],
-                               tiny_v4.encode_document(text, task="text-matching").dense[0], atol=1e-5)
+    np.testing.assert_allclose(
+        sym.embed_documents([text])[0], tiny_v4.encode_document(text, task="text-matching").dense[0], atol=1e-5
+    )
     forced = JinaLocalEmbeddings(model=tiny_v4, document_task="code").embed_documents([text])[0]
     np.testing.assert_allclose(forced, tiny_v4.encode_document(text, task="code").dense[0], atol=1e-5)
     with pytest.raises(TaskError, match="valid tasks"):
@@ -164,7 +173,9 @@ def test_images_from_path_str_bytes_pil_data_uri(tiny_v4: Any, image_file: Path)
     raw = image_file.read_bytes()
     uri = "data:image/png;base64," + base64.b64encode(raw).decode()
     pil = Image.open(image_file)
-    vectors = _np(emb.embed_image([str(image_file), f"file://{image_file}", image_file, raw, io.BytesIO(raw), pil, uri]))
+    vectors = _np(
+        emb.embed_image([str(image_file), f"file://{image_file}", image_file, raw, io.BytesIO(raw), pil, uri])
+    )
     np.testing.assert_allclose(vectors, np.repeat(vectors[:1], len(vectors), axis=0), atol=1e-5)
     np.testing.assert_allclose(vectors[0], tiny_v4.encode_document(image_file).dense[0], atol=1e-5)
     assert emb.embed_images == emb.embed_image  # the langchain-community spelling
@@ -183,7 +194,9 @@ def test_multi_vectors(tiny_v4: Any, image_file: Path) -> None:
     assert [len(d) for d in docs] == [len(r) for r in ref] and len(docs[0][0]) == 128
     np.testing.assert_allclose(_np(docs[1]), ref[1], atol=1e-5)
     q = emb.embed_query_multi("cats")
-    np.testing.assert_allclose(_np(q), tiny_v4.encode_query("cats", task="retrieval", output="multi").multi[0], atol=1e-5)
+    np.testing.assert_allclose(
+        _np(q), tiny_v4.encode_query("cats", task="retrieval", output="multi").multi[0], atol=1e-5
+    )
     assert len(emb.embed_image_multi([image_file])[0][0]) == 128
     assert len(asyncio.run(emb.aembed_documents_multi(PROSE[:1]))) == 1
     assert len(asyncio.run(emb.aembed_query_multi("cats"))[0]) == 128
@@ -193,8 +206,9 @@ def test_async_matches_sync(tiny_v4: Any, image_file: Path) -> None:
     emb = JinaLocalEmbeddings(model=tiny_v4)
 
     async def run() -> tuple[Any, ...]:
-        return await asyncio.gather(emb.aembed_query("cats"), emb.aembed_documents(PROSE[:2]),
-                                    emb.aembed_image([image_file]))
+        return await asyncio.gather(
+            emb.aembed_query("cats"), emb.aembed_documents(PROSE[:2]), emb.aembed_image([image_file])
+        )
 
     q, d, i = asyncio.run(run())
     np.testing.assert_allclose(q, emb.embed_query("cats"), atol=1e-5)
@@ -205,7 +219,9 @@ def test_async_matches_sync(tiny_v4: Any, image_file: Path) -> None:
 def test_lazy_loading_from_a_folder(tiny_v4: Any, tiny_v4_dir: Path) -> None:
     emb = JinaLocalEmbeddings(model_name=str(tiny_v4_dir), device="cpu", dtype="float32", local_files_only=True)
     assert emb.model is None  # nothing loaded yet
-    np.testing.assert_allclose(emb.embed_query("cats"), JinaLocalEmbeddings(model=tiny_v4).embed_query("cats"), atol=1e-5)
+    np.testing.assert_allclose(
+        emb.embed_query("cats"), JinaLocalEmbeddings(model=tiny_v4).embed_query("cats"), atol=1e-5
+    )
     assert emb.model is not None and emb.embedder is emb.model
 
 

@@ -18,7 +18,6 @@ import pytest
 from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.vectorstores import InMemoryVectorStore
-from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
 from PIL import Image
 from qdrant_client import QdrantClient, models
@@ -26,9 +25,14 @@ from qdrant_client import QdrantClient, models
 from jina_local import DimensionError, InputError, TaskError
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import FilterError, MultiVectorCollection
+from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
 
-PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
-         "Paris is the capital of France.", "Rain is expected tomorrow afternoon."]
+PROSE = [
+    "Cats sleep sixteen hours a day.",
+    "The quarterly revenue grew by ten percent.",
+    "Paris is the capital of France.",
+    "Rain is expected tomorrow afternoon.",
+]
 CODE = ["def add(a, b):\n    return a + b", "for i in range(10):\n    print(i * i)"]
 
 
@@ -44,8 +48,9 @@ class TestStandardInMemory(VectorStoreIntegrationTests):
 
     @pytest.fixture()
     def vectorstore(self) -> Any:
-        store = JinaLocalVectorStore(location=QdrantClient(":memory:"), collection_name="standard",
-                                     embedding=self.get_embeddings())
+        store = JinaLocalVectorStore(
+            location=QdrantClient(":memory:"), collection_name="standard", embedding=self.get_embeddings()
+        )
         yield store
         store.close()
 
@@ -56,8 +61,9 @@ class TestStandardEmbeddedFolder(VectorStoreIntegrationTests):
 
     @pytest.fixture()
     def vectorstore(self, tmp_path: Path) -> Any:
-        store = JinaLocalVectorStore(location=tmp_path / "index", collection_name="standard",
-                                     embedding=self.get_embeddings())
+        store = JinaLocalVectorStore(
+            location=tmp_path / "index", collection_name="standard", embedding=self.get_embeddings()
+        )
         yield store
         store.close()
 
@@ -71,9 +77,12 @@ def _png(path: Path, colour: tuple[int, int, int]) -> Path:
 @pytest.fixture()
 def jina_store(any_model: Any) -> Any:
     store = JinaLocalVectorStore.from_texts(
-        PROSE + CODE, JinaLocalEmbeddings(model=any_model),
+        PROSE + CODE,
+        JinaLocalEmbeddings(model=any_model),
         metadatas=[{"lang": "en", "n": i} for i in range(4)] + [{"lang": "py", "n": 4 + i} for i in range(2)],
-        ids=[f"doc/{i}" for i in range(6)], collection_name="jina")
+        ids=[f"doc/{i}" for i in range(6)],
+        collection_name="jina",
+    )
     yield store
     store.close()
 
@@ -131,14 +140,21 @@ def test_mmr_on_the_multi_vector_path(any_model: Any) -> None:
     texts = [PROSE[0], PROSE[0] + " ", PROSE[0] + "  ", PROSE[2], PROSE[3]]  # three near-copies
     store = JinaLocalVectorStore.from_texts(texts, emb, ids=[str(i) for i in range(5)])
     by_relevance = [d.id for d in store.similarity_search(PROSE[0], k=3)]
-    assert [d.id for d in store.max_marginal_relevance_search(PROSE[0], k=3, fetch_k=5, lambda_mult=1.0)] == by_relevance
+    assert [
+        d.id for d in store.max_marginal_relevance_search(PROSE[0], k=3, fetch_k=5, lambda_mult=1.0)
+    ] == by_relevance
     diverse = [d.id for d in store.max_marginal_relevance_search(PROSE[0], k=2, fetch_k=5, lambda_mult=0.0)]
     # lambda 0: after the most relevant, the document least like it (cosine of the stored dense vectors)
-    points = {p["stored"]["item_id"]: p["vector"]["dense"] for p in store.collection.get(
-        [p["id"] for p in store.collection.scroll()], with_vectors=True)}
+    points = {
+        p["stored"]["item_id"]: p["vector"]["dense"]
+        for p in store.collection.get([p["id"] for p in store.collection.scroll()], with_vectors=True)
+    }
     first = np.asarray(points[diverse[0]])
-    sims = {k: float(np.dot(first, v) / np.linalg.norm(first) / np.linalg.norm(v)) for k, v in points.items()
-            if k != diverse[0]}
+    sims = {
+        k: float(np.dot(first, v) / np.linalg.norm(first) / np.linalg.norm(v))
+        for k, v in points.items()
+        if k != diverse[0]
+    }
     assert diverse[0] == by_relevance[0] and diverse[1] == min(sims, key=sims.get)
     assert sims[diverse[1]] < max(sims.values())  # the near-copies of the first were passed over
     mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 2, "fetch_k": 5}).invoke(PROSE[0])
@@ -147,35 +163,41 @@ def test_mmr_on_the_multi_vector_path(any_model: Any) -> None:
 
 
 def test_images_on_the_jina_path(any_model: Any, tmp_path: Path) -> None:
-    store = JinaLocalVectorStore(location=":memory:", collection_name="img", embedding=JinaLocalEmbeddings(model=any_model))
+    store = JinaLocalVectorStore(
+        location=":memory:", collection_name="img", embedding=JinaLocalEmbeddings(model=any_model)
+    )
     red, blue = _png(tmp_path / "red.png", (200, 30, 30)), _png(tmp_path / "blue.png", (20, 30, 220))
     ids = store.add_images([str(red), str(blue)], [{"colour": "red"}, {"colour": "blue"}], ids=["r", "b"])
     store.add_texts(PROSE[:2])
-    (hit,) = store.similarity_search_by_image(str(_png(tmp_path / "red2.png", (200, 30, 30))), k=1,
-                                              filter={"kind": "image"})
+    (hit,) = store.similarity_search_by_image(
+        str(_png(tmp_path / "red2.png", (200, 30, 30))), k=1, filter={"kind": "image"}
+    )
     assert ids == ["r", "b"] and hit.id == "r" and hit.page_content == str(red) and hit.metadata == {"colour": "red"}
     store.close()
 
 
 async def test_async_and_from_documents(any_model: Any, tmp_path: Path) -> None:
     docs = [Document(page_content=t, metadata={"n": i}, id=f"d{i}") for i, t in enumerate(PROSE)]
-    store = await JinaLocalVectorStore.afrom_documents(docs, JinaLocalEmbeddings(model=any_model),
-                                                       location=tmp_path / "index", collection_name="docs")
+    store = await JinaLocalVectorStore.afrom_documents(
+        docs, JinaLocalEmbeddings(model=any_model), location=tmp_path / "index", collection_name="docs"
+    )
     found = await store.asimilarity_search(PROSE[1], k=1)
     assert found[0].id == "d1" and found[0].metadata == {"n": 1}
     assert [d.id for d in await store.aget_by_ids(["d3"])] == ["d3"]
     await store.adelete(["d3"])
     store.close()
-    again = JinaLocalVectorStore(location=tmp_path / "index", collection_name="docs",
-                                 embedding=JinaLocalEmbeddings(model=any_model))  # persisted in the folder
+    again = JinaLocalVectorStore(
+        location=tmp_path / "index", collection_name="docs", embedding=JinaLocalEmbeddings(model=any_model)
+    )  # persisted in the folder
     assert again.collection.count() == 3
     again.close()
 
 
 def test_dense_only_path_with_other_embeddings(tmp_path: Path) -> None:
     fake = DeterministicFakeEmbedding(size=8)
-    store = JinaLocalVectorStore.from_texts(PROSE, fake, metadatas=[{"n": i} for i in range(4)], location=tmp_path,
-                                            collection_name="fake")
+    store = JinaLocalVectorStore.from_texts(
+        PROSE, fake, metadatas=[{"n": i} for i in range(4)], location=tmp_path, collection_name="fake"
+    )
     assert not store.uses_jina_local and not store.collection.has_multi and store.collection.dense_dim == 8
     (doc,) = store.similarity_search(PROSE[2], k=1)
     assert doc.page_content == PROSE[2]
@@ -197,11 +219,14 @@ def test_in_memory_store_with_prose_and_code_shares_one_space(tiny_v4: Any) -> N
     stored = np.stack([store.store[str(i)]["vector"] for i in range(len(texts))])
     # every document, code included, is on the queries' adapter (retrieval), like the query itself
     np.testing.assert_allclose(stored, tiny_v4.encode_document(texts, task="retrieval").dense, atol=1e-5)
-    np.testing.assert_allclose(emb.embed_query("add"), tiny_v4.encode_query("add", task="retrieval").dense[0], atol=1e-5)
+    np.testing.assert_allclose(
+        emb.embed_query("add"), tiny_v4.encode_query("add", task="retrieval").dense[0], atol=1e-5
+    )
     assert not np.allclose(stored[2:], tiny_v4.encode_document(CODE).dense, atol=1e-3)  # auto would use 'code'
     code_emb = JinaLocalEmbeddings(model=tiny_v4, query_task="code")  # a code index: both sides on 'code'
-    np.testing.assert_allclose(code_emb.embed_documents(PROSE[:1]), tiny_v4.encode_document(PROSE[:1], task="code").dense,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        code_emb.embed_documents(PROSE[:1]), tiny_v4.encode_document(PROSE[:1], task="code").dense, atol=1e-5
+    )
     routed = JinaLocalEmbeddings(model=tiny_v4, document_task="auto")  # opt-in per-item routing
     np.testing.assert_allclose(routed.embed_documents(texts), tiny_v4.encode_document(texts).dense, atol=1e-5)
 
@@ -222,19 +247,27 @@ def test_conventions_names_kwargs_and_early_errors(tiny_v4: Any, tiny_v4_dir: Pa
         JinaLocalEmbeddings(model_name=name, query_task="retrieval.questions")
     with pytest.raises(DimensionError, match="valid"):
         JinaLocalEmbeddings(model=tiny_v4, dimensions=7)
-    hf = JinaLocalEmbeddings(model_name=name, model_kwargs={"device": "cpu", "torch_dtype": "float32"},
-                             encode_kwargs={"batch_size": 3, "normalize_embeddings": True})
+    hf = JinaLocalEmbeddings(
+        model_name=name,
+        model_kwargs={"device": "cpu", "torch_dtype": "float32"},
+        encode_kwargs={"batch_size": 3, "normalize_embeddings": True},
+    )
     assert (hf.device, hf.dtype, hf.batch_size) == ("cpu", "float32", 3)
-    for kwargs, needle in (({"model_kwargs": {"trust_remote_code": True}}, "never runs remote code"),
-                           ({"encode_kwargs": {"normalize_embeddings": False}}, "always L2-normalised"),
-                           ({"encode_kwargs": {"precision": "int8"}}, r"encode_kwargs\['precision'\]"),
-                           ({"model_kwargs": {"attn_implementation": "sdpa"}}, "model_kwargs\\['attn_implementation'\\]")):
+    for kwargs, needle in (
+        ({"model_kwargs": {"trust_remote_code": True}}, "never runs remote code"),
+        ({"encode_kwargs": {"normalize_embeddings": False}}, "always L2-normalised"),
+        ({"encode_kwargs": {"precision": "int8"}}, r"encode_kwargs\['precision'\]"),
+        ({"model_kwargs": {"attn_implementation": "sdpa"}}, "model_kwargs\\['attn_implementation'\\]"),
+    ):
         with pytest.raises(InputError, match=needle):
             JinaLocalEmbeddings(model_name=name, **kwargs)
     short = JinaLocalEmbeddings(model=tiny_v4, max_length=4)
     assert not np.allclose(short.embed_documents([PROSE[0]]), default.embed_documents([PROSE[0]]), atol=1e-4)
-    np.testing.assert_allclose(short.embed_documents([PROSE[0]]),
-                               tiny_v4.encode_document([PROSE[0]], task="retrieval", max_length=4).dense, atol=1e-6)
+    np.testing.assert_allclose(
+        short.embed_documents([PROSE[0]]),
+        tiny_v4.encode_document([PROSE[0]], task="retrieval", max_length=4).dense,
+        atol=1e-6,
+    )
 
 
 def test_pickle_deepcopy_and_one_shared_model(tiny_v4: Any, tiny_v4_dir: Path) -> None:
@@ -261,7 +294,9 @@ def test_store_construction_errors(tiny_v4: Any) -> None:
     with pytest.raises(CollectionConfigError, match="without a model"):
         JinaLocalVectorStore(collection=bare, embedding=JinaLocalEmbeddings(model=tiny_v4))
     with pytest.raises(TypeError, match="unexpected argument"):
-        JinaLocalVectorStore(collection=bare, embedding=DeterministicFakeEmbedding(size=64)).similarity_search("x", lim=2)
+        JinaLocalVectorStore(collection=bare, embedding=DeterministicFakeEmbedding(size=64)).similarity_search(
+            "x", lim=2
+        )
     bare.close()
 
 
@@ -272,9 +307,11 @@ def test_late_chunking_is_passed_through_only_when_set(tiny_v4: Any) -> None:
     assert "late_chunking" not in plain.encode_options()  # unset: the core's default, whatever it is
     chunked = JinaLocalEmbeddings(model=tiny_v4, late_chunking=True)
     if "late_chunking" in inspect.signature(tiny_v4.encode).parameters:
-        np.testing.assert_allclose(chunked.embed_documents(PROSE[:2]),
-                                   tiny_v4.encode_document(PROSE[:2], task="retrieval", late_chunking=True).dense,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            chunked.embed_documents(PROSE[:2]),
+            tiny_v4.encode_document(PROSE[:2], task="retrieval", late_chunking=True).dense,
+            atol=1e-5,
+        )
     else:
         with pytest.raises(InputError, match="late_chunking=True needs a jina-local whose encode"):
             chunked.embed_documents(PROSE[:2])

@@ -14,22 +14,26 @@ import io
 from pathlib import Path
 from typing import Any
 
+import llama_index.embeddings.jina_local as emb_pkg
+import llama_index.retrievers.jina_local as ret_pkg
 import numpy as np
 import pytest
 from llama_index.core.embeddings import MultiModalEmbedding
 from llama_index.core.schema import ImageNode, MetadataMode, NodeWithScore, QueryBundle, TextNode
+from llama_index.embeddings.jina_local import JinaLocalEmbedding
+from llama_index.retrievers.jina_local import JinaLocalRetriever
 from PIL import Image
 from qdrant_client import models
 
-import llama_index.embeddings.jina_local as emb_pkg
-import llama_index.retrievers.jina_local as ret_pkg
 from jina_local.errors import DimensionError, InputError
 from jina_local.qdrant import MultiVectorCollection
-from llama_index.embeddings.jina_local import JinaLocalEmbedding
-from llama_index.retrievers.jina_local import JinaLocalRetriever
 
-PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
-         "Paris is the capital of France.", "Rain is expected tomorrow afternoon."]
+PROSE = [
+    "Cats sleep sixteen hours a day.",
+    "The quarterly revenue grew by ten percent.",
+    "Paris is the capital of France.",
+    "Rain is expected tomorrow afternoon.",
+]
 CODE = "def add(a, b):\n    return a + b"
 
 
@@ -60,9 +64,18 @@ def test_public_names_and_namespace_packages() -> None:
     # implicit namespace packages: we must not own llama_index.embeddings / .retrievers
     assert getattr(llama_index.embeddings, "__file__", None) is None
     assert getattr(llama_index.retrievers, "__file__", None) is None
-    hooks = ["_get_query_embedding", "_aget_query_embedding", "_get_text_embedding", "_aget_text_embedding",
-             "_get_text_embeddings", "_aget_text_embeddings", "_get_image_embedding", "_aget_image_embedding",
-             "_get_image_embeddings", "_aget_image_embeddings"]
+    hooks = [
+        "_get_query_embedding",
+        "_aget_query_embedding",
+        "_get_text_embedding",
+        "_aget_text_embedding",
+        "_get_text_embeddings",
+        "_aget_text_embeddings",
+        "_get_image_embedding",
+        "_aget_image_embedding",
+        "_get_image_embeddings",
+        "_aget_image_embeddings",
+    ]
     for name in hooks:  # batching is never lost to the base class's one-by-one loops
         assert name in JinaLocalEmbedding.__dict__, name
     assert not JinaLocalEmbedding.__abstractmethods__
@@ -78,7 +91,9 @@ def test_batch_equals_single(embed: JinaLocalEmbedding, tiny_v4: Any) -> None:
     assert all(type(x) is float for x in batch[0])
 
 
-def test_batch_hook_gets_whole_batches(embed: JinaLocalEmbedding, tiny_v4: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_batch_hook_gets_whole_batches(
+    embed: JinaLocalEmbedding, tiny_v4: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[int] = []
     real = tiny_v4.encode
 
@@ -98,10 +113,13 @@ def test_query_differs_from_document_under_retrieval(embed: JinaLocalEmbedding, 
     assert not np.allclose(query, doc, atol=1e-3)
     np.testing.assert_allclose(query, tiny_v4.encode_query(text, task="retrieval").dense[0], atol=1e-5)
     code = JinaLocalEmbedding(model=tiny_v4, query_task="code")
-    np.testing.assert_allclose(code.get_query_embedding(text), tiny_v4.encode_query(text, task="code").dense[0], atol=1e-5)
+    np.testing.assert_allclose(
+        code.get_query_embedding(text), tiny_v4.encode_query(text, task="code").dense[0], atol=1e-5
+    )
     sym = JinaLocalEmbedding(model=tiny_v4, query_task="text-matching")  # documents follow
-    np.testing.assert_allclose(sym.get_text_embedding(text),
-                               tiny_v4.encode_document(text, task="text-matching").dense[0], atol=1e-5)
+    np.testing.assert_allclose(
+        sym.get_text_embedding(text), tiny_v4.encode_document(text, task="text-matching").dense[0], atol=1e-5
+    )
     agg = embed.get_agg_embedding_from_queries([text])
     np.testing.assert_allclose(agg, query, atol=1e-5)
 
@@ -129,7 +147,11 @@ def test_empty_in_empty_out(embed: JinaLocalEmbedding) -> None:
 def test_dimensions_honoured(tiny_v4: Any, image_file: Path) -> None:
     small = min(tiny_v4.info.matryoshka_dims)
     emb = JinaLocalEmbedding(model=tiny_v4, dimensions=small)
-    vectors = [emb.get_query_embedding("cats"), emb.get_text_embedding("cats"), emb.get_image_embedding(str(image_file))]
+    vectors = [
+        emb.get_query_embedding("cats"),
+        emb.get_text_embedding("cats"),
+        emb.get_image_embedding(str(image_file)),
+    ]
     assert [len(v) for v in vectors] == [small] * 3
     np.testing.assert_allclose(np.linalg.norm(_np(vectors), axis=1), 1.0, atol=1e-5)
     with pytest.raises(DimensionError, match="valid"):
@@ -191,7 +213,9 @@ def test_retriever_nodes(store: MultiVectorCollection, image_file: Path) -> None
     assert len({r.node.node_id for r in results}) == 6
 
 
-def test_retriever_filters_modes_image_and_async(store: MultiVectorCollection, image_file: Path, tmp_path: Path) -> None:
+def test_retriever_filters_modes_image_and_async(
+    store: MultiVectorCollection, image_file: Path, tmp_path: Path
+) -> None:
     only_code = models.Filter(must=[models.FieldCondition(key="task", match=models.MatchValue(value="code"))])
     (hit,) = JinaLocalRetriever(store, filter=only_code, mode="dense").retrieve("add two numbers")
     assert hit.node.get_content() == CODE

@@ -44,17 +44,24 @@ from PIL import Image
 from jina_local import InputError
 from jina_local.qdrant import FilterError, MultiVectorCollection
 
-PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
-         "Paris is the capital of France.", "Rain is expected tomorrow afternoon."]
+PROSE = [
+    "Cats sleep sixteen hours a day.",
+    "The quarterly revenue grew by ten percent.",
+    "Paris is the capital of France.",
+    "Rain is expected tomorrow afternoon.",
+]
 CODE = "def add(a, b):\n    return a + b"
 
 
 def _nodes() -> list[TextNode]:
     nodes = []
     for i, text in enumerate(PROSE + [CODE]):
-        node = TextNode(text=text, id_=f"node-{i}", metadata={"n": i, "lang": "py" if text == CODE else "en",
-                                                              "tags": ["a", "b"] if i % 2 else ["a"]},
-                        excluded_embed_metadata_keys=["n", "lang", "tags"])
+        node = TextNode(
+            text=text,
+            id_=f"node-{i}",
+            metadata={"n": i, "lang": "py" if text == CODE else "en", "tags": ["a", "b"] if i % 2 else ["a"]},
+            excluded_embed_metadata_keys=["n", "lang", "tags"],
+        )
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=f"doc-{i // 2}")
         nodes.append(node)
     return nodes
@@ -73,7 +80,10 @@ def test_package_and_names() -> None:
 
     assert vs_pkg.__all__ == ["JinaLocalVectorStore", "to_filter"]
     assert getattr(llama_index.vector_stores, "__file__", None) is None  # implicit namespace package
-    assert JinaLocalVectorStore.class_name() == "JinaLocalVectorStore" and JinaLocalVectorStore.model_fields["stores_text"].default
+    assert (
+        JinaLocalVectorStore.class_name() == "JinaLocalVectorStore"
+        and JinaLocalVectorStore.model_fields["stores_text"].default
+    )
 
 
 def test_query_string_searches_like_the_collection_and_keeps_nodes_whole(store: Any, any_model: Any) -> None:
@@ -82,10 +92,16 @@ def test_query_string_searches_like_the_collection_and_keeps_nodes_whole(store: 
     ref.add(PROSE + [CODE])
     want = [h.payload["text"] for h in ref.search("how long do cats sleep", limit=5)]
     assert [n.get_content() for n in result.nodes] == want
-    assert result.similarities == pytest.approx([h.score for h in ref.search("how long do cats sleep", limit=5)], abs=1e-5)
+    assert result.similarities == pytest.approx(
+        [h.score for h in ref.search("how long do cats sleep", limit=5)], abs=1e-5
+    )
     by_id = {n.node_id: n for n in result.nodes}
     assert set(by_id) == {f"node-{i}" for i in range(5)} and result.ids == [n.node_id for n in result.nodes]
-    assert by_id["node-3"].ref_doc_id == "doc-1" and by_id["node-3"].metadata == {"n": 3, "lang": "en", "tags": ["a", "b"]}
+    assert by_id["node-3"].ref_doc_id == "doc-1" and by_id["node-3"].metadata == {
+        "n": 3,
+        "lang": "en",
+        "tags": ["a", "b"],
+    }
     assert by_id["node-4"].excluded_embed_metadata_keys == ["n", "lang", "tags"]
     ref.close()
 
@@ -95,8 +111,9 @@ def test_dense_query_embedding_and_mmr(store: Any, any_model: Any) -> None:
     q = emb.get_query_embedding("Paris")
     dense = store.query(VectorStoreQuery(query_embedding=q, similarity_top_k=2))
     assert len(dense.nodes) == 2 and dense.similarities[0] >= dense.similarities[1]
-    mmr = store.query(VectorStoreQuery(query_str="Paris", similarity_top_k=3, mode=VectorStoreQueryMode.MMR,
-                                       mmr_threshold=1.0))
+    mmr = store.query(
+        VectorStoreQuery(query_str="Paris", similarity_top_k=3, mode=VectorStoreQueryMode.MMR, mmr_threshold=1.0)
+    )
     top = store.query(VectorStoreQuery(query_str="Paris", similarity_top_k=3))
     assert [n.node_id for n in mmr.nodes] == [n.node_id for n in top.nodes]  # lambda 1 = by relevance
     with pytest.raises(InputError, match="'hybrid' is not supported"):
@@ -126,8 +143,10 @@ def test_get_delete_clear_and_async(store: Any) -> None:
 def test_every_metadata_filter_operator(store: Any) -> None:
     def ids(*filters: Any, condition: FilterCondition = FilterCondition.AND) -> set[int]:
         flt = MetadataFilters(filters=list(filters), condition=condition)
-        return {n.metadata["n"] for n in store.query(VectorStoreQuery(query_str="cats", similarity_top_k=10,
-                                                                       filters=flt)).nodes}
+        return {
+            n.metadata["n"]
+            for n in store.query(VectorStoreQuery(query_str="cats", similarity_top_k=10, filters=flt)).nodes
+        }
 
     F, Op = MetadataFilter, FilterOperator
     assert ids(F(key="n", value=2)) == {2}
@@ -145,8 +164,12 @@ def test_every_metadata_filter_operator(store: Any) -> None:
     assert ids(F(key="missing", value=None, operator=Op.IS_EMPTY)) == {0, 1, 2, 3, 4}
     assert ids(F(key="n", value=0), F(key="n", value=4), condition=FilterCondition.OR) == {0, 4}
     assert ids(F(key="n", value=0), F(key="n", value=4), condition=FilterCondition.NOT) == {1, 2, 3}
-    nested = MetadataFilters(filters=[F(key="lang", value="en"), MetadataFilters(
-        filters=[F(key="n", value=0), F(key="n", value=3)], condition=FilterCondition.OR)])
+    nested = MetadataFilters(
+        filters=[
+            F(key="lang", value="en"),
+            MetadataFilters(filters=[F(key="n", value=0), F(key="n", value=3)], condition=FilterCondition.OR),
+        ]
+    )
     assert ids(nested) == {0, 3}
     with pytest.raises(FilterError, match="'lang'.*'text_match_insensitive'"):
         ids(F(key="lang", value="PY", operator=Op.TEXT_MATCH_INSENSITIVE))
@@ -159,8 +182,11 @@ def test_every_metadata_filter_operator(store: Any) -> None:
 def test_vector_store_index_over_a_storage_context(any_model: Any, tmp_path: Path) -> None:
     store = JinaLocalVectorStore(location=tmp_path / "index", collection_name="docs", model=any_model)
     docs = [Document(text=t, metadata={"n": i}, id_=f"d{i}") for i, t in enumerate(PROSE)]
-    index = VectorStoreIndex.from_documents(docs, storage_context=StorageContext.from_defaults(vector_store=store),
-                                            embed_model=JinaLocalEmbedding(model=any_model))
+    index = VectorStoreIndex.from_documents(
+        docs,
+        storage_context=StorageContext.from_defaults(vector_store=store),
+        embed_model=JinaLocalEmbedding(model=any_model),
+    )
     hits = index.as_retriever(similarity_top_k=2).retrieve(PROSE[2])
     assert len(hits) == 2 and {h.node.ref_doc_id for h in hits} <= {f"d{i}" for i in range(4)}
     filtered = index.as_retriever(filters=MetadataFilters(filters=[MetadataFilter(key="n", value=1)])).retrieve("x")
@@ -173,9 +199,12 @@ def test_vector_store_index_over_a_storage_context(any_model: Any, tmp_path: Pat
 def test_ingestion_pipeline_with_docstore_dedup(any_model: Any) -> None:
     store = JinaLocalVectorStore(location=":memory:", collection_name="pipe", model=any_model)
     # the pipeline hands only embedded nodes to a vector store, hence the embedding step
-    pipeline = IngestionPipeline(transformations=[SentenceSplitter(chunk_size=64, chunk_overlap=0),
-                                                  JinaLocalEmbedding(model=any_model)], vector_store=store,
-                                 docstore=SimpleDocumentStore(), docstore_strategy=DocstoreStrategy.UPSERTS)
+    pipeline = IngestionPipeline(
+        transformations=[SentenceSplitter(chunk_size=64, chunk_overlap=0), JinaLocalEmbedding(model=any_model)],
+        vector_store=store,
+        docstore=SimpleDocumentStore(),
+        docstore_strategy=DocstoreStrategy.UPSERTS,
+    )
     docs = [Document(text=t, id_=f"d{i}") for i, t in enumerate(PROSE)]
     assert len(pipeline.run(documents=docs)) == 4 and store.collection.count() == 4
     assert pipeline.run(documents=docs) == [] and store.collection.count() == 4  # unchanged: nothing re-encoded
@@ -194,10 +223,15 @@ def test_multimodal_index_keeps_image_paths(any_model: Any, tmp_path: Path) -> N
     text_store = JinaLocalVectorStore(location=":memory:", collection_name="text", model=any_model)
     image_store = JinaLocalVectorStore(location=":memory:", collection_name="images", model=any_model)
     emb = JinaLocalEmbedding(model=any_model)
-    nodes = [TextNode(text=t) for t in PROSE[:2]] + [ImageNode(image_path=p, metadata={"file": Path(p).name}) for p in paths]
+    nodes = [TextNode(text=t) for t in PROSE[:2]] + [
+        ImageNode(image_path=p, metadata={"file": Path(p).name}) for p in paths
+    ]
     index = MultiModalVectorStoreIndex(
-        nodes, storage_context=StorageContext.from_defaults(vector_store=text_store, image_store=image_store),
-        embed_model=emb, image_embed_model=emb)
+        nodes,
+        storage_context=StorageContext.from_defaults(vector_store=text_store, image_store=image_store),
+        embed_model=emb,
+        image_embed_model=emb,
+    )
     assert image_store.collection.count() == 2 and set(image_store.collection.metadata["kinds"]) == {"image"}
     retriever = index.as_retriever(similarity_top_k=1, image_similarity_top_k=2)
     images = retriever.text_to_image_retrieve("a red square")
@@ -210,7 +244,9 @@ def test_multimodal_index_keeps_image_paths(any_model: Any, tmp_path: Path) -> N
 def test_dense_only_store_uses_the_nodes_embeddings() -> None:
     store = JinaLocalVectorStore(location=":memory:", collection_name="mock", dense_dim=8)
     mock = MockEmbedding(embed_dim=8)
-    index = VectorStoreIndex(_nodes(), storage_context=StorageContext.from_defaults(vector_store=store), embed_model=mock)
+    index = VectorStoreIndex(
+        _nodes(), storage_context=StorageContext.from_defaults(vector_store=store), embed_model=mock
+    )
     assert not store.collection.has_multi and store.collection.count() == 5
     assert len(index.as_retriever(similarity_top_k=3).retrieve("cats")) == 3
     with pytest.raises(InputError, match="no embedding"):
@@ -241,5 +277,7 @@ def test_embedding_pickles_and_copies_without_the_model(tiny_v4: Any, tiny_v4_di
     assert named.embedder is tiny_v4
     with pytest.raises(InputError, match="never runs remote code"):
         JinaLocalEmbedding(model_name=str(tiny_v4_dir), model_kwargs={"trust_remote_code": True})
-    hf = JinaLocalEmbedding(model_name=str(tiny_v4_dir), model_kwargs={"device": "cpu"}, encode_kwargs={"batch_size": 4})
+    hf = JinaLocalEmbedding(
+        model_name=str(tiny_v4_dir), model_kwargs={"device": "cpu"}, encode_kwargs={"batch_size": 4}
+    )
     assert hf.device == "cpu" and hf.embed_batch_size == 4

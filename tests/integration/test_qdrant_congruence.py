@@ -44,8 +44,16 @@ def corpus() -> dict[str, Any]:
     texts = [f"document number {i}" for i in range(N)]
     q_multi = [_unit(centres[j] + 0.6 * rng.standard_normal((6, 128))) for j in range(3)]
     q_dense = [_unit(q[:, :DIM].mean(0)) for q in q_multi]
-    return {"dense": np.stack(dense), "multi": multi, "payloads": payloads, "tasks": tasks, "kinds": kinds,
-            "texts": texts, "q_dense": q_dense, "q_multi": q_multi}
+    return {
+        "dense": np.stack(dense),
+        "multi": multi,
+        "payloads": payloads,
+        "tasks": tasks,
+        "kinds": kinds,
+        "texts": texts,
+        "q_dense": q_dense,
+        "q_multi": q_multi,
+    }
 
 
 def _open(kind: str, root: Path, **kwargs: Any) -> MultiVectorCollection:
@@ -57,8 +65,9 @@ def _open(kind: str, root: Path, **kwargs: Any) -> MultiVectorCollection:
 
 
 def _fill(store: MultiVectorCollection, c: dict[str, Any]) -> list[str | None]:
-    summary = store.add_embeddings(c["dense"], c["multi"], payloads=c["payloads"], tasks=c["tasks"],
-                                   kinds=c["kinds"], texts=c["texts"])
+    summary = store.add_embeddings(
+        c["dense"], c["multi"], payloads=c["payloads"], tasks=c["tasks"], kinds=c["kinds"], texts=c["texts"]
+    )
     assert summary.ok and summary.added == N
     return summary.ids
 
@@ -67,7 +76,9 @@ def _maxsim(q: np.ndarray, docs: list[np.ndarray]) -> np.ndarray:
     return np.array([float((q @ d.T).max(axis=1).sum()) for d in docs])
 
 
-def _reference(c: dict[str, Any], qi: int, mode: str, mask: np.ndarray, limit: int, prefetch: int) -> list[tuple[int, float]]:
+def _reference(
+    c: dict[str, Any], qi: int, mode: str, mask: np.ndarray, limit: int, prefetch: int
+) -> list[tuple[int, float]]:
     idx = np.flatnonzero(mask)
     dense_scores = c["dense"][idx] @ c["q_dense"][qi]
     if mode == "dense":
@@ -107,27 +118,51 @@ def test_all_backends_match_numpy_and_each_other(stores, corpus, mode: str) -> N
     for qi in range(3):
         ref = _reference(corpus, qi, mode, np.ones(N, bool), limit=10, prefetch=20)
         for kind in BACKENDS:
-            hits = opened[kind][0].search_embeddings(corpus["q_dense"][qi], corpus["q_multi"][qi], limit=10,
-                                                     prefetch_limit=20, mode=mode)
+            hits = opened[kind][0].search_embeddings(
+                corpus["q_dense"][qi], corpus["q_multi"][qi], limit=10, prefetch_limit=20, mode=mode
+            )
             assert [h.id for h in hits] == [ids[i] for i, _ in ref], (kind, qi)
             np.testing.assert_allclose([h.score for h in hits], [s for _, s in ref], atol=TOL, rtol=TOL)
             assert hits[0].payload["n"] == ref[0][0] and hits[0].payload["text"] == f"document number {ref[0][0]}"
 
 
 FILTERS = {
-    "group": (models.Filter(must=[models.FieldCondition(key="group", match=models.MatchValue(value="g1"))]),
-              lambda p: p["group"] == "g1"),
-    "any+range": (models.Filter(must=[models.FieldCondition(key="group", match=models.MatchAny(any=["g0", "g2"])),
-                                      models.FieldCondition(key="n", range=models.Range(gte=10, lt=60))]),
-                  lambda p: p["group"] in ("g0", "g2") and 10 <= p["n"] < 60),
-    "must_not+should": (models.Filter(must_not=[models.FieldCondition(key="group", match=models.MatchValue(value="g3"))],
-                                      should=[models.FieldCondition(key="n", range=models.Range(lt=20)),
-                                              models.FieldCondition(key="kind", match=models.MatchValue(value="code"))]),
-                        lambda p: p["group"] != "g3" and (p["n"] < 20 or p["n"] % 3 == 0)),
-    "nested filter": (models.Filter(must=[models.Filter(should=[
-        models.FieldCondition(key="task", match=models.MatchValue(value="code")),
-        models.FieldCondition(key="source", match=models.MatchValue(value="doc-7"))])]),
-        lambda p: p["n"] % 3 == 0 or p["n"] == 7),
+    "group": (
+        models.Filter(must=[models.FieldCondition(key="group", match=models.MatchValue(value="g1"))]),
+        lambda p: p["group"] == "g1",
+    ),
+    "any+range": (
+        models.Filter(
+            must=[
+                models.FieldCondition(key="group", match=models.MatchAny(any=["g0", "g2"])),
+                models.FieldCondition(key="n", range=models.Range(gte=10, lt=60)),
+            ]
+        ),
+        lambda p: p["group"] in ("g0", "g2") and 10 <= p["n"] < 60,
+    ),
+    "must_not+should": (
+        models.Filter(
+            must_not=[models.FieldCondition(key="group", match=models.MatchValue(value="g3"))],
+            should=[
+                models.FieldCondition(key="n", range=models.Range(lt=20)),
+                models.FieldCondition(key="kind", match=models.MatchValue(value="code")),
+            ],
+        ),
+        lambda p: p["group"] != "g3" and (p["n"] < 20 or p["n"] % 3 == 0),
+    ),
+    "nested filter": (
+        models.Filter(
+            must=[
+                models.Filter(
+                    should=[
+                        models.FieldCondition(key="task", match=models.MatchValue(value="code")),
+                        models.FieldCondition(key="source", match=models.MatchValue(value="doc-7")),
+                    ]
+                )
+            ]
+        ),
+        lambda p: p["n"] % 3 == 0 or p["n"] == 7,
+    ),
 }
 
 
@@ -141,8 +176,9 @@ def test_filters_agree_on_every_backend(stores, corpus, name: str, mode: str) ->
     ref = _reference(corpus, 1, mode, mask, limit=5, prefetch=15)
     for kind in BACKENDS:
         store = opened[kind][0]
-        hits = store.search_embeddings(corpus["q_dense"][1], corpus["q_multi"][1], limit=5, prefetch_limit=15,
-                                       mode=mode, filter=flt)
+        hits = store.search_embeddings(
+            corpus["q_dense"][1], corpus["q_multi"][1], limit=5, prefetch_limit=15, mode=mode, filter=flt
+        )
         assert [h.id for h in hits] == [ids[i] for i, _ in ref], kind
         np.testing.assert_allclose([h.score for h in hits], [s for _, s in ref], atol=TOL, rtol=TOL)
         assert store.count(flt) == int(mask.sum())
@@ -162,8 +198,14 @@ def test_readding_is_idempotent(stores, corpus) -> None:
     opened, _ = stores
     for kind in BACKENDS:
         store, ids = opened[kind]
-        again = store.add_embeddings(corpus["dense"][:10], corpus["multi"][:10], payloads=corpus["payloads"][:10],
-                                     tasks=corpus["tasks"][:10], kinds=corpus["kinds"][:10], texts=corpus["texts"][:10])
+        again = store.add_embeddings(
+            corpus["dense"][:10],
+            corpus["multi"][:10],
+            payloads=corpus["payloads"][:10],
+            tasks=corpus["tasks"][:10],
+            kinds=corpus["kinds"][:10],
+            texts=corpus["texts"][:10],
+        )
         assert again.ids == ids[:10]
         assert store.count() == N
 
@@ -231,5 +273,7 @@ def test_bad_vectors_are_reported_per_item(tmp_path: Path, corpus) -> None:
     # metadata is nested (layout 2): a caller's "task" key no longer clashes with jina-local's own field
     mine = store.add_embeddings(corpus["dense"][:1], corpus["multi"][:1], payloads=[{"task": "mine"}])
     (point,) = store.get(mine.ids)
-    assert mine.added == 1 and point["stored"]["metadata"] == {"task": "mine"} and point["payload"]["task"] == "retrieval"
+    assert (
+        mine.added == 1 and point["stored"]["metadata"] == {"task": "mine"} and point["payload"]["task"] == "retrieval"
+    )
     store.close()

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pytest
 from langchain_core.documents import Document
-from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
 from langchain_qdrant import QdrantVectorStore as LangChainQdrant
 from llama_index.core.schema import TextNode
 from llama_index.core.vector_stores.types import VectorStoreQuery
@@ -29,9 +28,13 @@ from qdrant_client import QdrantClient
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import MultiVectorCollection
 from jina_local.qdrant._base import PointRecord
+from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
 
-PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
-         "Paris is the capital of France."]
+PROSE = [
+    "Cats sleep sixteen hours a day.",
+    "The quarterly revenue grew by ten percent.",
+    "Paris is the capital of France.",
+]
 CODE = "def add(a, b):\n    return a + b"
 META = [{"lang": "en", "n": 0}, {"lang": "en", "n": 1}, {"lang": "en", "n": 2}, {"lang": "py", "n": 3}]
 
@@ -53,16 +56,26 @@ def _fill(writer: str, client: QdrantClient, model: Any) -> None:
 
 
 @pytest.mark.parametrize("writer", ["collection", "langchain", "llamaindex"])
-def test_langchain_qdrant_and_llama_index_read_content_and_metadata(writer: str, any_model: Any, tmp_path: Path) -> None:
+def test_langchain_qdrant_and_llama_index_read_content_and_metadata(
+    writer: str, any_model: Any, tmp_path: Path
+) -> None:
     for client in (QdrantClient(":memory:"), QdrantClient(path=str(tmp_path / writer))):
         _fill(writer, client, any_model)
         emb = JinaLocalEmbeddings(model=any_model, document_task="retrieval")
-        lc = LangChainQdrant(client=client, collection_name="docs", embedding=emb, vector_name="dense",
-                             content_payload_key="text", metadata_payload_key="metadata")
+        lc = LangChainQdrant(
+            client=client,
+            collection_name="docs",
+            embedding=emb,
+            vector_name="dense",
+            content_payload_key="text",
+            metadata_payload_key="metadata",
+        )
         docs = lc.similarity_search(PROSE[0], k=4)
         assert {d.page_content for d in docs} == set(PROSE) | {CODE}
         for d in docs:
-            mine = {k: v for k, v in d.metadata.items() if k not in ("_id", "_collection_name")}  # langchain-qdrant's own
+            mine = {
+                k: v for k, v in d.metadata.items() if k not in ("_id", "_collection_name")
+            }  # langchain-qdrant's own
             assert mine == META[(PROSE + [CODE]).index(d.page_content)]
         llama = LlamaQdrant(collection_name="docs", client=client, dense_vector_name="dense")
         result = llama.query(VectorStoreQuery(query_embedding=emb.embed_query(PROSE[0]), similarity_top_k=4))
@@ -79,9 +92,23 @@ def test_layout_1_points_are_read_and_filtered_beside_new_ones(tiny_v4: Any, tmp
     coll = MultiVectorCollection.open(tmp_path, "old", model=tiny_v4)
     res = tiny_v4.encode_document(["An old flat point."], output="both")
     old_id = "00000000-0000-4000-8000-000000000001"
-    coll._backend.upsert([PointRecord(old_id, res.dense[0], res.multi[0],  # written as jina-local 0.1 did
-                                      {"kind": "text", "task": "retrieval", "source": "old.md",
-                                       "text": "An old flat point.", "lang": "en", "n": 9})])
+    coll._backend.upsert(
+        [
+            PointRecord(
+                old_id,
+                res.dense[0],
+                res.multi[0],  # written as jina-local 0.1 did
+                {
+                    "kind": "text",
+                    "task": "retrieval",
+                    "source": "old.md",
+                    "text": "An old flat point.",
+                    "lang": "en",
+                    "n": 9,
+                },
+            )
+        ]
+    )
     meta = coll.metadata
     meta.pop("payload_layout")
     meta["tasks"], meta["kinds"] = ["retrieval"], ["text"]
@@ -105,8 +132,12 @@ def test_layout_1_points_are_read_and_filtered_beside_new_ones(tiny_v4: Any, tmp
 
 # ---------------------------------------------------------------------- copy_to between every pair
 def _source(kind: str, tmp_path: Path, model: Any) -> tuple[MultiVectorCollection, list[str]]:
-    location: Any = {"memory": ":memory:", "edge": tmp_path / "src-edge", "client-path": tmp_path / "src-client",
-                     "client": QdrantClient(":memory:")}[kind]
+    location: Any = {
+        "memory": ":memory:",
+        "edge": tmp_path / "src-edge",
+        "client-path": tmp_path / "src-client",
+        "client": QdrantClient(":memory:"),
+    }[kind]
     extra = {"backend": "client"} if kind == "client-path" else {}
     if kind == "edge":
         extra["multi_dtype"] = "float16"
@@ -132,8 +163,9 @@ def _points(coll: MultiVectorCollection, ids: list[str]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("target_kind", ["edge", "client-path", "client"])
 @pytest.mark.parametrize("source_kind", ["memory", "edge", "client-path", "client"])
-def test_copy_to_between_every_pair_of_locations(source_kind: str, target_kind: str, any_model: Any,
-                                                 tmp_path: Path) -> None:
+def test_copy_to_between_every_pair_of_locations(
+    source_kind: str, target_kind: str, any_model: Any, tmp_path: Path
+) -> None:
     source, ids = _source(source_kind, tmp_path, any_model)
     location, open_kwargs = _target(target_kind, tmp_path)
     summary = source.copy_to(location, batch_size=2, **open_kwargs)

@@ -14,8 +14,12 @@ from qdrant_client import models
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import MultiVectorCollection
 
-PROSE = ["Cats sleep sixteen hours a day.", "The quarterly revenue grew by ten percent.",
-         "Paris is the capital of France.", "Rain is expected tomorrow afternoon."]
+PROSE = [
+    "Cats sleep sixteen hours a day.",
+    "The quarterly revenue grew by ten percent.",
+    "Paris is the capital of France.",
+    "Rain is expected tomorrow afternoon.",
+]
 CODE = ["def add(a, b):\n    return a + b", "for i in range(10):\n    print(i)"]
 
 
@@ -57,8 +61,13 @@ def test_search_matches_an_independent_maxsim(filled, tiny_v4) -> None:
         docs = tiny_v4.encode_document(texts, task=task, output="multi")
         q = tiny_v4.encode_query(query, task=task, output="multi").multi[0]
         ref = sorted(((float((q @ d.T).max(1).sum()), i) for d, i in zip(docs.multi, ids)), reverse=True)
-        hits = store.search(query, limit=10, mode="multi", tasks=task,
-                            filter=models.Filter(must_not=[models.FieldCondition(key="kind", match=models.MatchValue(value="image"))]))
+        hits = store.search(
+            query,
+            limit=10,
+            mode="multi",
+            tasks=task,
+            filter=models.Filter(must_not=[models.FieldCondition(key="kind", match=models.MatchValue(value="image"))]),
+        )
         assert [h.id for h in hits] == [i for _, i in ref]
         np.testing.assert_allclose([h.raw_score for h in hits], [s for s, _ in ref], atol=1e-3)
 
@@ -78,8 +87,10 @@ def test_query_is_encoded_once_per_task_present(filled, tiny_v4, monkeypatch) ->
     assert {h.id for h in hits} == {i for i in s1.ids + s2.ids if i}  # fused list covers both tasks
     assert hits == sorted(hits, key=lambda h: -h.score)
     seen.clear()
-    only = store.search("add two numbers", filter=models.Filter(must=[
-        models.FieldCondition(key="task", match=models.MatchValue(value="code"))]))
+    only = store.search(
+        "add two numbers",
+        filter=models.Filter(must=[models.FieldCondition(key="task", match=models.MatchValue(value="code"))]),
+    )
     assert seen == ["code"] and {h.id for h in only} == set(s2.ids)
     for mode in ("two_stage", "dense", "multi"):
         assert len(store.search("anything", limit=3, mode=mode)) == 3

@@ -144,8 +144,14 @@ def test_search_refuses_what_it_would_silently_misread(store) -> None:
         store.search(["cats", "dogs"])
     with pytest.raises(TaskError, match="bogus"):
         store.search("cats", tasks=["bogus"])
-    for options in ({"limit": 0}, {"limit": -5}, {"limit": 2.5}, {"prefetch_limit": 0}, {"mode": "hybrid"},
-                    {"fusion": "max"}):
+    for options in (
+        {"limit": 0},
+        {"limit": -5},
+        {"limit": 2.5},
+        {"prefetch_limit": 0},
+        {"mode": "hybrid"},
+        {"fusion": "max"},
+    ):
         with pytest.raises(OptionError):
             store.search("cats", **options)
     assert store.search("cats", tasks=["retrieval"], limit=1)[0].payload["task"] == "retrieval"

@@ -19,8 +19,22 @@ from jina_local.documents import chunk_code, chunk_text
 from jina_local.errors import InputError
 
 ANY_CHARACTER = st.characters(codec=None, exclude_categories=())  # surrogates and controls included
-PIECES = st.sampled_from(["\r\n", "\n\n", "\x00", "# Title\n", "```\n", "def f():\n    pass\n", "東京大阪名古屋" * 20,
-                          "x" * 500, "  \t", ". ", "! ", "。"])
+PIECES = st.sampled_from(
+    [
+        "\r\n",
+        "\n\n",
+        "\x00",
+        "# Title\n",
+        "```\n",
+        "def f():\n    pass\n",
+        "東京大阪名古屋" * 20,
+        "x" * 500,
+        "  \t",
+        ". ",
+        "! ",
+        "。",
+    ]
+)
 TEXTS = st.lists(st.one_of(st.text(ANY_CHARACTER, max_size=40), PIECES), max_size=30).map("".join)
 
 
@@ -29,7 +43,9 @@ def _check(model, text, chunk_tokens, overlap, mode):
         if mode == "code":
             spans = chunk_code(text, model, language="python", chunk_tokens=chunk_tokens, overlap_tokens=overlap)
         else:
-            spans = chunk_text(text, model, chunk_tokens=chunk_tokens, overlap_tokens=overlap, markdown=mode == "markdown")
+            spans = chunk_text(
+                text, model, chunk_tokens=chunk_tokens, overlap_tokens=overlap, markdown=mode == "markdown"
+            )
     except InputError as exc:
         assert "surrogate" in str(exc)
         assert any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
@@ -37,7 +53,7 @@ def _check(model, text, chunk_tokens, overlap, mode):
     covered = set()
     for span in spans:
         assert 0 <= span.start < span.end <= len(text)
-        piece = text[span.start:span.end]
+        piece = text[span.start : span.end]
         assert model.count_tokens(piece) == span.tokens
         assert span.tokens <= chunk_tokens or len(piece) == 1
         covered.update(range(span.start, span.end))
@@ -46,8 +62,12 @@ def _check(model, text, chunk_tokens, overlap, mode):
 
 
 @settings(deadline=timedelta(seconds=20))
-@given(text=TEXTS, chunk_tokens=st.integers(1, 64), share=st.floats(0, 0.9),
-       mode=st.sampled_from(["text", "markdown", "code"]))
+@given(
+    text=TEXTS,
+    chunk_tokens=st.integers(1, 64),
+    share=st.floats(0, 0.9),
+    mode=st.sampled_from(["text", "markdown", "code"]),
+)
 def test_chunker_on_arbitrary_text(tiny_v4, tiny_clip, text, chunk_tokens, share, mode):
     overlap = min(int(chunk_tokens * share), chunk_tokens - 1)
     for model in (tiny_v4, tiny_clip):

@@ -53,8 +53,19 @@ def _seed_files() -> list[bytes]:
 
 
 SEEDS = _seed_files()
-MAGIC = [b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0", b"GIF89a", b"RIFF\x00\x00\x00\x00WEBPVP8 ", b"BM",
-         b"II*\x00", b"MM\x00*", b"\x00\x00\x01\x00", b"P6\n", b"8BPS", b""]
+MAGIC = [
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff\xe0",
+    b"GIF89a",
+    b"RIFF\x00\x00\x00\x00WEBPVP8 ",
+    b"BM",
+    b"II*\x00",
+    b"MM\x00*",
+    b"\x00\x00\x01\x00",
+    b"P6\n",
+    b"8BPS",
+    b"",
+]
 
 
 @st.composite

@@ -14,8 +14,11 @@ from jina_local.qdrant.fusion import MIN_ZSCORE_HITS, RRF_K, fuse_ranked
 def plans(draw):
     n = draw(st.integers(0, 60))
     costs = draw(st.lists(st.integers(1, 600), min_size=n, max_size=n))
-    keys = draw(st.lists(st.sampled_from([("retrieval", "text"), ("code", "text"), ("retrieval", "image")]),
-                         min_size=n, max_size=n))
+    keys = draw(
+        st.lists(
+            st.sampled_from([("retrieval", "text"), ("code", "text"), ("retrieval", "image")]), min_size=n, max_size=n
+        )
+    )
     return costs, keys, draw(st.integers(1, 4000)), draw(st.integers(1, 32))
 
 

@@ -95,8 +95,9 @@ def test_truncation_is_nested(case):
     tensor = torch.from_numpy(vectors)
     if np.linalg.norm(vectors[:, :b], axis=1).min() < 1e-3:
         return
-    torch.testing.assert_close(truncate_matryoshka(truncate_matryoshka(tensor, a), b),
-                               truncate_matryoshka(tensor, b), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(
+        truncate_matryoshka(truncate_matryoshka(tensor, a), b), truncate_matryoshka(tensor, b), rtol=1e-4, atol=1e-5
+    )
 
 
 # -- token pooling ------------------------------------------------------------------------------

@@ -15,8 +15,14 @@ def local_ray():  # -> the ray module, initialised
     import ray
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-             configure_logging=True, object_store_memory=200 * 1024 * 1024)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+        configure_logging=True,
+        object_store_memory=200 * 1024 * 1024,
+    )
     for name in ("ray", "ray.data"):  # Ray Data logs every block at DEBUG; keep test output readable
         logging.getLogger(name).setLevel(logging.WARNING)
     context = ray.data.DataContext.get_current()

@@ -46,16 +46,19 @@ def _dataset(local_ray: Any) -> Any:
 
 
 def _embed_run(local_ray: Any, model_dir: Path, **kwargs: Any) -> Any:
-    return embed_dataset(_dataset(local_ray), str(model_dir), device="cpu", dtype="float32", batch_size=4,
-                         concurrency=1, **kwargs)
+    return embed_dataset(
+        _dataset(local_ray), str(model_dir), device="cpu", dtype="float32", batch_size=4, concurrency=1, **kwargs
+    )
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray, dict[str, Any]]]:
     with MultiVectorCollection.open(folder, "docs", create=False) as store:
         points = {p["id"]: p for p in store.scroll(with_vectors=True)}
         assert store.count() == len(points)
-    return {pid: (np.asarray(p["vector"]["dense"], np.float32), np.asarray(p["vector"]["multi"], np.float32),
-                  p["stored"]) for pid, p in points.items()}
+    return {
+        pid: (np.asarray(p["vector"]["dense"], np.float32), np.asarray(p["vector"]["multi"], np.float32), p["stored"])
+        for pid, p in points.items()
+    }
 
 
 def _assert_same(got: dict[str, Any], want: dict[str, Any]) -> None:
@@ -133,8 +136,9 @@ def test_vectors_equal_single_process_encode(embedded: Any, tiny_v4: Any) -> Non
     assert {r["kind"] for r in rows if r["kind"]} == {"text", "code", "image"}
 
 
-def test_actor_killed_mid_job_loses_and_duplicates_nothing(embedded: Any, clean: dict[str, Any],
-                                                         reference: dict[str, Any]) -> None:
+def test_actor_killed_mid_job_loses_and_duplicates_nothing(
+    embedded: Any, clean: dict[str, Any], reference: dict[str, Any]
+) -> None:
     assert embedded.actor_died  # the actor did die in the middle of the job, and Ray restarted it
     _assert_same(clean["points"], reference)  # ids, count, vectors and payloads of a clean add()
 
@@ -169,8 +173,13 @@ def _flaky_sink(marker: str, how: str) -> type:
 
     class FlakySink(_sink.CollectionDatasink):
         def open_writer(self, collection: Any) -> Any:
-            return FlakyWriter(collection, column=self.column, upsert_batch=self.upsert_batch,
-                               retries=self.retries, backoff=self.backoff)
+            return FlakyWriter(
+                collection,
+                column=self.column,
+                upsert_batch=self.upsert_batch,
+                retries=self.retries,
+                backoff=self.backoff,
+            )
 
     return FlakySink
 
@@ -208,8 +217,9 @@ def test_existing_collection_is_validated_before_the_job(embedded: Any, clean: d
         write_collection(embedded, clean["folder"], "docs", pool_factor=2)
 
 
-def test_cli_index_with_ray_builds_what_index_files_builds(local_ray: Any, tiny_v4: Any, tiny_v4_dir: Path,
-                                                          tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_cli_index_with_ray_builds_what_index_files_builds(
+    local_ray: Any, tiny_v4: Any, tiny_v4_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     from fixture_docs import write_pdf
 
     from jina_local.cli import main
@@ -223,8 +233,21 @@ def test_cli_index_with_ray_builds_what_index_files_builds(local_ray: Any, tiny_
     (docs / "blob.bin").write_bytes(b"\x00\x01\x02binary")
     (docs / ".hidden.md").write_text("never indexed")
     index = tmp_path / "index"
-    code = main(["index", str(docs), "--ray", "--index", str(index), "--model", str(tiny_v4_dir),
-                 "--device", "cpu", "--dtype", "float32"])
+    code = main(
+        [
+            "index",
+            str(docs),
+            "--ray",
+            "--index",
+            str(index),
+            "--model",
+            str(tiny_v4_dir),
+            "--device",
+            "cpu",
+            "--dtype",
+            "float32",
+        ]
+    )
     out = capsys.readouterr()
     assert code == 2, out  # blob.bin is reported, the rest is stored
     assert "blob.bin" in out.err and "binary" in out.err
@@ -232,7 +255,11 @@ def test_cli_index_with_ray_builds_what_index_files_builds(local_ray: Any, tiny_
         direct.index_files([docs])
     got, want = _snapshot(index), _snapshot(tmp_path / "direct")
     assert sorted({Path(p[2]["metadata"]["path"]).name for p in got.values()}) == [
-        "a.md", "chart.png", "code.py", "report.pdf"]
+        "a.md",
+        "chart.png",
+        "code.py",
+        "report.pdf",
+    ]
     _assert_same(got, want)  # same ids, vectors and payloads as index_files (pages rendered alike)
     with MultiVectorCollection.open(index, "docs", tiny_v4) as ray_built:
         again = ray_built.index_files([docs])  # index_files takes the Ray-built files as done

@@ -67,8 +67,10 @@ def test_read_binary_files_rows_use_their_bytes(encoder: Any) -> None:
     png = _png()
     listing = pa.table({"bytes": [png, b"print('hi')\n"], "path": ["s3://b/chart.png", "s3://b/run.py"]})
     out = encoder(prepare_rows(listing, "item", late_chunking=False)).to_pylist()
-    assert [(r["path"], r["kind"], r["error"]) for r in out] == [("s3://b/chart.png", "image", None),
-                                                                ("s3://b/run.py", "code", None)]
+    assert [(r["path"], r["kind"], r["error"]) for r in out] == [
+        ("s3://b/chart.png", "image", None),
+        ("s3://b/run.py", "code", None),
+    ]
     assert out[1]["item"] == "print('hi')"  # the chunker drops the trailing newline
 
 
@@ -83,7 +85,9 @@ def test_path_items_are_files_and_other_items_pass(encoder: Any, tmp_path: Path)
     mixed = pa.table({"item": ArrowPythonObjectArray.from_objects([tmp_path / "n.md", "inline text"])})
     rows = encoder(prepare_rows(mixed, "item", late_chunking=False)).to_pylist()
     assert [(r["item"], Path(r["path"]).name if r["path"] else None) for r in rows] == [
-        ("a note", "n.md"), ("inline text", None)]
+        ("a note", "n.md"),
+        ("inline text", None),
+    ]
     assert all(r["error"] is None for r in rows)
 
 
@@ -126,7 +130,9 @@ def test_transient_errors() -> None:
 def test_row_errors_do_not_name_batch_positions() -> None:
     from jina_local.errors import InputError
 
-    assert _row_error(InputError("item 7 contains a lone surrogate")) == "InputError: the item contains a lone surrogate"
+    assert (
+        _row_error(InputError("item 7 contains a lone surrogate")) == "InputError: the item contains a lone surrogate"
+    )
 
 
 def test_options_are_checked_before_anything_runs(tiny_v4: object) -> None:
@@ -148,8 +154,9 @@ def test_late_chunking_of_files_matches_index_files(tiny_v4_dir: Path, tiny_v4: 
 
     doc = tmp_path / "long.md"
     doc.write_text("\n\n".join(f"## Part {i}\n\n" + f"Sentence {i} about cats. " * 40 for i in range(3)))
-    late = EncodeBatches(str(tiny_v4_dir), device="cpu", dtype="float32", late_chunking=True,
-                         files={"chunk_tokens": 64})
+    late = EncodeBatches(
+        str(tiny_v4_dir), device="cpu", dtype="float32", late_chunking=True, files={"chunk_tokens": 64}
+    )
     rows = late(pa.table({"path": [str(doc)]})).to_pylist()
     assert len(rows) > 2 and all(r["error"] is None and r["late_chunking"] for r in rows)
     with MultiVectorCollection.open(tmp_path / "idx", "docs", tiny_v4) as store:

@@ -90,8 +90,9 @@ def serve_subprocess(args: list[str], env: dict[str, str] | None = None) -> Iter
     port = free_port()
     cmd = [sys.executable, "-m", "jina_local.cli", "serve", *args, "--host", "127.0.0.1", "--port", str(port)]
     child_env = {**os.environ, **(env or {})}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env,
-                            cwd=Path(__file__).parents[2])
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=child_env, cwd=Path(__file__).parents[2]
+    )
     try:
         yield proc, f"http://127.0.0.1:{port}"
     finally:
@@ -107,5 +108,6 @@ def make_corpus(root: Path) -> Path:
     (root / "notes.md").write_text("Cats sleep sixteen hours a day.\n\nDogs bark at the mail carrier.\n")
     (root / "src" / "math.py").write_text("def add(a, b):\n    return a + b\n")
     Image.fromarray(np.tile(np.linspace(0, 255, 84, dtype=np.uint8), (56, 1))[..., None].repeat(3, 2)).save(
-        root / "chart.png")
+        root / "chart.png"
+    )
     return root

@@ -70,8 +70,10 @@ def _send_and_leave(url: str, body: dict) -> socket.socket:
     payload = json.dumps(body).encode()
     host, port = url.removeprefix("http://").split(":")
     raw = socket.create_connection((host, int(port)))
-    raw.sendall(b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload))
+    raw.sendall(
+        b"POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
+    )
     return raw
 
 

@@ -43,11 +43,13 @@ def test_openai_sdk_float_and_default_base64(v4_server, tiny_v4):
 def test_openai_sdk_task_and_dimensions_via_extra_body(v4_server, tiny_v4):
     openai = pytest.importorskip("openai")
     client = openai.OpenAI(base_url=f"{v4_server.url}/v1", api_key="unused", max_retries=0)
-    got = client.embeddings.create(model="jina-embeddings-v4", input=TEXTS, dimensions=32,
-                                   extra_body={"task": "retrieval.passage"})
+    got = client.embeddings.create(
+        model="jina-embeddings-v4", input=TEXTS, dimensions=32, extra_body={"task": "retrieval.passage"}
+    )
     _close([d.embedding for d in got.data], tiny_v4.encode(TEXTS, role="document", task="retrieval", dim=32).dense)
-    query = client.embeddings.create(model="jina-embeddings-v4", input="how long do cats sleep",
-                                     extra_body={"task": "code.query"})
+    query = client.embeddings.create(
+        model="jina-embeddings-v4", input="how long do cats sleep", extra_body={"task": "code.query"}
+    )
     _close(query.data[0].embedding, tiny_v4.encode(["how long do cats sleep"], role="query", task="code").dense[0])
 
 
@@ -64,8 +66,13 @@ def test_openai_sdk_error_is_a_bad_request_naming_the_field(v4_server):
 # --------------------------------------------------------------------------- LangChain, LlamaIndex
 def test_langchain_openai_embeddings(v4_server, tiny_v4):
     lc = pytest.importorskip("langchain_openai")
-    emb = lc.OpenAIEmbeddings(base_url=f"{v4_server.url}/v1", model="jina-embeddings-v4", api_key="unused",
-                              check_embedding_ctx_length=False, max_retries=0)
+    emb = lc.OpenAIEmbeddings(
+        base_url=f"{v4_server.url}/v1",
+        model="jina-embeddings-v4",
+        api_key="unused",
+        check_embedding_ctx_length=False,
+        max_retries=0,
+    )
     want = tiny_v4.encode(TEXTS, role="query", task="text-matching").dense
     _close(emb.embed_documents(TEXTS), want)
     _close(emb.embed_query(TEXTS[0]), want[0])
@@ -73,15 +80,25 @@ def test_langchain_openai_embeddings(v4_server, tiny_v4):
 
 async def test_langchain_openai_embeddings_async(v4_server, tiny_v4):
     lc = pytest.importorskip("langchain_openai")
-    emb = lc.OpenAIEmbeddings(base_url=f"{v4_server.url}/v1", model="jina-embeddings-v4", api_key="unused",
-                              check_embedding_ctx_length=False, max_retries=0)
+    emb = lc.OpenAIEmbeddings(
+        base_url=f"{v4_server.url}/v1",
+        model="jina-embeddings-v4",
+        api_key="unused",
+        check_embedding_ctx_length=False,
+        max_retries=0,
+    )
     _close(await emb.aembed_documents(TEXTS), tiny_v4.encode(TEXTS, role="query", task="text-matching").dense)
 
 
 def test_llamaindex_openai_like_embedding(v4_server, tiny_v4):
     mod = pytest.importorskip("llama_index.embeddings.openai_like")
-    emb = mod.OpenAILikeEmbedding(model_name="jina-embeddings-v4", api_base=f"{v4_server.url}/v1",
-                                  api_key="unused", embed_batch_size=2, max_retries=0)
+    emb = mod.OpenAILikeEmbedding(
+        model_name="jina-embeddings-v4",
+        api_base=f"{v4_server.url}/v1",
+        api_key="unused",
+        embed_batch_size=2,
+        max_retries=0,
+    )
     sent = [t.replace("\n", " ") for t in TEXTS]  # LlamaIndex's OpenAI classes send newlines as spaces
     want = tiny_v4.encode(sent, role="query", task="text-matching").dense
     _close(emb.get_text_embedding_batch(TEXTS), want)
@@ -136,8 +153,11 @@ def test_clip_maps_every_task_to_its_one_task(tiny_clip):
     png = _png_b64((10, 200, 90))
     with live_server(tiny_clip) as server:
         models = httpx.get(f"{server.url}/v1/models").json()
-        got = httpx.post(f"{server.url}/v1/embeddings",
-                         json={"input": ["a green square", {"image": png}], "task": "code.passage"}, timeout=60).json()
+        got = httpx.post(
+            f"{server.url}/v1/embeddings",
+            json={"input": ["a green square", {"image": png}], "task": "code.passage"},
+            timeout=60,
+        ).json()
         refused = httpx.post(f"{server.url}/v1/embeddings", json={"input": ["x"], "return_multivector": True})
     want = tiny_clip.encode(["a green square", base64.b64decode(png)], role="document").dense
     _close([d["embedding"] for d in got["data"]], want)

@@ -32,8 +32,13 @@ def _post(url: str, body=None, *, content=None, path="/v1/embeddings"):
         ({"input": ["x"], "task": "retrieval"}, 422, "task", None, "retrieval.query"),
         ({"input": ["x"], "dimensions": 7}, 422, "dimensions", None, "8, 16, 32, 64"),
         ({"input": ["x"], "embedding_type": "int4"}, 422, "embedding_type", None, "ubinary"),
-        ({"input": ["x"], "encoding_format": "float", "embedding_type": "binary"}, 422, "embedding_type", None,
-         "disagree"),
+        (
+            {"input": ["x"], "encoding_format": "float", "embedding_type": "binary"},
+            422,
+            "embedding_type",
+            None,
+            "disagree",
+        ),
         ({"input": ["x"], "truncate": "yes"}, 422, "truncate", None, "true or false"),
         ({"input": ["x"], "normalized": False}, 422, "normalized", None, "L2-normalised"),
         ({"input": ["x"], "return_multivector": True, "dimensions": 8}, 422, "dimensions", None, "128-d"),
@@ -71,8 +76,9 @@ def test_invalid_json_is_400(v4_server):
 
 
 def test_per_request_limits(tiny_v4):
-    with live_server(tiny_v4, max_request_items=3, max_request_bytes=2000, max_request_tokens=20,
-                     max_queue_items=10) as server:
+    with live_server(
+        tiny_v4, max_request_items=3, max_request_bytes=2000, max_request_tokens=20, max_queue_items=10
+    ) as server:
         many = _post(server.url, {"input": ["a", "b", "c", "d"]})
         assert many.status_code == 413 and "at most 3" in many.json()["detail"]
         big = _post(server.url, {"input": ["x" * 3000]})
@@ -106,6 +112,7 @@ def test_too_long_text_needs_truncate(tiny_v4):
 
 def test_unexpected_failure_is_a_500_without_trace(tiny_v4, monkeypatch):
     with live_server(tiny_v4) as server:
+
         def broken(*args, **kwargs):
             raise RuntimeError("secret internal detail /etc/passwd")
 

@@ -14,16 +14,21 @@ from server_helpers import live_server
 def _samples(url: str) -> dict[tuple[str, tuple], float]:
     response = httpx.get(f"{url}/metrics")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(response.text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
 
 
 def test_metrics_count_requests_items_tokens_and_latency(tiny_v4):
     buffer = io.BytesIO()
     Image.new("RGB", (16, 16)).save(buffer, format="PNG")
     with live_server(tiny_v4) as server:
-        ok = httpx.post(f"{server.url}/v1/embeddings",
-                        json={"input": ["one two three", {"image": base64.b64encode(buffer.getvalue()).decode()}]})
+        ok = httpx.post(
+            f"{server.url}/v1/embeddings",
+            json={"input": ["one two three", {"image": base64.b64encode(buffer.getvalue()).decode()}]},
+        )
         bad = httpx.post(f"{server.url}/v1/embeddings", json={"input": ["x"], "dimensions": 5})
         samples = _samples(server.url)
     assert ok.status_code == 200 and bad.status_code == 422

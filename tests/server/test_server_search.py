@@ -47,8 +47,9 @@ def test_search_returns_the_hits_json_shape(search_server):
 def test_search_modes_filters_and_image_queries(search_server):
     dense = _search(search_server.url, query="cats", mode="dense").json()
     assert dense["mode"] == "dense" and all(h["score_kind"] == "cosine" for h in dense["hits"])
-    only_code = _search(search_server.url, query="add numbers",
-                        filter={"must": [{"key": "kind", "match": {"value": "code"}}]}).json()
+    only_code = _search(
+        search_server.url, query="add numbers", filter={"must": [{"key": "kind", "match": {"value": "code"}}]}
+    ).json()
     assert [h["kind"] for h in only_code["hits"]] == ["code"]
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (120, 120, 120)).save(buffer, format="PNG")

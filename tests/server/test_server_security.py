@@ -51,7 +51,8 @@ def test_bearer_key_is_required_when_set(tiny_v4):
         assert len(client.embeddings.create(model="jina-embeddings-v4", input=["x"]).data) == 1
         with pytest.raises(openai.AuthenticationError):
             openai.OpenAI(base_url=f"{server.url}/v1", api_key="nope", max_retries=0).embeddings.create(
-                model="jina-embeddings-v4", input=["x"])
+                model="jina-embeddings-v4", input=["x"]
+            )
 
 
 def test_url_inputs_are_refused_without_allow_urls(v4_server):
@@ -66,14 +67,14 @@ def test_allow_urls_applies_the_fetch_policy(tiny_v4):
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8)).save(buffer, format="PNG")
     with live_server(tiny_v4, allow_urls=True) as server:  # loopback is a private address: refused by default
-        refused = httpx.post(f"{server.url}/v1/embeddings",
-                             json={"input": ["ok", {"image": f"{server.url}/health"}]})
+        refused = httpx.post(f"{server.url}/v1/embeddings", json={"input": ["ok", {"image": f"{server.url}/health"}]})
         assert refused.status_code == 422, refused.text
         body = refused.json()
         assert body["item"] == 1 and body["field"] == "input[1].image" and body["error"]["code"] == "fetch_failed"
         assert "loopback" in body["detail"] and "allow_private_networks" in body["detail"]
-        search_less = httpx.post(f"{server.url}/v1/embeddings",
-                                 json={"input": [{"image": base64.b64encode(buffer.getvalue()).decode()}]})
+        search_less = httpx.post(
+            f"{server.url}/v1/embeddings", json={"input": [{"image": base64.b64encode(buffer.getvalue()).decode()}]}
+        )
         assert search_less.status_code == 200
 
 
@@ -81,13 +82,15 @@ def test_cors_is_off_by_default_and_opt_in_per_origin(v4_server, tiny_v4):
     origin = {"Origin": "http://app.example"}
     plain = httpx.post(f"{v4_server.url}/v1/embeddings", json={"input": ["x"]}, headers=origin)
     assert "access-control-allow-origin" not in plain.headers
-    preflight = httpx.options(f"{v4_server.url}/v1/embeddings",
-                              headers={**origin, "Access-Control-Request-Method": "POST"})
+    preflight = httpx.options(
+        f"{v4_server.url}/v1/embeddings", headers={**origin, "Access-Control-Request-Method": "POST"}
+    )
     assert "access-control-allow-origin" not in preflight.headers
     with live_server(tiny_v4, cors_origins=("http://app.example",)) as server:
         allowed = httpx.post(f"{server.url}/v1/embeddings", json={"input": ["x"]}, headers=origin)
-        other = httpx.post(f"{server.url}/v1/embeddings", json={"input": ["x"]},
-                           headers={"Origin": "http://evil.example"})
+        other = httpx.post(
+            f"{server.url}/v1/embeddings", json={"input": ["x"]}, headers={"Origin": "http://evil.example"}
+        )
     assert allowed.headers["access-control-allow-origin"] == "http://app.example"
     assert "access-control-allow-origin" not in other.headers
 
@@ -95,8 +98,9 @@ def test_cors_is_off_by_default_and_opt_in_per_origin(v4_server, tiny_v4):
 def test_search_page_forbids_outside_resources(tmp_path):
     from jina_local.server import render_results_page
 
-    page = render_results_page({"query": "</script><script>alert(1)</script>", "mode": "dense",
-                                "score_legend": "", "hits": []})
+    page = render_results_page(
+        {"query": "</script><script>alert(1)</script>", "mode": "dense", "score_legend": "", "hits": []}
+    )
     assert "default-src 'none'" in page and "connect-src 'self'" in page
     assert "<script>alert(1)</script>" not in page
     assert "http://" not in page and "https://" not in page

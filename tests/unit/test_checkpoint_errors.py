@@ -52,9 +52,15 @@ V4_CASES = {
     "only pickle weights": (_only_pickle, "never loads pickle"),
     "corrupt preprocessor config": (_corrupt_json("preprocessor_config.json"), "image preprocessing config"),
     "missing preprocessor config": (_drop("preprocessor_config.json"), "preprocessor_config.json is missing"),
-    "no tokenizer files": (_drop("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"), "no tokenizer"),
+    "no tokenizer files": (
+        _drop("tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"),
+        "no tokenizer",
+    ),
     "corrupt tokenizer config": (_corrupt_json("tokenizer_config.json"), "tokenizer files"),
-    "truncated adapter weights": (lambda f: _truncate(f / "adapters" / "adapter_model.safetensors", 2), "LoRA adapters"),
+    "truncated adapter weights": (
+        lambda f: _truncate(f / "adapters" / "adapter_model.safetensors", 2),
+        "LoRA adapters",
+    ),
     "corrupt adapter config": (_corrupt_json("adapters/adapter_config.json"), "LoRA adapters"),
     "missing adapters": (lambda f: shutil.rmtree(f / "adapters"), "adapters"),
     "config field of the wrong type": (_config_field("hidden_size", "big"), "model config"),

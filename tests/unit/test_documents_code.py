@@ -45,19 +45,19 @@ function mul(a, b) {
 def test_python_chunks_start_at_definitions_with_their_decorators(any_model):
     budget = max(any_model.count_tokens(part) for part in PYTHON.split("\n\n\n")) + 4
     spans = chunk_code(PYTHON, any_model, language="python", chunk_tokens=budget, overlap_tokens=0)
-    firsts = [PYTHON[s.start:s.end].split("\n")[0] for s in spans]
+    firsts = [PYTHON[s.start : s.end].split("\n")[0] for s in spans]
     assert "@decorator" in firsts and "class Second:" in firsts
     assert all(not f.startswith("def first") for f in firsts)  # the decorator stays attached
     for s in spans:
-        assert any_model.count_tokens(PYTHON[s.start:s.end]) <= budget
+        assert any_model.count_tokens(PYTHON[s.start : s.end]) <= budget
 
 
 def test_methods_keep_their_indentation_when_a_class_is_split(any_model):
-    cls = PYTHON[PYTHON.index("class Second"):PYTHON.index("def third")]
+    cls = PYTHON[PYTHON.index("class Second") : PYTHON.index("def third")]
     budget = any_model.count_tokens(cls) - 2
     spans = chunk_code(cls, any_model, language="python", chunk_tokens=budget, overlap_tokens=0)
     assert len(spans) >= 2
-    assert cls[spans[1].start:spans[1].end].startswith("    def method_")
+    assert cls[spans[1].start : spans[1].end].startswith("    def method_")
 
 
 def test_line_ranges_match_the_text(any_model):
@@ -65,7 +65,7 @@ def test_line_ranges_match_the_text(any_model):
     lines = PYTHON.split("\n")
     for s in chunk_code(PYTHON, any_model, language="python", chunk_tokens=20, overlap_tokens=4):
         first, last = line_range(starts, s.start, s.end)
-        piece = PYTHON[s.start:s.end]
+        piece = PYTHON[s.start : s.end]
         assert piece.split("\n")[0].strip() in lines[first - 1]
         assert piece.split("\n")[-1].strip() in lines[last - 1]
         assert last - first == piece.count("\n")
@@ -74,7 +74,7 @@ def test_line_ranges_match_the_text(any_model):
 def test_javascript_uses_its_own_separators(any_model):
     budget = any_model.count_tokens("function add(a, b) {\n  return a + b;\n}") + 3
     spans = chunk_code(JS, any_model, language="js", chunk_tokens=budget, overlap_tokens=0)
-    assert [JS[s.start:s.end].split("\n")[0] for s in spans][1:] == ["function add(a, b) {", "function mul(a, b) {"]
+    assert [JS[s.start : s.end].split("\n")[0] for s in spans][1:] == ["function add(a, b) {", "function mul(a, b) {"]
 
 
 @pytest.mark.parametrize("suffix, language", [(".py", "python"), (".TSX", "ts"), (".rs", "rust"), (".json", None)])

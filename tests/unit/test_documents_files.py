@@ -29,7 +29,7 @@ def test_markdown_chunks_carry_lines_chars_and_sections(any_model, tmp_path):
     lines = MARKDOWN.split("\n")
     for c in fc.chunks:
         assert c.path == str(path.resolve()) and c.content == "text"
-        assert c.text == MARKDOWN[c.chars[0]:c.chars[1]]
+        assert c.text == MARKDOWN[c.chars[0] : c.chars[1]]
         assert c.text.split("\n")[0] in lines[c.lines[0] - 1]
     assert fc.chunks[0].section == "Cats" and fc.chunks[-1].section == "Cats > Food"
     assert fc.chunks[0].location == f"{path.resolve()}:1-3"
@@ -50,12 +50,20 @@ def test_pdf_pages_and_their_text(any_model, tmp_path):
     path = write_pdf(tmp_path / "r.pdf", ["Revenue grew", "Costs fell", "Outlook"])
     plain = read_file(path, any_model)
     assert [(c.content, c.page, c.page_text) for c in plain.chunks] == [
-        ("image", 1, "Revenue grew"), ("image", 2, "Costs fell"), ("image", 3, "Outlook")]
+        ("image", 1, "Revenue grew"),
+        ("image", 2, "Costs fell"),
+        ("image", 3, "Outlook"),
+    ]
     assert plain.chunks[1].location == f"{path.resolve()}#page=2"
     with_text = read_file(path, any_model, pdf_text=True)
     assert [(c.content, c.page, c.text) for c in with_text.chunks] == [
-        ("image", 1, None), ("text", 1, "Revenue grew"), ("image", 2, None), ("text", 2, "Costs fell"),
-        ("image", 3, None), ("text", 3, "Outlook")]
+        ("image", 1, None),
+        ("text", 1, "Revenue grew"),
+        ("image", 2, None),
+        ("text", 2, "Costs fell"),
+        ("image", 3, None),
+        ("text", 3, "Outlook"),
+    ]
     assert with_text.chunks[1].chars == (0, 12)
 
 

@@ -29,7 +29,7 @@ PROSE = (
 def check_chunks(text, model, spans, chunk_tokens):
     assert spans, "non-empty text gives chunks"
     for span in spans:
-        piece = text[span.start:span.end]
+        piece = text[span.start : span.end]
         assert piece == piece.rstrip() and piece.strip()
         assert piece == piece.lstrip() or span.start == 0 or text[span.start - 1] == "\n"  # code keeps indentation
         assert model.count_tokens(piece) == span.tokens
@@ -52,7 +52,7 @@ def test_chunks_fit_cover_and_advance(any_model, chunk_tokens, overlap):
 
 def test_overlap_is_at_most_the_asked_tokens(any_model):
     spans = chunk_text(PROSE, any_model, chunk_tokens=30, overlap_tokens=8)
-    shared = [PROSE[b.start:a.end] for a, b in itertools.pairwise(spans) if b.start < a.end]
+    shared = [PROSE[b.start : a.end] for a, b in itertools.pairwise(spans) if b.start < a.end]
     assert shared, "neighbours overlap"
     assert all(any_model.count_tokens(s) <= 8 + 1 for s in shared)  # +1: a token cut at the boundary
 
@@ -64,12 +64,15 @@ def test_sentences_are_preferred_to_words(any_model):
 
 
 def test_markdown_breaks_at_headings_and_not_inside_fences(any_model):
-    sections = ["# Alpha\n\n" + "Alpha text is here. " * 6, "## Beta\n\n" + "Beta words follow. " * 6,
-                "## Gamma\n\n```python\n# not a heading\nx = 1\n```\n" + "Gamma closes. " * 6]
+    sections = [
+        "# Alpha\n\n" + "Alpha text is here. " * 6,
+        "## Beta\n\n" + "Beta words follow. " * 6,
+        "## Gamma\n\n```python\n# not a heading\nx = 1\n```\n" + "Gamma closes. " * 6,
+    ]
     text = "\n\n".join(sections)
     budget = max(any_model.count_tokens(s) for s in sections) + 2
     spans = chunk_text(text, any_model, chunk_tokens=budget, overlap_tokens=0, markdown=True)
-    starts = [text[s.start:s.end].split("\n")[0] for s in spans]
+    starts = [text[s.start : s.end].split("\n")[0] for s in spans]
     assert starts == ["# Alpha", "## Beta", "## Gamma"]
     headings = markdown_headings(text)
     assert [h[2] for h in headings] == ["Alpha", "Beta", "Gamma"]
@@ -100,9 +103,36 @@ def test_whitespace_only_text_has_no_chunks(any_model):
     assert chunk_text(" \n\t\n ", any_model) == []
 
 
-PIECES = ["cat", "Dogs", "sleep", "東京", "😀", "naïve", "e\u0301", "12.5", "def", "(x)", "# Head", "## Sub", "-", "*",
-          "\ndef f():", "\nclass A:", "\n    def m(self):", "@deco", "    ", "# comment",
-          ".", "!", "?", "。", ",", "```", "https://a.b/c", "x" * 40]
+PIECES = [
+    "cat",
+    "Dogs",
+    "sleep",
+    "東京",
+    "😀",
+    "naïve",
+    "e\u0301",
+    "12.5",
+    "def",
+    "(x)",
+    "# Head",
+    "## Sub",
+    "-",
+    "*",
+    "\ndef f():",
+    "\nclass A:",
+    "\n    def m(self):",
+    "@deco",
+    "    ",
+    "# comment",
+    ".",
+    "!",
+    "?",
+    "。",
+    ",",
+    "```",
+    "https://a.b/c",
+    "x" * 40,
+]
 SEPARATORS = [" ", " ", " ", "\n", "\n\n", "  ", "\t", ""]
 
 
@@ -114,14 +144,20 @@ def documents(draw):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=documents(), chunk_tokens=st.integers(1, 48), overlap_share=st.floats(0, 0.9),
-       mode=st.sampled_from(["text", "markdown", "code"]))
+@given(
+    text=documents(),
+    chunk_tokens=st.integers(1, 48),
+    overlap_share=st.floats(0, 0.9),
+    mode=st.sampled_from(["text", "markdown", "code"]),
+)
 def test_fuzz_chunker_invariants(tiny_v4, text, chunk_tokens, overlap_share, mode):
     overlap = min(int(chunk_tokens * overlap_share), chunk_tokens - 1)
     if mode == "code":
         spans = chunk_code(text, tiny_v4, language="python", chunk_tokens=chunk_tokens, overlap_tokens=overlap)
     else:
-        spans = chunk_text(text, tiny_v4, chunk_tokens=chunk_tokens, overlap_tokens=overlap, markdown=mode == "markdown")
+        spans = chunk_text(
+            text, tiny_v4, chunk_tokens=chunk_tokens, overlap_tokens=overlap, markdown=mode == "markdown"
+        )
     if not text.strip():
         assert spans == []
         return

@@ -18,14 +18,30 @@ def test_gitignore_hidden_and_builtin_ignores(tmp_path):
     (root / ".git").mkdir()
     (root / ".gitignore").write_text("*.log\n/build.txt\n!keep.log\n")
     (root / "docs" / ".gitignore").write_text("draft-*\n")
-    for rel in ["a.md", "x.log", "keep.log", "build.txt", "src/build.txt", "src/m.py", "src/node_modules/p.js",
-                "docs/draft-1.md", "docs/final.md", ".env", ".git/config", "src/.cache"]:
+    for rel in [
+        "a.md",
+        "x.log",
+        "keep.log",
+        "build.txt",
+        "src/build.txt",
+        "src/m.py",
+        "src/node_modules/p.js",
+        "docs/draft-1.md",
+        "docs/final.md",
+        ".env",
+        ".git/config",
+        "src/.cache",
+    ]:
         (root / rel).write_text("x")
     found = walk(root)
     assert names(found, root) == ["a.md", "docs/final.md", "keep.log", "src/build.txt", "src/m.py"]
     assert sorted(p.name for p in found.hidden) == [".cache", ".env", ".git", ".gitignore", ".gitignore"]
     assert sorted(str(p.relative_to(root)) for p in found.ignored) == [
-        "build.txt", "docs/draft-1.md", "src/node_modules", "x.log"]
+        "build.txt",
+        "docs/draft-1.md",
+        "src/node_modules",
+        "x.log",
+    ]
     assert found.roots == [root.resolve()]
 
 

@@ -205,8 +205,16 @@ def test_arguments_are_checked_before_any_item_is_read(tiny_v4):
         read.append(1)
         yield "x"
 
-    for kwargs in ({"errors": "ignore"}, {"window": 0}, {"batch_size": -1}, {"task": {"a": 1}}, {"images": "yes"},
-                   {"max_length": 0}, {"max_pixels": 1}, {"max_pixels": 10**9}):
+    for kwargs in (
+        {"errors": "ignore"},
+        {"window": 0},
+        {"batch_size": -1},
+        {"task": {"a": 1}},
+        {"images": "yes"},
+        {"max_length": 0},
+        {"max_pixels": 1},
+        {"max_pixels": 10**9},
+    ):
         with pytest.raises((InputError, ValueError)):
             tiny_v4.stream(source(), **kwargs)
     assert read == []
@@ -356,3 +364,17 @@ def test_jpeg_draft_decodes_large_photos_smaller_and_stays_close(tiny_v4, tmp_pa
     drafted = tiny_v4.encode(path, output="both", jpeg_draft=True)
     assert drafted.multi[0].shape == full.multi[0].shape  # same image tokens: same resized input size
     assert float(full.dense[0] @ drafted.dense[0]) > 0.999
+
+
+def test_jpeg_draft_works_on_jina_clip_v2_too(tiny_clip, tmp_path):
+    """clip-v2 reports its input size for the draft decode (a NameError here once went unnoticed)."""
+    from PIL import Image
+
+    y, x = np.mgrid[0:900, 0:1200]
+    pixels = np.stack([128 + 90 * np.sin(x / (70 + 25 * c)) * np.cos(y / 110) for c in range(3)], -1)
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(pixels.astype(np.uint8)).save(path, quality=90)
+    full = tiny_clip.encode(path)
+    drafted = tiny_clip.encode(path, jpeg_draft=True)
+    assert drafted.dense.shape == full.dense.shape
+    assert float(full.dense[0] @ drafted.dense[0]) > 0.99

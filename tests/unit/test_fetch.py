@@ -71,7 +71,9 @@ class Hostile(BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path
         Hostile.seen[path.split("?")[0]] += 1
-        if path.startswith("http://") or path == "/png" or path == "/cat.png":  # absolute form: we are being used as a proxy
+        if (
+            path.startswith("http://") or path == "/png" or path == "/cat.png"
+        ):  # absolute form: we are being used as a proxy
             self._head(length=len(PNG))
             self.wfile.write(PNG)
         elif path == "/octet":
@@ -246,15 +248,32 @@ def test_refused_urls(url, match, only_loopback_connections):
 @pytest.mark.parametrize(
     "address, reason",
     [
-        ("127.0.0.1", "loopback"), ("10.0.0.1", "private"), ("172.16.5.4", "private"),
-        ("192.168.1.1", "private"), ("169.254.169.254", "link-local"), ("0.0.0.0", "unspecified"),
-        ("224.0.0.251", "multicast"), ("240.0.0.1", "private"), ("255.255.255.255", "private"),
-        ("100.64.0.1", "not globally routable"), ("::1", "loopback"), ("::", "unspecified"),
-        ("fe80::1", "link-local"), ("fc00::1", "private"), ("fd12:3456::1", "private"),
-        ("ff02::1", "multicast"), ("fec0::1", "site-local"), ("::ffff:127.0.0.1", "loopback"),
-        ("::ffff:10.0.0.1", "private"), ("64:ff9b::a00:1", "private"), ("2002:a00:1::", "private"),
+        ("127.0.0.1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("172.16.5.4", "private"),
+        ("192.168.1.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("0.0.0.0", "unspecified"),
+        ("224.0.0.251", "multicast"),
+        ("240.0.0.1", "private"),
+        ("255.255.255.255", "private"),
+        ("100.64.0.1", "not globally routable"),
+        ("::1", "loopback"),
+        ("::", "unspecified"),
+        ("fe80::1", "link-local"),
+        ("fc00::1", "private"),
+        ("fd12:3456::1", "private"),
+        ("ff02::1", "multicast"),
+        ("fec0::1", "site-local"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("::ffff:10.0.0.1", "private"),
+        ("64:ff9b::a00:1", "private"),
+        ("2002:a00:1::", "private"),
         ("2001:db8::1", "private"),
-        ("8.8.8.8", None), ("1.1.1.1", None), ("2606:4700::1111", None), ("::ffff:8.8.8.8", None),
+        ("8.8.8.8", None),
+        ("1.1.1.1", None),
+        ("2606:4700::1111", None),
+        ("::ffff:8.8.8.8", None),
         ("64:ff9b::808:808", None),
     ],
 )
@@ -487,10 +506,15 @@ def test_fetch_errors_are_input_errors_and_pickle():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"max_bytes": 0}, "max_bytes"), ({"max_bytes": 1.5}, "max_bytes"), ({"deadline": 0}, "deadline"),
-        ({"deadline": float("inf")}, "deadline"), ({"connect_timeout": -1}, "connect_timeout"),
-        ({"read_timeout": "3"}, "read_timeout"), ({"max_redirects": -1}, "max_redirects"),
-        ({"allowed_networks": ("not-a-network",)}, "CIDR"), ({"allow_urls": "yes"}, "allow_urls"),
+        ({"max_bytes": 0}, "max_bytes"),
+        ({"max_bytes": 1.5}, "max_bytes"),
+        ({"deadline": 0}, "deadline"),
+        ({"deadline": float("inf")}, "deadline"),
+        ({"connect_timeout": -1}, "connect_timeout"),
+        ({"read_timeout": "3"}, "read_timeout"),
+        ({"max_redirects": -1}, "max_redirects"),
+        ({"allowed_networks": ("not-a-network",)}, "CIDR"),
+        ({"allow_urls": "yes"}, "allow_urls"),
         ({"trust_env": 1}, "trust_env"),
     ],
 )
@@ -523,9 +547,26 @@ def tls_base(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=img.test",
-         "-addext", "subjectAltName=DNS:img.test", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=img.test",
+            "-addext",
+            "subjectAltName=DNS:img.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
     server.daemon_threads = True
@@ -552,8 +593,9 @@ def names_to_loopback(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_https_connects_to_the_checked_address_and_verifies_the_name(tls_base, names_to_loopback, monkeypatch,
-                                                                     only_loopback_connections):
+def test_https_connects_to_the_checked_address_and_verifies_the_name(
+    tls_base, names_to_loopback, monkeypatch, only_loopback_connections
+):
     port, cert = tls_base
     monkeypatch.setenv("SSL_CERT_FILE", cert)
     policy = FetchPolicy(allowed_networks=("127.0.0.1/32",), trust_env=True, deadline=3.0)

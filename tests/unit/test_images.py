@@ -125,8 +125,15 @@ def test_empty_images_are_refused():
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"not an image", b"\x89PNG\r\n\x1a\n", encoded(Image.new("RGB", (30, 30)))[:60],
-     encoded(Image.new("RGB", (64, 64)), "JPEG")[:300], b"GIF89a" + bytes(20), b"\xff\xd8\xff" + bytes(50)],
+    [
+        b"",
+        b"not an image",
+        b"\x89PNG\r\n\x1a\n",
+        encoded(Image.new("RGB", (30, 30)))[:60],
+        encoded(Image.new("RGB", (64, 64)), "JPEG")[:300],
+        b"GIF89a" + bytes(20),
+        b"\xff\xd8\xff" + bytes(50),
+    ],
     ids=["empty", "text", "signature-only", "truncated-png", "truncated-jpeg", "gif-header", "jpeg-magic"],
 )
 def test_unreadable_bytes_are_input_errors(data):

@@ -30,10 +30,13 @@ def _png() -> bytes:
 # -- text ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, code, position", [("a\ud800b", 0xD800, 1), ("\udfff", 0xDFFF, 0),
-                                                  ("ok é \udc80", 0xDC80, 5)])
+@pytest.mark.parametrize(
+    "text, code, position", [("a\ud800b", 0xD800, 1), ("\udfff", 0xDFFF, 0), ("ok é \udc80", 0xDC80, 5)]
+)
 def test_lone_surrogates_are_refused_with_their_position(text, code, position):
-    with pytest.raises(InputError, match=rf"item 4 contains a lone surrogate \(U\+{code:04X}\) at character {position}"):
+    with pytest.raises(
+        InputError, match=rf"item 4 contains a lone surrogate \(U\+{code:04X}\) at character {position}"
+    ):
         load_item(text, 4)
 
 

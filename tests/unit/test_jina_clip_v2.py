@@ -204,6 +204,7 @@ def test_missing_and_unexpected_weights_raise_checkpoint_error(tiny_clip_dir: Pa
 
 def test_stored_text_rope_table_is_checked_against_base_20000(tiny_clip_dir: Path, tmp_path: Path) -> None:
     key = f"{TP}encoder.layers.0.mixer.rotary_emb.inv_freq"
+
     def table(base: float) -> torch.Tensor:
         return 1.0 / base ** (torch.arange(0, 4, 2).float() / 4)  # head_dim 4
 
@@ -363,10 +364,18 @@ def test_empty_input_gives_empty_result(model: jina_local.Embedder) -> None:
 
 def test_full_size_config_has_the_published_parameter_count() -> None:
     from jina_local.models.jina_clip_v2 import Eva02Config, Eva02VisionTower
-    from jina_local.models.jina_clip_v2.text_tower import TextShape as _TextShape, build_text_model as _build_text_model
+    from jina_local.models.jina_clip_v2.text_tower import TextShape as _TextShape
+    from jina_local.models.jina_clip_v2.text_tower import build_text_model as _build_text_model
 
-    published = {"width": 1024, "layers": 24, "head_width": 64, "mlp_ratio": 2.6667, "patch_size": 14,
-                 "image_size": 512, "pt_hw_seq_len": 16}
+    published = {
+        "width": 1024,
+        "layers": 24,
+        "head_width": 64,
+        "mlp_ratio": 2.6667,
+        "patch_size": 14,
+        "image_size": 512,
+        "pt_hw_seq_len": 16,
+    }
     with torch.device("meta"):
         vision = Eva02VisionTower(Eva02Config.from_jina_clip(published))
     text = _build_text_model(_TextShape(vocab=250002, hidden=1024, layers=24, intermediate=4096, type_vocab=1), {})

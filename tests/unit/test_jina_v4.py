@@ -158,7 +158,9 @@ def test_matryoshka_dims_match_reference(tiny_v4, reference, dim, task):
     result = tiny_v4.encode_document(items, task=task, dim=dim)
     assert result.dense.shape == (2, dim)
     assert result.multi is None
-    np.testing.assert_allclose(result.dense[0], _matryoshka(reference.text(TEXTS[0], task, "document")[0], dim), atol=2e-5)
+    np.testing.assert_allclose(
+        result.dense[0], _matryoshka(reference.text(TEXTS[0], task, "document")[0], dim), atol=2e-5
+    )
     np.testing.assert_allclose(result.dense[1], _matryoshka(reference.image(IMAGES[0], task)[0], dim), atol=2e-5)
     np.testing.assert_allclose(np.linalg.norm(result.dense, axis=1), 1.0, atol=1e-6)
 

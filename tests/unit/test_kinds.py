@@ -65,8 +65,16 @@ def test_pil_image_is_image() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "name"),
-    [("PNG", "png"), ("JPEG", "jpeg"), ("GIF", "gif"), ("WEBP", "webp"), ("BMP", "bmp"),
-     ("TIFF", "tiff"), ("ICO", "ico"), ("PPM", "pnm")],
+    [
+        ("PNG", "png"),
+        ("JPEG", "jpeg"),
+        ("GIF", "gif"),
+        ("WEBP", "webp"),
+        ("BMP", "bmp"),
+        ("TIFF", "tiff"),
+        ("ICO", "ico"),
+        ("PPM", "pnm"),
+    ],
 )
 def test_image_bytes_by_magic(fmt: str, name: str) -> None:
     data = _image_bytes(fmt)
@@ -171,7 +179,7 @@ def test_code_score_needs_str() -> None:
 HARD_CODE = [
     "x = foo(bar)",
     "ls -la",
-    "git commit -m \"fix typo\"",
+    'git commit -m "fix typo"',
     "docker run --rm -it -p 8080:80 nginx:alpine",
     "curl -sSL https://example.com/install.sh | sh",
     "SELECT * FROM users WHERE id = 42;",
@@ -187,7 +195,7 @@ HARD_CODE = [
     "FROM python:3.12-slim\nRUN pip install flask",
     '{"id": 1, "tags": ["a", "b"]}',
     "name: CI\non:\n  push:\n    branches: [main]",
-    "<div class=\"card\"><p>Hello</p></div>",
+    '<div class="card"><p>Hello</p></div>',
     ".btn { color: red; }",
     "$ npm test",
     ">>> sorted(d.items())",
@@ -200,7 +208,7 @@ HARD_TEXT = [
     "Select the rows you want to export, then choose File > Export > CSV.",
     "Make sure the cat is fed before you leave.",
     "The SELECT statement takes forty seconds because the orders table has no index.",
-    "Traceback (most recent call last):\n  File \"a.py\", line 3, in <module>\n    x = int(s)\n"
+    'Traceback (most recent call last):\n  File "a.py", line 3, in <module>\n    x = int(s)\n'
     "ValueError: invalid literal for int() with base 10: 'x'",
     "\tat com.example.Main.main(Main.java:5)\n\tat java.base/Thread.run(Thread.java:833)",
     "2024-03-18 09:12:44 INFO Starting server on port 8080\n2024-03-18 09:12:45 ERROR timeout",
@@ -238,12 +246,14 @@ def test_lone_fenced_block_is_judged_by_content() -> None:
 
 def test_comments_and_docstrings_do_not_turn_code_into_prose() -> None:
     doc = "\n".join(
-        ['def f(a, b):', '    """Add two numbers.', ""]
+        ["def f(a, b):", '    """Add two numbers.', ""]
         + ["    This is a long explanation of what the function does and why it exists."] * 12
         + ['    """', "    return a + b"]
     )
     assert is_code(doc)
-    comments = "\n".join(["// This module parses the configuration file and fills in defaults."] * 10 + ["int x = parse();"])
+    comments = "\n".join(
+        ["// This module parses the configuration file and fills in defaults."] * 10 + ["int x = parse();"]
+    )
     assert is_code(comments)
 
 
@@ -268,9 +278,21 @@ def test_labelled_set_is_big_and_hard_enough() -> None:
     assert len(LABELLED) >= 400
     labels = {label for _, label, _, _ in LABELLED}
     assert labels == {"code", "text"}
-    hard = {"code-short", "code-commented", "python-commented", "sql-oneliner", "shell-oneliner",
-            "prose-identifiers", "markdown-inline-code", "markdown", "stacktrace", "log", "prose-short",
-            "prose-chat", "prose-technical"}
+    hard = {
+        "code-short",
+        "code-commented",
+        "python-commented",
+        "sql-oneliner",
+        "shell-oneliner",
+        "prose-identifiers",
+        "markdown-inline-code",
+        "markdown",
+        "stacktrace",
+        "log",
+        "prose-short",
+        "prose-chat",
+        "prose-technical",
+    }
     n_hard = sum(1 for _, _, cat, _ in LABELLED if cat in hard)
     assert n_hard >= 0.3 * len(LABELLED)
 

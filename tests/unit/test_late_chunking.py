@@ -80,11 +80,13 @@ class ByHand:
         # Windows by hand: the prompt (or <s> ... </s>) around each slice of content tokens.
         n_prefix = len(bos) if bos else sum(1 for s, e in offsets if e <= shift)
         n_suffix = len(eos)
-        content = ids[n_prefix: len(ids) - n_suffix]
+        content = ids[n_prefix : len(ids) - n_suffix]
         capacity = window - n_prefix - n_suffix
         overlap = math.ceil(window / 8)
         starts = list(range(0, len(content) - overlap, capacity - overlap))
-        outs = [self.forward(ids[:n_prefix] + content[s:s + capacity] + ids[len(ids) - n_suffix:], task) for s in starts]
+        outs = [
+            self.forward(ids[:n_prefix] + content[s : s + capacity] + ids[len(ids) - n_suffix :], task) for s in starts
+        ]
         rows_h, rows_m = [], []
         for j in range(len(content)):
             # the window where token j has the most preceding context
@@ -142,8 +144,9 @@ def test_windows_beyond_max_length_match_by_hand(tiny_v4, tiny_clip, family):
     by_hand = ByHand(model)
     n_tokens = len(by_hand.tokens(joined(chunks)[0], "retrieval")[0])
     assert n_tokens > 3 * window  # several windows
-    res = model.encode(chunks, late_chunking=True, task="retrieval", output="both" if family == "v4" else "dense",
-                       max_length=window)
+    res = model.encode(
+        chunks, late_chunking=True, task="retrieval", output="both" if family == "v4" else "dense", max_length=window
+    )
     dense, multi = by_hand.chunks(chunks, "retrieval", window=window)
     np.testing.assert_allclose(res.dense, dense, atol=2e-5)
     for got, want in zip(res.multi or [], multi):

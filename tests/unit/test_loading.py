@@ -21,9 +21,9 @@ def checkpoint_copy(tiny_v4_dir: Path, tmp_path: Path) -> Path:
 
 
 def test_loads_with_zero_missing_and_unexpected_keys(tiny_v4_dir):
-    from jina_local.models.jina_v4 import LEGACY_KEY_MAPPING, JinaV4Model
-
     from transformers import Qwen2_5_VLConfig
+
+    from jina_local.models.jina_v4 import LEGACY_KEY_MAPPING, JinaV4Model
 
     _, info = JinaV4Model.from_pretrained(
         tiny_v4_dir,
@@ -40,7 +40,7 @@ def test_every_stored_tensor_reaches_the_model(tiny_v4, tiny_v4_dir):
     state = model.state_dict()
     shard = load_file(str(tiny_v4_dir / "model-00002-of-00002.safetensors"))
     for key, value in shard.items():
-        name = "model.language_model." + key[len("model."):] if key.startswith("model.") else key
+        name = "model.language_model." + key[len("model.") :] if key.startswith("model.") else key
         name = "model." + name if name.startswith("visual.") else name
         name = name.replace("multi_vector_projector.weight", "multi_vector_projector.base_layer.weight")
         name = name.replace("multi_vector_projector.bias", "multi_vector_projector.base_layer.bias")
@@ -124,7 +124,6 @@ def test_folder_without_config_is_not_a_model(tmp_path):
 def test_nonexistent_path_is_reported(tmp_path):
     with pytest.raises(ModelNotFoundError, match="neither an existing folder"):
         jina_local.load(tmp_path / "nope" / "deeper")
-
 
 
 def test_fingerprint_identifies_weights_not_paths_or_dtypes(tiny_v4, tiny_v4_dir, checkpoint_copy):

@@ -79,7 +79,9 @@ def test_errors_share_one_base():
 
 
 def test_version_and_module_entry_point():
-    result = subprocess.run([sys.executable, "-m", "jina_local", "--version"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "jina_local", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and result.stdout.strip() == f"jina-local {jina_local.__version__}"
 
 

@@ -16,16 +16,27 @@ def _hit(payload, score=1.0, raw=None, hid="6c0f4a52-8f6e-5b0e-9d3a-6a696e616c63
 
 
 def test_location_labels_from_the_documents_layer_payload():
-    out = hits_to_json("q", [
-        _hit({"kind": "code", "task": "code", "path": "src/app.py", "lines": [12, 40], "text": "x = 1"}),
-        _hit({"kind": "text", "task": "retrieval", "path": "report.pdf", "page": 3, "text": "Revenue grew."}),
-        _hit({"kind": "text", "task": "retrieval", "source": "notes.md#2", "chunk": 2, "text": "n"}),
-        _hit({"kind": "text", "task": "retrieval", "text": "no location at all"}),
-    ], collection=None, model=None, mode="dense")
+    out = hits_to_json(
+        "q",
+        [
+            _hit({"kind": "code", "task": "code", "path": "src/app.py", "lines": [12, 40], "text": "x = 1"}),
+            _hit({"kind": "text", "task": "retrieval", "path": "report.pdf", "page": 3, "text": "Revenue grew."}),
+            _hit({"kind": "text", "task": "retrieval", "source": "notes.md#2", "chunk": 2, "text": "n"}),
+            _hit({"kind": "text", "task": "retrieval", "text": "no location at all"}),
+        ],
+        collection=None,
+        model=None,
+        mode="dense",
+    )
     labels = [h["location_label"] for h in out["hits"]]
     assert labels == ["src/app.py:12-40", "report.pdf#page=3", "notes.md#chunk=2", ""]
-    assert out["hits"][0]["location"] == {"path": "src/app.py", "page": None, "lines": [12, 40], "chars": None,
-                                          "chunk": None}
+    assert out["hits"][0]["location"] == {
+        "path": "src/app.py",
+        "page": None,
+        "lines": [12, 40],
+        "chars": None,
+        "chunk": None,
+    }
     assert location_label({"path": "a.py", "lines": [7, 7]}) == "a.py:7"
     assert all(h["score_kind"] == "cosine" for h in out["hits"]) and out["mode"] == "dense"
     json.dumps(out)  # plain JSON all the way down
@@ -33,8 +44,14 @@ def test_location_labels_from_the_documents_layer_payload():
 
 def test_snippet_is_centred_on_the_query_words_with_code_point_offsets():
     text = ("Lorem ipsum dolor sit amet. " * 40) + "Die Katze 🐈 schläft auf der warmen Tastatur. " + ("Sed do. " * 60)
-    out = hits_to_json("katze schläft tastatur", [_hit({"kind": "text", "task": "retrieval", "text": text})],
-                       collection=None, model=None, mode="two_stage", snippet_chars=120)
+    out = hits_to_json(
+        "katze schläft tastatur",
+        [_hit({"kind": "text", "task": "retrieval", "text": text})],
+        collection=None,
+        model=None,
+        mode="two_stage",
+        snippet_chars=120,
+    )
     hit = out["hits"][0]
     snippet = hit["snippet"]
     assert snippet.startswith("…") and snippet.endswith("…") and len(snippet) <= 120 + 2 + 40
@@ -43,9 +60,16 @@ def test_snippet_is_centred_on_the_query_words_with_code_point_offsets():
 
 
 def test_snippet_of_a_short_text_is_the_text_and_no_match_means_the_start():
-    out = hits_to_json("zebra", [_hit({"kind": "text", "task": "retrieval", "text": "short one\nline two"}),
-                                 _hit({"kind": "text", "task": "retrieval", "text": "word " * 200})],
-                       collection=None, model=None, mode=None)
+    out = hits_to_json(
+        "zebra",
+        [
+            _hit({"kind": "text", "task": "retrieval", "text": "short one\nline two"}),
+            _hit({"kind": "text", "task": "retrieval", "text": "word " * 200}),
+        ],
+        collection=None,
+        model=None,
+        mode=None,
+    )
     assert out["hits"][0]["snippet"] == "short one\nline two" and out["hits"][0]["highlights"] == []
     assert out["hits"][1]["snippet"].startswith("word word") and out["hits"][1]["snippet"].endswith("…")
 
@@ -53,17 +77,32 @@ def test_snippet_of_a_short_text_is_the_text_and_no_match_means_the_start():
 def test_image_hits_get_a_thumbnail_and_missing_files_do_not_fail(tmp_path):
     picture = tmp_path / "photo.jpg"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (900, 1200, 3), dtype=np.uint8)).save(picture)
-    out = hits_to_json("q", [
-        _hit({"kind": "image", "task": "retrieval", "image": str(picture), "source": f"{picture}#0"}, 2.0, 0.5),
-        _hit({"kind": "image", "task": "retrieval", "image": str(tmp_path / "gone.png")}, 1.0, 0.4),
-    ], collection=None, model=None, mode="multi")
+    out = hits_to_json(
+        "q",
+        [
+            _hit({"kind": "image", "task": "retrieval", "image": str(picture), "source": f"{picture}#0"}, 2.0, 0.5),
+            _hit({"kind": "image", "task": "retrieval", "image": str(tmp_path / "gone.png")}, 1.0, 0.4),
+        ],
+        collection=None,
+        model=None,
+        mode="multi",
+    )
     first, second = out["hits"]
     assert first["image"] == str(picture.resolve()) and first["thumbnail"].startswith("data:image/jpeg;base64,")
     assert first["heatmap"] is None  # no collection / model given: no token-level explanation
     assert second["image"].endswith("gone.png") and second["thumbnail"] is None
     assert "z-score" in out["score_legend"]  # score != raw_score: the lists were fused
-    assert hits_to_json("q", [_hit({"kind": "image", "image": str(picture)})], collection=None, model=None,
-                        mode=None, thumbnails=False)["hits"][0]["thumbnail"] is None
+    assert (
+        hits_to_json(
+            "q",
+            [_hit({"kind": "image", "image": str(picture)})],
+            collection=None,
+            model=None,
+            mode=None,
+            thumbnails=False,
+        )["hits"][0]["thumbnail"]
+        is None
+    )
 
 
 def test_image_query_is_labelled():
@@ -107,8 +146,14 @@ def test_maxsim_rows_choose_the_snippet_and_the_heat_map(tmp_path):
     spans = [None, (0, 6), (where, where + len("decisive"))]
     doc = np.stack([eye[5], eye[1], eye[0]])
     model = _HookedModel(query_rows=eye[[0]], spans=spans)
-    out = hits_to_json("no shared words", [_hit({"kind": "text", "task": "retrieval", "text": text})],
-                       collection=_Store(doc), model=model, mode="two_stage", snippet_chars=100)
+    out = hits_to_json(
+        "no shared words",
+        [_hit({"kind": "text", "task": "retrieval", "text": text})],
+        collection=_Store(doc),
+        model=model,
+        mode="two_stage",
+        snippet_chars=100,
+    )
     hit = out["hits"][0]
     assert [hit["snippet"][a:b] for a, b in hit["highlights"]] == ["decisive"]
 
@@ -116,6 +161,11 @@ def test_maxsim_rows_choose_the_snippet_and_the_heat_map(tmp_path):
     Image.new("RGB", (56, 56)).save(picture)
     patches = np.stack([eye[9], eye[1], eye[0], eye[2], eye[3]])  # row 0 prompt, rows 1-4 a 2x2 grid
     model = _HookedModel(query_rows=eye[[0]], spans=[], grid=(1, 2, 2))
-    out = hits_to_json("q", [_hit({"kind": "image", "task": "retrieval", "image": str(picture)})],
-                       collection=_Store(patches), model=model, mode="multi")
+    out = hits_to_json(
+        "q",
+        [_hit({"kind": "image", "task": "retrieval", "image": str(picture)})],
+        collection=_Store(patches),
+        model=model,
+        mode="multi",
+    )
     assert out["hits"][0]["heatmap"] == {"rows": 2, "cols": 2, "values": [0.0, 1.0, 0.0, 0.0]}

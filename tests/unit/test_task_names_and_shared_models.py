@@ -13,12 +13,19 @@ from jina_local import InputError, TaskError, hf_style_options, parse_task
 from jina_local.loading import loaded_models
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("retrieval.query", ("retrieval", "query")), ("retrieval.passage", ("retrieval", "document")),
-    ("code.query", ("code", "query")), ("code.passage", ("code", "document")),
-    ("text-matching", ("text-matching", None)), ("retrieval", ("retrieval", None)), ("auto", ("auto", None)),
-    (None, (None, None)),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("retrieval.query", ("retrieval", "query")),
+        ("retrieval.passage", ("retrieval", "document")),
+        ("code.query", ("code", "query")),
+        ("code.passage", ("code", "document")),
+        ("text-matching", ("text-matching", None)),
+        ("retrieval", ("retrieval", None)),
+        ("auto", ("auto", None)),
+        (None, (None, None)),
+    ],
+)
 def test_jina_task_names(name: str | None, expected: tuple[str | None, str | None]) -> None:
     assert parse_task(name) == expected
 
@@ -60,10 +67,17 @@ def test_unused_models_are_freed(tmp_path: Path) -> None:
 
 
 def test_hf_style_options() -> None:
-    assert hf_style_options({"torch_dtype": "torch.bfloat16", "revision": "main"},
-                            {"truncate_dim": 128, "task": "code.passage"}, {"task": "code.query"}) == {
-        "dtype": "bfloat16", "revision": "main", "dimensions": 128, "document_task": "code.passage",
-        "query_task": "code.query"}
+    assert hf_style_options(
+        {"torch_dtype": "torch.bfloat16", "revision": "main"},
+        {"truncate_dim": 128, "task": "code.passage"},
+        {"task": "code.query"},
+    ) == {
+        "dtype": "bfloat16",
+        "revision": "main",
+        "dimensions": 128,
+        "document_task": "code.passage",
+        "query_task": "code.query",
+    }
     with pytest.raises(InputError, match=r"encode_kwargs\['prompt'\].*document_task="):
         hf_style_options(None, {"prompt": "query: "})
     with pytest.raises(InputError, match="differs from encode_kwargs"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from ward_reference import reference_pool_tokens, reference_ward_labels
 
 from jina_local.token_pooling import pool_documents, pool_tokens, ward_labels, ward_linkage

@@ -39,10 +39,31 @@ def _random_texts(seed: int, n: int) -> list[str]:
     import random
 
     rng = random.Random(seed)
-    pieces = ["word", "Wörter", "東京", "😀", "123", "4.5", "def", "(x)", "\n", "\n\n", "  ", "\t", ",", "...", "https://a.b/c",
-              "naïve", "e\u0301", "ﬁ", "x" * 300]
-    return ["".join(rng.choice(pieces) + rng.choice(["", " ", " ", "\n"]) for _ in range(rng.randint(1, 2000)))
-            for _ in range(n)]
+    pieces = [
+        "word",
+        "Wörter",
+        "東京",
+        "😀",
+        "123",
+        "4.5",
+        "def",
+        "(x)",
+        "\n",
+        "\n\n",
+        "  ",
+        "\t",
+        ",",
+        "...",
+        "https://a.b/c",
+        "naïve",
+        "e\u0301",
+        "ﬁ",
+        "x" * 300,
+    ]
+    return [
+        "".join(rng.choice(pieces) + rng.choice(["", " ", " ", "\n"]) for _ in range(rng.randint(1, 2000)))
+        for _ in range(n)
+    ]
 
 
 @pytest.mark.parametrize("limit", [5, 64, 300])
@@ -80,8 +101,9 @@ def test_image_patch_grid_matches_the_image_tokens(tiny_v4):
     multi = tiny_v4.encode(image, output="multi").multi[0]
     from jina_local.inputs import ImageInput
 
-    prepared = tiny_v4.backend.prepare(ImageInput(image), role="document", task="retrieval", max_length=None,
-                                       max_pixels=None)
+    prepared = tiny_v4.backend.prepare(
+        ImageInput(image), role="document", task="retrieval", max_length=None, max_pixels=None
+    )
     ids = prepared.data["ids"]  # the image-pad ids sit exactly at the grid's rows
     pad = tiny_v4.backend.processor.image_token_id
     assert [i for i, t in enumerate(ids) if t == pad] == list(range(first, first + rows * cols))

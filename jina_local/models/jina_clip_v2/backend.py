@@ -20,6 +20,7 @@ from .processing import (
     ImageSettings,
     normalize_pixels,
     preprocess_image,
+    resized_size,
 )
 from .text_tower import pad_id, text_features, token_states
 
@@ -51,8 +52,8 @@ class JinaClipV2Backend(ModelBackend):
         image: ImageSettings,
         report: LoadReport,
     ) -> None:
-        self.info = info if info.max_pixels is not None else dataclasses.replace(
-            info, max_pixels=image.size * image.size
+        self.info = (
+            info if info.max_pixels is not None else dataclasses.replace(info, max_pixels=image.size * image.size)
         )
         self.text_model = text_model
         self.vision_model = vision_model

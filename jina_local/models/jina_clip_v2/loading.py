@@ -84,17 +84,21 @@ class LoadReport:
 
 
 def _convert_text(
-    reader: SafetensorsReader, model: JinaEmbeddingsV3Model, lora: dict[str, Any], device: torch.device, dtype: torch.dtype
+    reader: SafetensorsReader,
+    model: JinaEmbeddingsV3Model,
+    lora: dict[str, Any],
+    device: torch.device,
+    dtype: torch.dtype,
 ) -> tuple[dict[str, torch.Tensor], list[str], list[str], float, float]:
     """Text weights renamed to the transformers layout with the LoRA merged; (state, unexpected, ignored, ...)."""
     unexpected: list[str] = []
     ignored: list[str] = []
     parts: dict[str, dict[str, str]] = {}  # source module path -> {"original"|"lora_A"|"lora_B": key}
     plain: dict[str, str] = {}  # source name -> key
-    for key in reader.keys():
+    for key in reader.keys():  # noqa: SIM118 - a safetensors reader, not a dict
         if not key.startswith(TEXT_PREFIX):
             continue
-        name = key[len(TEXT_PREFIX):]
+        name = key[len(TEXT_PREFIX) :]
         if _TEXT_ROPE_RE.match(name):
             stored = reader.get(key).float()
             expected = text_inv_freq(model)
@@ -175,7 +179,7 @@ def _convert_vision(
     unexpected: list[str] = []
     ignored: list[str] = []
     names = set(model.state_dict())
-    for key in reader.keys():
+    for key in reader.keys():  # noqa: SIM118 - a safetensors reader, not a dict
         if not key.startswith(_VISION_PREFIX):
             continue
         name = key[len(_VISION_PREFIX) :]
@@ -229,7 +233,7 @@ def load_backend(
     missing += [f"{_VISION_PREFIX}{k}" for k in vision_model.state_dict() if k not in vision_state]
     unexpected += vision_unexpected
     ignored += vision_ignored
-    for key in reader.keys():
+    for key in reader.keys():  # noqa: SIM118 - a safetensors reader, not a dict
         if key in _LOGIT_KEYS:
             ignored.append(key)
         elif not key.startswith((TEXT_PREFIX, _VISION_PREFIX)):
@@ -292,5 +296,6 @@ def load_backend(
         max_positions=max_positions,
         default_max_length=info.max_length,
     )
-    return JinaClipV2Backend(info=info, text_model=text_model, vision_model=vision_model, text=text, image=image,
-                             report=report)
+    return JinaClipV2Backend(
+        info=info, text_model=text_model, vision_model=vision_model, text=text, image=image, report=report
+    )

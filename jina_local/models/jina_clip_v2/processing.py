@@ -56,8 +56,6 @@ RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BI
 """``preprocessor_config.json`` interpolation names -> PIL resampling filters."""
 
 
-
-
 def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
     """``(new_width, new_height)`` with the short side ``size`` and the long side truncated, as torchvision.
 
@@ -164,7 +162,9 @@ def load_tokenizer(model_dir: Path, pad_id: int) -> tuple[Tokenizer, int]:
     limit = MAX_POSITIONS
     tok_config = model_dir / "tokenizer_config.json"
     if tok_config.is_file():
-        value = read_json(tok_config, "the tokenizer config", "Restore it from jinaai/jina-clip-v2.").get("model_max_length")
+        value = read_json(tok_config, "the tokenizer config", "Restore it from jinaai/jina-clip-v2.").get(
+            "model_max_length"
+        )
         if isinstance(value, int) and 2 <= value < 10**9:
             limit = value
     return tokenizer, int(limit)

@@ -77,14 +77,14 @@ class TextShape:
 def text_shape(reader: SafetensorsReader) -> TextShape:
     def weight_shape(base: str) -> tuple[int, ...]:
         for key in (f"{TEXT_PREFIX}{base}.parametrizations.weight.original", f"{TEXT_PREFIX}{base}.weight"):
-            if key in reader.keys():
+            if key in reader.keys():  # noqa: SIM118
                 return reader.shape(key)
         raise CheckpointError(
             f"the checkpoint has no text tower weight '{TEXT_PREFIX}{base}'; is it jinaai/jina-clip-v2?"
         )
 
     layer_re = re.compile(rf"^{re.escape(TEXT_PREFIX)}encoder\.layers\.(\d+)\.")
-    layer_ids = {int(m.group(1)) for k in reader.keys() if (m := layer_re.match(k))}
+    layer_ids = {int(m.group(1)) for k in reader.keys() if (m := layer_re.match(k))}  # noqa: SIM118
     vocab, hidden = weight_shape("embeddings.word_embeddings")
     return TextShape(
         vocab=vocab,

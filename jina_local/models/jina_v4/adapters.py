@@ -9,7 +9,6 @@ merged weights when memory allows (``docs/jina_v4.md``, "Task adapters").
 from __future__ import annotations
 
 import contextlib
-
 import json
 import os
 import re
@@ -20,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model
 from peft.tuners.tuners_utils import BaseTunerLayer
 from safetensors import safe_open
-import torch.nn.functional as F
 from torch import nn
 
 from ...errors import CheckpointError, TaskError
@@ -54,9 +53,7 @@ def read_adapter(adapter_dir: Path, tasks: Sequence[str]) -> tuple[dict[str, Any
     found = {m.group(1) for key in tensors if (m := re.search(r"\.lora_[AB]\.([^.]+)\.weight$", key))}
     missing = [t for t in tasks if t not in found]
     if missing:
-        raise CheckpointError(
-            f"{weights_path} has no LoRA weights for task(s) {missing}; it holds {sorted(found)}."
-        )
+        raise CheckpointError(f"{weights_path} has no LoRA weights for task(s) {missing}; it holds {sorted(found)}.")
     return adapter_config, tensors
 
 
@@ -83,7 +80,7 @@ def attach_adapters(model: nn.Module, adapter_dir: Path, tasks: Sequence[str], d
     for key, value in tensors.items():
         if not key.startswith(ADAPTER_PREFIX):
             raise CheckpointError(f"adapter key {key!r} does not start with {ADAPTER_PREFIX!r}")
-        state[key[len(ADAPTER_PREFIX):]] = value
+        state[key[len(ADAPTER_PREFIX) :]] = value
     own = {name for name in model.state_dict() if ".lora_" in name}
     unexpected = sorted(set(state) - own)
     missing = sorted(own - set(state))

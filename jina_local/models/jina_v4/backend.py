@@ -26,8 +26,8 @@ class JinaV4Backend(ModelBackend):
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.image_processor = processor.image_processor
-        self.info = info if info.max_pixels is not None else dataclasses.replace(
-            info, max_pixels=processor.default_max_pixels
+        self.info = (
+            info if info.max_pixels is not None else dataclasses.replace(info, max_pixels=processor.default_max_pixels)
         )
         self.device = next(model.parameters()).device
         self.adapters = TaskSwitcher(model, info.tasks)

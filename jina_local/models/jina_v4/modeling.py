@@ -45,6 +45,7 @@ def mixed_precision(model: JinaV4Model) -> torch.autocast | contextlib.nullconte
         return contextlib.nullcontext()
     return torch.autocast(device_type="cpu", dtype=model.dtype)
 
+
 __all__ = [
     "JinaV4Model",
     "embed",

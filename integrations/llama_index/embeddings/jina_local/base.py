@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Sequence
-from typing import Any, Optional
+from typing import Any
 
 try:
     from llama_index.core.base.embeddings.base import Embedding
@@ -73,51 +73,67 @@ class JinaLocalEmbedding(MultiModalEmbedding):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     embed_batch_size: int = Field(
-        default=32, gt=0, le=2048,
+        default=32,
+        gt=0,
+        le=2048,
         description="Items handed to the model per call (it splits them further by a token budget).",
     )
     device: str = Field(default="auto", description="'auto', 'cpu', 'cuda', 'cuda:1'... (with model_name).")
     dtype: str = Field(default="auto", description="'auto', 'float32', 'bfloat16'... (with model_name).")
-    revision: Optional[str] = Field(default=None, description="Hub revision to load (with model_name).")
-    local_files_only: Optional[bool] = Field(
+    revision: str | None = Field(default=None, description="Hub revision to load (with model_name).")
+    local_files_only: bool | None = Field(
         default=None, description="Never download (with model_name); None follows HF_HUB_OFFLINE."
     )
-    dimensions: Optional[int] = Field(
+    dimensions: int | None = Field(
         default=None, description="Matryoshka size of the vectors (e.g. 128, 256, 512, 1024 for v4); None = full."
     )
-    query_task: Optional[str] = Field(
+    query_task: str | None = Field(
         default="retrieval",
         description="Adapter of queries: 'retrieval', 'code', 'text-matching' or a Jina name like 'retrieval.query'.",
     )
-    document_task: Optional[str] = Field(
-        default=None, description="Adapter of texts and images; None = the queries' adapter, 'auto' = per item.",
+    document_task: str | None = Field(
+        default=None,
+        description="Adapter of texts and images; None = the queries' adapter, 'auto' = per item.",
     )
-    max_length: Optional[int] = Field(default=None, description="Most text tokens per item; None = the model's.")
-    max_pixels: Optional[int] = Field(default=None, description="Largest image area before resizing; None = default.")
-    late_chunking: Optional[bool] = Field(
-        default=None, description="Encode the texts of one batch as chunks of one document in one forward.",
+    max_length: int | None = Field(default=None, description="Most text tokens per item; None = the model's.")
+    max_pixels: int | None = Field(default=None, description="Largest image area before resizing; None = default.")
+    late_chunking: bool | None = Field(
+        default=None,
+        description="Encode the texts of one batch as chunks of one document in one forward.",
     )
 
-    _model: Optional[Embedder] = PrivateAttr(default=None)
+    _model: Embedder | None = PrivateAttr(default=None)
 
-    def __init__(self, *, model: Any = None, model_name: Optional[str] = None,
-                 model_kwargs: Optional[dict[str, Any]] = None, encode_kwargs: Optional[dict[str, Any]] = None,
-                 query_encode_kwargs: Optional[dict[str, Any]] = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        model: Any = None,
+        model_name: str | None = None,
+        model_kwargs: dict[str, Any] | None = None,
+        encode_kwargs: dict[str, Any] | None = None,
+        query_encode_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         if isinstance(model, str):  # model="jinaai/jina-embeddings-v4", as other LlamaIndex embeddings take it
             if model_name not in (None, model):
                 raise ValueError(f"model={model!r} and model_name={model_name!r} differ; pass one.")
             model_name, model = model, None
-        translated = jina_local.hf_style_options(model_kwargs, encode_kwargs, query_encode_kwargs,
-                                                  owner="JinaLocalEmbedding")
+        translated = jina_local.hf_style_options(
+            model_kwargs, encode_kwargs, query_encode_kwargs, owner="JinaLocalEmbedding"
+        )
         if "show_progress" in translated:
-            raise InputError("JinaLocalEmbedding: show_progress_bar is not an option here; LlamaIndex asks per call "
-                             "(get_text_embedding_batch(texts, show_progress=True)).")
+            raise InputError(
+                "JinaLocalEmbedding: show_progress_bar is not an option here; LlamaIndex asks per call "
+                "(get_text_embedding_batch(texts, show_progress=True))."
+            )
         if "batch_size" in translated:
             translated["embed_batch_size"] = translated.pop("batch_size")
         for key, value in translated.items():
             if key in kwargs and kwargs[key] != value:
-                raise ValueError(f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
-                                 "encode_kwargs; give it once.")
+                raise ValueError(
+                    f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
+                    "encode_kwargs; give it once."
+                )
             kwargs[key] = value
         if model is None and not model_name:
             raise ValueError(
@@ -126,8 +142,10 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             )
         if model is not None:
             if not isinstance(model, Embedder):
-                raise TypeError(f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
-                                f"got {type(model).__name__}.")
+                raise TypeError(
+                    f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
+                    f"got {type(model).__name__}."
+                )
             if model_name and model_name != model.info.name:
                 raise ValueError(
                     f"model_name={model_name!r} does not match the given model ({model.info.name!r}); "
@@ -156,19 +174,28 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             task, _ = parse_task(value)
             if task not in (None, "auto") and task not in info.tasks:
                 valid = ", ".join(repr(t) for t in info.tasks)
-                raise TaskError(f"{name}={value!r} is not a task of {info.name}; valid tasks: {valid} "
-                                "(or Jina's names such as 'retrieval.query').")
+                raise TaskError(
+                    f"{name}={value!r} is not a task of {info.name}; valid tasks: {valid} "
+                    "(or Jina's names such as 'retrieval.query')."
+                )
         if self.dimensions is not None and self.dimensions not in info.matryoshka_dims:
             valid = ", ".join(str(d) for d in info.matryoshka_dims)
-            raise DimensionError(f"dimensions={self.dimensions!r} is not a Matryoshka size of {info.name}; "
-                                 f"valid: {valid}.")
+            raise DimensionError(
+                f"dimensions={self.dimensions!r} is not a Matryoshka size of {info.name}; valid: {valid}."
+            )
 
     @property
     def embedder(self) -> Embedder:
         """The jina-local model, loaded now (once per process) if it was given by ``model_name``."""
         if self._model is None:
-            model = jina_local.load(self.model_name, device=self.device, dtype=self.dtype, revision=self.revision,
-                                    local_files_only=self.local_files_only, shared=True)
+            model = jina_local.load(
+                self.model_name,
+                device=self.device,
+                dtype=self.dtype,
+                revision=self.revision,
+                local_files_only=self.local_files_only,
+                shared=True,
+            )
             self._check_against(model)
             self._model = model
         return self._model
@@ -180,30 +207,36 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             state["__pydantic_private__"] = {**private, "_model": None}  # weights never travel; reloaded by name
         return state
 
-    def __deepcopy__(self, memo: Optional[dict[int, Any]] = None) -> JinaLocalEmbedding:
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> JinaLocalEmbedding:
         memo = {} if memo is None else memo
         if self._model is not None:
             memo[id(self._model)] = self._model  # a copy shares the (read-only) model
         return super().__deepcopy__(memo)
 
-    def query_spec(self) -> tuple[Optional[str], str]:
+    def query_spec(self) -> tuple[str | None, str]:
         """``(task, role)`` of queries (``None`` task = automatic)."""
         task, role = parse_task(self.query_task)
         return (None if task == "auto" else task), role or "query"
 
-    def document_spec(self, *, per_item: bool = False) -> tuple[Optional[str], str]:
+    def document_spec(self, *, per_item: bool = False) -> tuple[str | None, str]:
         """``(task, role)`` of documents; ``None`` task = routed per item (``per_item`` stores leave it so)."""
         task, role = parse_task(self.document_task)
         return jina_local.paired_document_task(self.query_spec()[0], task, per_item=per_item), role or "document"
 
-    def _encode(self, items: list[Any], spec: tuple[Optional[str], str]) -> EncodeResult:
+    def _encode(self, items: list[Any], spec: tuple[str | None, str]) -> EncodeResult:
         task, role = spec
-        options: dict[str, Any] = {"dim": self.dimensions, "progress": False, "max_length": self.max_length,
-                                   "max_pixels": self.max_pixels}
+        options: dict[str, Any] = {
+            "dim": self.dimensions,
+            "progress": False,
+            "max_length": self.max_length,
+            "max_pixels": self.max_pixels,
+        }
         if self.late_chunking:
             if "late_chunking" not in inspect.signature(self.embedder.encode).parameters:
-                raise InputError("late_chunking=True needs a jina-local whose encode() has late_chunking; "
-                                 "upgrade jina-local or leave late_chunking unset.")
+                raise InputError(
+                    "late_chunking=True needs a jina-local whose encode() has late_chunking; "
+                    "upgrade jina-local or leave late_chunking unset."
+                )
             options["late_chunking"] = True
         return self.embedder.encode(items, role=role, task=task, **options)  # type: ignore[arg-type]
 

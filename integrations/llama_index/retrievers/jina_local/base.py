@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 try:
     from llama_index.core.base.base_retriever import BaseRetriever
@@ -92,11 +92,11 @@ class JinaLocalRetriever(BaseRetriever):
         collection: MultiVectorCollection,
         *,
         similarity_top_k: int = 10,
-        mode: Optional[Literal["two_stage", "multi", "dense"]] = None,
+        mode: Literal["two_stage", "multi", "dense"] | None = None,
         filter: Any = None,
-        prefetch_limit: Optional[int] = None,
-        tasks: Optional[Sequence[str]] = None,
-        callback_manager: Optional[CallbackManager] = None,
+        prefetch_limit: int | None = None,
+        tasks: Sequence[str] | None = None,
+        callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
         if not isinstance(collection, MultiVectorCollection):

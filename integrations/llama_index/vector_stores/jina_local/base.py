@@ -11,7 +11,7 @@ nodes' own ``embedding`` (dense-only). Nodes are stored whole (text, metadata, r
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import Any
 
 try:
     from llama_index.core.bridge.pydantic import PrivateAttr
@@ -69,7 +69,7 @@ def node_from_payload(point_id: str, stored: dict[str, Any]) -> BaseNode:
     return TextNode(id_=key, text=item.text or "", metadata=item.metadata)
 
 
-def _model_of(model: Any) -> Optional[Embedder]:
+def _model_of(model: Any) -> Embedder | None:
     if model is None or isinstance(model, Embedder):
         return model
     if isinstance(model, str):
@@ -77,8 +77,9 @@ def _model_of(model: Any) -> Optional[Embedder]:
     embedder = getattr(model, "embedder", None)  # a JinaLocalEmbedding
     if isinstance(embedder, Embedder):
         return embedder
-    raise TypeError(f"model must be a jina_local.Embedder, a JinaLocalEmbedding or a model name, "
-                    f"got {type(model).__name__}.")
+    raise TypeError(
+        f"model must be a jina_local.Embedder, a JinaLocalEmbedding or a model name, got {type(model).__name__}."
+    )
 
 
 class JinaLocalVectorStore(BasePydanticVectorStore):
@@ -105,21 +106,31 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     stores_text: bool = True
     flat_metadata: bool = False
     collection_name: str
-    mode: Optional[str] = None
-    prefetch_limit: Optional[int] = None
-    document_task: Optional[str] = None
+    mode: str | None = None
+    prefetch_limit: int | None = None
+    document_task: str | None = None
 
     _collection: MultiVectorCollection = PrivateAttr()
 
-    def __init__(self, collection: Optional[MultiVectorCollection] = None, *, location: Any = None,
-                 collection_name: Optional[str] = None, model: Any = None, mode: Optional[str] = None,
-                 prefetch_limit: Optional[int] = None, document_task: Optional[str] = None,
-                 **open_kwargs: Any) -> None:
+    def __init__(
+        self,
+        collection: MultiVectorCollection | None = None,
+        *,
+        location: Any = None,
+        collection_name: str | None = None,
+        model: Any = None,
+        mode: str | None = None,
+        prefetch_limit: int | None = None,
+        document_task: str | None = None,
+        **open_kwargs: Any,
+    ) -> None:
         embedder = _model_of(model)
         if collection is None:
             if location is None or collection_name is None:
-                raise ValueError("JinaLocalVectorStore needs collection=MultiVectorCollection.open(...), or "
-                                 "location= and collection_name= (and model=) to open one.")
+                raise ValueError(
+                    "JinaLocalVectorStore needs collection=MultiVectorCollection.open(...), or "
+                    "location= and collection_name= (and model=) to open one."
+                )
             kwargs = dict(open_kwargs)
             if embedder is not None:
                 kwargs.setdefault("multi", embedder.info.has_multi)
@@ -130,8 +141,9 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             if open_kwargs or location is not None:
                 raise ValueError("pass either collection= or location= / collection_name= (with open options).")
             if not isinstance(collection, MultiVectorCollection):
-                raise TypeError(f"collection must be a jina_local.qdrant.MultiVectorCollection, "
-                                f"got {type(collection).__name__}.")
+                raise TypeError(
+                    f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}."
+                )
             if embedder is not None and collection.model is not None and embedder is not collection.model:
                 raise ValueError("model= differs from the collection's model; open the collection with that model.")
         if mode not in (None, "two_stage", "multi", "dense"):
@@ -139,8 +151,9 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         if document_task is not None:
             task, _ = jina_local.parse_task(document_task)
             document_task = task
-        super().__init__(collection_name=collection.name, mode=mode, prefetch_limit=prefetch_limit,
-                         document_task=document_task)
+        super().__init__(
+            collection_name=collection.name, mode=mode, prefetch_limit=prefetch_limit, document_task=document_task
+        )
         self._collection = collection
 
     @classmethod
@@ -156,16 +169,20 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     def collection(self) -> MultiVectorCollection:
         return self._collection
 
-    def _filter(self, filters: Any = None, node_ids: Optional[list[str]] = None,
-                doc_ids: Optional[list[str]] = None) -> Optional[models.Filter]:
+    def _filter(
+        self, filters: Any = None, node_ids: list[str] | None = None, doc_ids: list[str] | None = None
+    ) -> models.Filter | None:
         parts = []
         if filters is not None:
             parts.append(self._collection.filter(to_filter(filters)))
         if doc_ids:
             parts.append(self._collection.filter({"ref_doc_id": {"$in": [str(d) for d in doc_ids]}}))
         if node_ids:
-            parts.append(models.Filter(must=[models.HasIdCondition(
-                has_id=[key_to_point_id(n, i) for i, n in enumerate(node_ids)])]))
+            parts.append(
+                models.Filter(
+                    must=[models.HasIdCondition(has_id=[key_to_point_id(n, i) for i, n in enumerate(node_ids)])]
+                )
+            )
         parts = [p for p in parts if p is not None]
         if not parts:
             return None
@@ -182,26 +199,38 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         for node in nodes:
             record = node_to_metadata_dict(node, remove_text=False, flat_metadata=False)
             ref = node.ref_doc_id or "None"
-            payloads.append(PointPayload(node.metadata, item_id=node.node_id, node=record["_node_content"],
-                                         fields={"doc_id": ref, "document_id": ref, "ref_doc_id": ref},
-                                         text=node.get_content(MetadataMode.NONE)))
+            payloads.append(
+                PointPayload(
+                    node.metadata,
+                    item_id=node.node_id,
+                    node=record["_node_content"],
+                    fields={"doc_id": ref, "document_id": ref, "ref_doc_id": ref},
+                    text=node.get_content(MetadataMode.NONE),
+                )
+            )
         if self._collection.model is not None:
             items = [self._item(node, i) for i, node in enumerate(nodes)]
-            summary = self._collection.add(items, payloads=payloads, ids=ids, task=self.document_task,
-                                           progress=add_kwargs.get("show_progress"))
+            summary = self._collection.add(
+                items, payloads=payloads, ids=ids, task=self.document_task, progress=add_kwargs.get("show_progress")
+            )
         else:
             missing = [i for i, n in enumerate(nodes) if n.embedding is None]
             if missing:
-                raise InputError(f"nodes {missing[:5]} have no embedding and the collection has no model; embed "
-                                 "them first (e.g. VectorStoreIndex(..., embed_model=...)) or open the store with model=.")
+                raise InputError(
+                    f"nodes {missing[:5]} have no embedding and the collection has no model; embed "
+                    "them first (e.g. VectorStoreIndex(..., embed_model=...)) or open the store with model=."
+                )
             dense = np.asarray([n.embedding for n in nodes], dtype=np.float32)
-            texts = [None if isinstance(n, ImageNode) and not n.text else n.get_content(MetadataMode.NONE)
-                     for n in nodes]
+            texts = [
+                None if isinstance(n, ImageNode) and not n.text else n.get_content(MetadataMode.NONE) for n in nodes
+            ]
             kinds = ["image" if isinstance(n, ImageNode) and not n.text else "text" for n in nodes]
             summary = self._collection.add_embeddings(dense, payloads=payloads, ids=ids, texts=texts, kinds=kinds)
         if summary.failures:
             listed = "; ".join(f"node {keys[f.index]!r}: {f.error}" for f in summary.failures[:5])
-            raise InputError(f"{len(summary.failures)} of {len(nodes)} nodes were not stored ({listed}); the others were.")
+            raise InputError(
+                f"{len(summary.failures)} of {len(nodes)} nodes were not stored ({listed}); the others were."
+            )
         return keys
 
     @staticmethod
@@ -219,7 +248,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         """Delete every node of the source document ``ref_doc_id``."""
         self._collection.delete_where({"ref_doc_id": str(ref_doc_id)})
 
-    def delete_nodes(self, node_ids: Optional[list[str]] = None, filters: Any = None, **kwargs: Any) -> None:
+    def delete_nodes(self, node_ids: list[str] | None = None, filters: Any = None, **kwargs: Any) -> None:
         """Delete nodes by id and / or filter (both given: the nodes matching both)."""
         flt = self._filter(filters, node_ids)
         if flt is None:
@@ -230,8 +259,9 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         """Delete every node (the collection and its settings stay)."""
         self._collection.clear()
 
-    def get_nodes(self, node_ids: Optional[list[str]] = None, filters: Any = None,
-                  limit: Optional[int] = None) -> list[BaseNode]:
+    def get_nodes(
+        self, node_ids: list[str] | None = None, filters: Any = None, limit: int | None = None
+    ) -> list[BaseNode]:
         """Nodes by id and / or filter (all nodes when neither is given), in id order for filters."""
         if node_ids is not None and filters is None:
             points = {p["id"]: p for p in self._collection.get([key_to_point_id(n, i) for i, n in enumerate(node_ids)])}
@@ -250,8 +280,10 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         """Dense search with ``query_embedding``; with a ``query_str`` and a jina-local model, two-stage MaxSim."""
         mode = VectorStoreQueryMode(query.mode or VectorStoreQueryMode.DEFAULT)
         if mode not in _MODES:
-            raise InputError(f"query mode {mode.value!r} is not supported by JinaLocalVectorStore; use 'default' "
-                             "(dense, or MaxSim with a query string) or 'mmr'.")
+            raise InputError(
+                f"query mode {mode.value!r} is not supported by JinaLocalVectorStore; use 'default' "
+                "(dense, or MaxSim with a query string) or 'mmr'."
+            )
         flt = self._filter(query.filters, query.node_ids, query.doc_ids)
         k = query.similarity_top_k
         text = query.query_str if self._collection.model is not None and query.query_str else None
@@ -261,10 +293,19 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         if mode == VectorStoreQueryMode.MMR:
             lam = query.mmr_threshold if query.mmr_threshold is not None else kwargs.get("mmr_threshold", 0.5)
             fetch = int(kwargs.get("mmr_prefetch_k") or max(20, 4 * k))
-            hits = self._collection.search_mmr(text, k, fetch_limit=fetch, lambda_mult=lam, dense=dense, filter=flt,
-                                               mode=self.mode if text is not None else None)
+            hits = self._collection.search_mmr(
+                text,
+                k,
+                fetch_limit=fetch,
+                lambda_mult=lam,
+                dense=dense,
+                filter=flt,
+                mode=self.mode if text is not None else None,
+            )
         elif text is not None:
-            hits = self._collection.search(text, limit=k, filter=flt, mode=self.mode, prefetch_limit=self.prefetch_limit)  # type: ignore[arg-type]
+            hits = self._collection.search(
+                text, limit=k, filter=flt, mode=self.mode, prefetch_limit=self.prefetch_limit
+            )  # type: ignore[arg-type]
         else:
             hits = self._collection.search_embeddings(dense=dense, limit=k, filter=flt, mode="dense")
         return self._result(hits)
@@ -281,14 +322,15 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         await asyncio.to_thread(self.delete, ref_doc_id, **delete_kwargs)
 
-    async def adelete_nodes(self, node_ids: Optional[list[str]] = None, filters: Any = None, **kwargs: Any) -> None:
+    async def adelete_nodes(self, node_ids: list[str] | None = None, filters: Any = None, **kwargs: Any) -> None:
         await asyncio.to_thread(self.delete_nodes, node_ids, filters, **kwargs)
 
     async def aclear(self) -> None:
         await asyncio.to_thread(self.clear)
 
-    async def aget_nodes(self, node_ids: Optional[list[str]] = None, filters: Any = None,
-                         limit: Optional[int] = None) -> list[BaseNode]:
+    async def aget_nodes(
+        self, node_ids: list[str] | None = None, filters: Any = None, limit: int | None = None
+    ) -> list[BaseNode]:
         return await asyncio.to_thread(self.get_nodes, node_ids, filters, limit)
 
     async def aquery(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:

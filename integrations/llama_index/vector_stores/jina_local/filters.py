@@ -32,9 +32,17 @@ from jina_local.qdrant import FilterError, check_filter
 __all__ = ["metadata_filters_to_dict", "to_filter"]
 
 _OPS = {
-    FilterOperator.EQ: "$eq", FilterOperator.NE: "$ne", FilterOperator.GT: "$gt", FilterOperator.GTE: "$gte",
-    FilterOperator.LT: "$lt", FilterOperator.LTE: "$lte", FilterOperator.IN: "$in", FilterOperator.NIN: "$nin",
-    FilterOperator.ANY: "$in", FilterOperator.ALL: "$all", FilterOperator.CONTAINS: "$contains",
+    FilterOperator.EQ: "$eq",
+    FilterOperator.NE: "$ne",
+    FilterOperator.GT: "$gt",
+    FilterOperator.GTE: "$gte",
+    FilterOperator.LT: "$lt",
+    FilterOperator.LTE: "$lte",
+    FilterOperator.IN: "$in",
+    FilterOperator.NIN: "$nin",
+    FilterOperator.ANY: "$in",
+    FilterOperator.ALL: "$all",
+    FilterOperator.CONTAINS: "$contains",
     FilterOperator.TEXT_MATCH: "$text",
 }
 
@@ -61,7 +69,9 @@ def metadata_filters_to_dict(filters: MetadataFilters) -> dict[str, Any]:
         elif isinstance(f, MetadataFilter):
             parts.append(_one(f))
         else:
-            raise FilterError(f"MetadataFilters holds a {type(f).__name__}; expected MetadataFilter or MetadataFilters.")
+            raise FilterError(
+                f"MetadataFilters holds a {type(f).__name__}; expected MetadataFilter or MetadataFilters."
+            )
     if not parts:
         raise FilterError("MetadataFilters has no filters; pass None for no filter.")
     condition = FilterCondition(filters.condition or FilterCondition.AND)
