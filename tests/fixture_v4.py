@@ -58,6 +58,22 @@ PRESETS: dict[str, dict[str, Any]] = {
         dims=[128, 256, 512],
         lora_r=32,
         lora_alpha=32,
+    ),  # The documentation's examples (tests/docs): the Matryoshka sizes the docs use (128-512), one layer.
+    "docs": dict(
+        hidden=512,
+        intermediate=512,
+        layers=1,
+        heads=4,
+        kv_heads=2,
+        mrope=[16, 24, 24],
+        v_depth=1,
+        v_hidden=64,
+        v_intermediate=128,
+        v_heads=2,
+        v_fullatt=[0],
+        dims=[128, 256, 512],
+        lora_r=4,
+        lora_alpha=8,
     ),
 }
 
