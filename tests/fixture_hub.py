@@ -10,7 +10,7 @@ id                         fixture written under the id
 ========================== ===================================================================
 jinaai/jina-embeddings-v4  ``fixture_v4`` preset ``docs``: the published layout, hidden 512, one
                            layer, Matryoshka 128/256/512 (the dims the docs use), 128-d tokens
-jinaai/jina-clip-v2        ``fixture_clip`` with hidden 256: Matryoshka 8 ... 256
+jinaai/jina-clip-v2        ``fixture_clip`` with text and vision width 256: Matryoshka 8 ... 256
 ========================== ===================================================================
 """
 
@@ -27,7 +27,7 @@ COMMIT = "d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5d0c5"
 
 HUB_FIXTURES: dict[str, Callable[[Path], Path]] = {
     "jinaai/jina-embeddings-v4": lambda folder: write_v4_checkpoint(folder, "docs", seed=7),
-    "jinaai/jina-clip-v2": lambda folder: write_clip_checkpoint(folder, hidden=256, seed=7),
+    "jinaai/jina-clip-v2": lambda folder: write_clip_checkpoint(folder, hidden=256, width=256, seed=7),
 }
 
 
