@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,7 @@ class Embedder:
         max_image_pixels: int | None = DEFAULT_MAX_IMAGE_PIXELS,
         jpeg_draft: bool = False,
         cancel: threading.Event | None = None,
-    ) -> Iterator[Encoded]:
+    ) -> Generator[Encoded, None, None]:
         """Embed any iterable (a generator of unknown length too), yielding one :class:`Encoded` per item,
         in input order, as soon as it and every earlier item are done.
 
@@ -290,7 +290,7 @@ class Embedder:
         return self._backend.image_patch_grid(size[0], size[1], max_pixels)
 
 
-def _parse_item_task(name: Any, index: int) -> tuple[str | None, str | None]:
+def _parse_item_task(name: Any, index: int) -> tuple[str | None, Role | None]:
     try:
         return parse_task(name)
     except TaskError as exc:

@@ -182,7 +182,8 @@ def _proxy_for(url: httpcore.URL, trust_env: bool) -> str | None:
         return None
     proxies = urllib.request.getproxies()
     proxy = proxies.get(url.scheme.decode()) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass_environment(url.host.decode(), proxies):
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]  # CPython has it (undocumented); typeshed omits it
+    if not proxy or bypass(url.host.decode(), proxies):
         return None
     return proxy if "://" in proxy else f"http://{proxy}"
 

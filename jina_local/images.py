@@ -32,7 +32,7 @@ import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Union
+from typing import IO, Any, Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -82,7 +82,7 @@ def _where(index: int, source: str | None) -> str:
     return f"item {index}" + (f" ({source})" if source else "")
 
 
-def _identify(fp: io.BufferedIOBase | io.BytesIO) -> Image.Image:
+def _identify(fp: IO[bytes]) -> Image.Image:
     """``Image.open`` without its decompression-bomb check: the size is judged by our own limit.
 
     PIL's check warns above ``MAX_IMAGE_PIXELS`` and raises above twice that before the caller can

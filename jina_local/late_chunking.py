@@ -34,7 +34,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .errors import DimensionError, InputError, OutputError
-from .kinds import detect_text_kind, looks_like_image_reference
+from .kinds import ImageMode, detect_text_kind, looks_like_image_reference
 from .pooling import l2_normalize, truncate_matryoshka
 from .routing import parse_task, resolve_tasks
 from .types import EncodeResult
@@ -294,7 +294,8 @@ def _forward_all(
 def _pool(doc: _Document, output: str, dim: int | None, kind: str) -> EncodeResult:
     want_dense, want_multi = output in ("dense", "both"), output in ("multi", "both")
     hidden, tokens = doc.token_rows(want_multi)
-    dense_rows, multi_rows = [], []
+    dense_rows: list[torch.Tensor] = []
+    multi_rows: list[np.ndarray | None] = []
     for owned in doc.owned:
         index = torch.tensor(owned, dtype=torch.long)
         if want_dense:
@@ -316,7 +317,7 @@ def encode_late_chunks(
     role: str = "document",
     task: str | Sequence[str | None] | None = "auto",
     symmetric: bool = False,
-    images: str = "off",
+    images: ImageMode = "off",
     output: str = "dense",
     dim: int | None = None,
     batch_size: int | None = None,
@@ -331,7 +332,7 @@ def encode_late_chunks(
         raise InputError(f"late_chunking_separator must be a str, got {type(separator).__name__}.")
     chunks = as_item_list(items)
     for i, chunk in enumerate(chunks):
-        if not isinstance(chunk, str) or looks_like_image_reference(chunk, images):  # type: ignore[arg-type]
+        if not isinstance(chunk, str) or looks_like_image_reference(chunk, images):
             what = type(chunk).__name__ if not isinstance(chunk, str) else "an image reference"
             raise InputError(f"late_chunking=True embeds text only: item {i} is {what}; encode images separately.")
         if not chunk.strip():

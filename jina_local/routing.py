@@ -27,7 +27,7 @@ from typing import Final
 from .errors import TaskError
 from .inputs import ImageInput, TypedInput
 from .kinds import detect_text_kind
-from .types import ModelInfo
+from .types import ModelInfo, Role
 
 __all__ = [
     "AUTO",
@@ -55,7 +55,7 @@ ROUTES: Final[dict[tuple[str, str], str]] = {
 
 SYMMETRIC_TASK: Final = "text-matching"
 
-JINA_TASK_NAMES: Final[dict[str, tuple[str, str | None]]] = {
+JINA_TASK_NAMES: Final[dict[str, tuple[str, Role | None]]] = {
     "retrieval.query": ("retrieval", "query"),
     "retrieval.passage": ("retrieval", "document"),
     "code.query": ("code", "query"),
@@ -65,7 +65,7 @@ JINA_TASK_NAMES: Final[dict[str, tuple[str, str | None]]] = {
 """Jina API task name -> (adapter, role); ``None``: either side (text-matching is symmetric)."""
 
 
-def parse_task(name: str | None) -> tuple[str | None, str | None]:
+def parse_task(name: str | None) -> tuple[str | None, Role | None]:
     """``(task, role)`` of a task name; Jina's API names carry their role, plain names do not.
 
     ``None`` and ``"auto"`` pass through (automatic routing). Only the spelling is checked here;

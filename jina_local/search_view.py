@@ -269,8 +269,9 @@ class _Explainer:
 
 
 # --------------------------------------------------------------------------- images
-def _open_image(path: str, page: Any) -> tuple[Any, tuple[int, int] | None]:
-    """The image (reduced while decoding where the format allows) and its full ``(width, height)``."""
+def _open_image(path: str, page: Any) -> tuple[Any, tuple[int, int] | None] | None:
+    """The image (reduced while decoding where the format allows) and its full ``(width, height)``;
+    ``None`` for a PDF when pypdfium2 cannot be imported."""
     from PIL import Image
 
     if path.lower().endswith(".pdf"):
@@ -351,7 +352,8 @@ def hits_to_json(
         task = payload.get("task")
         location = _location(payload)
         text = payload.get("text")
-        snippet, highlights = "", []
+        snippet: str = ""
+        highlights: list[list[int]] = []
         if isinstance(text, str) and text:
             rows = explainer.text_rows(hit.id, text, task)
             spans, weights = rows if rows else (word_spans(text, query_text), [])
@@ -360,9 +362,11 @@ def hits_to_json(
         thumbnail = heatmap = None
         if image_path and thumbnails and Path(image_path).is_file():
             try:
-                image, size = _open_image(image_path, location.get("page"))
-                thumbnail = _thumbnail(image)
-                heatmap = explainer.heatmap(hit.id, size, task)
+                opened = _open_image(image_path, location.get("page"))
+                if opened is not None:
+                    image, size = opened
+                    thumbnail = _thumbnail(image)
+                    heatmap = explainer.heatmap(hit.id, size, task)
             except Exception:  # noqa: BLE001 - a missing or unreadable file only loses its thumbnail
                 thumbnail = heatmap = None
         out_hits.append(

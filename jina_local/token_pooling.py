@@ -50,7 +50,7 @@ def _check_pool_factor(pool_factor: int) -> None:
 
 
 def _as_token_matrix(vectors: np.ndarray, dtype: type) -> np.ndarray:
-    arr = np.asarray(vectors, dtype=dtype)
+    arr: np.ndarray = np.asarray(vectors, dtype=dtype)
     if arr.ndim != 2:
         raise ValueError(f"expected token vectors of shape (n_tokens, dim), got shape {arr.shape}.")
     return arr

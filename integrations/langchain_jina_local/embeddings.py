@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +23,8 @@ from jina_local import (
     Embedder,
     EncodeResult,
     InputError,
+    OutputError,
+    Role,
     TaskError,
     image_reference,
     parse_task,
@@ -53,6 +56,21 @@ class MultiVectorEmbeddings(ABC):
     async def aembed_query_multi(self, text: str) -> list[list[float]]:
         """Async ``embed_query_multi`` (runs in a worker thread)."""
         return await asyncio.to_thread(self.embed_query_multi, text)
+
+
+def _dense(result: EncodeResult) -> np.ndarray:
+    """The ``(n, d)`` dense rows of an ``output="dense"`` encode (which always fills them)."""
+    if result.dense is None:
+        raise OutputError("the model returned no dense vectors; use a model that produces them.")
+    return result.dense
+
+
+def _multi(result: EncodeResult) -> list[np.ndarray]:
+    """The token vectors of an ``output="multi"`` encode with ``errors="raise"`` (one array per item)."""
+    rows = [m for m in result.multi or [] if m is not None]
+    if result.multi is None or len(rows) != len(result.multi):
+        raise OutputError("the model returned no token vectors; use a model with multi-vector output.")
+    return rows
 
 
 def _texts(texts: Sequence[str], method: str) -> list[str]:
@@ -215,12 +233,12 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         return super().__deepcopy__(memo)
 
     # ------------------------------------------------------------------ tasks
-    def query_spec(self) -> tuple[str | None, str]:
+    def query_spec(self) -> tuple[str | None, Role]:
         """``(task, role)`` of queries (``None`` task = automatic)."""
         task, role = parse_task(self.query_task)
         return (None if task == "auto" else task), role or "query"
 
-    def document_spec(self, *, per_item: bool = False) -> tuple[str | None, str]:
+    def document_spec(self, *, per_item: bool = False) -> tuple[str | None, Role]:
         """``(task, role)`` of documents; ``None`` task = routed per item.
 
         ``per_item=True`` is for stores that route queries per task (they leave an unset
@@ -249,9 +267,9 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
             options["late_chunking"] = True
         return options
 
-    def _encode(self, items: list[Any], spec: tuple[str | None, str], output: str = "dense") -> EncodeResult:
+    def _encode(self, items: list[Any], spec: tuple[str | None, Role], output: str = "dense") -> EncodeResult:
         task, role = spec
-        return self.embedder.encode(items, role=role, task=task, **self.encode_options(output))  # type: ignore[arg-type]
+        return self.embedder.encode(items, role=role, task=task, **self.encode_options(output))
 
     # ------------------------------------------------------------------ dense
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -259,12 +277,12 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = _texts(texts, "embed_documents")
         if not items:
             return []
-        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
+        return _dense(self._encode(items, self.document_spec())).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """Dense vector of a query (query role, ``query_task``)."""
         (item,) = _texts([text], "embed_query")
-        return self._encode([item], self.query_spec()).dense[0].tolist()  # type: ignore[index]
+        return _dense(self._encode([item], self.query_spec()))[0].tolist()
 
     def embed_image(self, uris: list[Any]) -> list[list[float]]:
         """Dense vectors of images: paths, ``http(s)://`` URLs, ``data:image/`` URIs, bytes or PIL images.
@@ -274,7 +292,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = [image_reference(u, i) for i, u in enumerate(uris)]
         if not items:
             return []
-        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
+        return _dense(self._encode(items, self.document_spec())).tolist()
 
     embed_images = embed_image  # the name langchain-community's JinaEmbeddings uses
 
@@ -296,16 +314,16 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = _texts(texts, "embed_documents_multi")
         if not items:
             return []
-        return [m.tolist() for m in self._encode(items, self.document_spec(), "multi").multi]  # type: ignore[union-attr]
+        return [m.tolist() for m in _multi(self._encode(items, self.document_spec(), "multi"))]
 
     def embed_query_multi(self, text: str) -> list[list[float]]:
         """Per-token vectors of a query (query role, ``query_task``)."""
         (item,) = _texts([text], "embed_query_multi")
-        return self._encode([item], self.query_spec(), "multi").multi[0].tolist()  # type: ignore[index]
+        return _multi(self._encode([item], self.query_spec(), "multi"))[0].tolist()
 
     def embed_image_multi(self, uris: list[Any]) -> list[list[list[float]]]:
         """Per-token vectors of images (same inputs as ``embed_image``)."""
         items = [image_reference(u, i) for i, u in enumerate(uris)]
         if not items:
             return []
-        return [m.tolist() for m in self._encode(items, self.document_spec(), "multi").multi]  # type: ignore[union-attr]
+        return [m.tolist() for m in _multi(self._encode(items, self.document_spec(), "multi"))]

@@ -76,7 +76,12 @@ class JinaLocalRetriever(BaseRetriever):
         check_filter(self.filter)  # raises FilterError naming the field, before any search
 
     def _search(
-        self, query: Any, k: int | None, filter: Any, mode: str | None, kwargs: dict[str, Any]
+        self,
+        query: Any,
+        k: int | None,
+        filter: Any,
+        mode: Literal["two_stage", "multi", "dense"] | None,
+        kwargs: dict[str, Any],
     ) -> list[Document]:
         unknown = sorted(set(kwargs) - _IGNORED_KWARGS)
         if unknown:
@@ -86,7 +91,7 @@ class JinaLocalRetriever(BaseRetriever):
             limit=self.k if k is None else k,
             prefetch_limit=self.prefetch_limit,
             filter=self.filter if filter is None else filter,
-            mode=self.mode if mode is None else mode,  # type: ignore[arg-type]
+            mode=self.mode if mode is None else mode,
             tasks=self.tasks,
         )
         return [hit_to_document(h) for h in hits]

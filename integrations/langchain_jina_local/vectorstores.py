@@ -193,15 +193,15 @@ class JinaLocalVectorStore(VectorStore):
             return []
         point_ids = [key_to_point_id(k, i) for i, k in enumerate(keys)]
         payloads = [PointPayload(m, item_id=k) for m, k in zip(metas, keys)]
-        if self.uses_jina_local:
-            emb = self._embedding
-            task, _ = emb.document_spec(per_item=True)  # type: ignore[attr-defined]
+        emb = self._embedding
+        if isinstance(emb, JinaLocalEmbeddings):  # uses_jina_local
+            task, _ = emb.document_spec(per_item=True)
             summary = self.collection.add(
                 items,
                 payloads=payloads,
                 ids=point_ids,
                 task=task,
-                progress=emb.show_progress,  # type: ignore[attr-defined]
+                progress=emb.show_progress,
                 **({"batch_size": kwargs["batch_size"]} if "batch_size" in kwargs else {}),
             )
         else:

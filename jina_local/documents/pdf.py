@@ -124,18 +124,19 @@ class PdfRenderer:
     """
 
     def __init__(self) -> None:
-        self._path: Path | None = None
+        self._path: Path | bytes | None = None
         self._pdf: Any = None
 
-    def render(self, path: Path, page: int, max_pixels: int) -> Image.Image:
-        """Page ``page`` (from 1) of ``path`` as an RGB image of at most ``max_pixels`` pixels."""
+    def render(self, path: Path | bytes, page: int, max_pixels: int) -> Image.Image:
+        """Page ``page`` (from 1) of ``path`` (or of the file's bytes) as an RGB image of at most ``max_pixels`` pixels."""
         with PDFIUM_LOCK:
             if self._path != path:
                 self.close()
                 self._pdf = _open(path)
                 self._path = path
             if not 1 <= page <= len(self._pdf):
-                raise DocumentError(f"{path} has no page {page} (it has {len(self._pdf)})")
+                where = "the PDF" if isinstance(path, bytes) else str(path)  # not the file's bytes in the message
+                raise DocumentError(f"{where} has no page {page} (it has {len(self._pdf)})")
             handle = self._pdf[page - 1]
             try:
                 width, height = handle.get_size()

@@ -18,6 +18,10 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 __all__ = ["ALWAYS_IGNORED", "Walk", "WalkedFile", "walk"]
 
@@ -51,7 +55,7 @@ class Walk:
     missing: list[str] = field(default_factory=list)
 
 
-def _spec(folder: Path) -> object | None:
+def _spec(folder: Path) -> GitIgnoreSpec | None:
     ignore_file = folder / ".gitignore"
     if not ignore_file.is_file():
         return None
@@ -64,10 +68,10 @@ def _spec(folder: Path) -> object | None:
     return GitIgnoreSpec.from_lines(lines)
 
 
-def _ignored(specs: list[tuple[Path, object]], path: Path, is_dir: bool) -> bool:
+def _ignored(specs: list[tuple[Path, GitIgnoreSpec]], path: Path, is_dir: bool) -> bool:
     for base, spec in specs:
         relative = path.relative_to(base).as_posix() + ("/" if is_dir else "")
-        if spec.match_file(relative):  # type: ignore[attr-defined]
+        if spec.match_file(relative):
             return True
     return False
 
@@ -77,7 +81,7 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def _walk_folder(root: Path, out: Walk, seen: set[Path]) -> None:
-    stack: list[tuple[Path, list[tuple[Path, object]]]] = [(root, [])]
+    stack: list[tuple[Path, list[tuple[Path, GitIgnoreSpec]]]] = [(root, [])]
     while stack:
         folder, inherited = stack.pop()
         spec = _spec(folder)

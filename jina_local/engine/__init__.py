@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -66,7 +66,7 @@ class Engine:
 
     def stream(
         self, items: Iterable[Any], prepare: Callable[[Any, int], PreparedItem], settings: StreamSettings
-    ) -> Iterator[Encoded]:
+    ) -> Generator[Encoded, None, None]:
         return run_stream(items, prepare, settings, scheduler=self.scheduler, pool=self.pool, stats=self.recorder)
 
     def stats(self) -> EngineStats:

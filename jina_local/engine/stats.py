@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["BatchEvent", "EngineStats", "StatsRecorder"]
 
@@ -121,8 +122,9 @@ class StatsRecorder:
             "task_switches",
             "oom_splits",
         }
+        counters: dict[str, Any] = {k: int(v) if k in ints else float(v) for k, v in values.items()}
         return EngineStats(
-            **{k: int(v) if k in ints else float(v) for k, v in values.items()},
+            **counters,
             pending_items=pending_items,
             batch_sizes=sizes,
             queue_wait_seconds_max=wait_max,

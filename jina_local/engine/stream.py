@@ -15,7 +15,7 @@ import itertools
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,7 +115,7 @@ def run_stream(
     scheduler: Scheduler,
     pool: ThreadPoolExecutor,
     stats: StatsRecorder,
-) -> Iterator[Encoded]:
+) -> Generator[Encoded, None, None]:
     """The generator behind ``Embedder.stream``; see the module docstring."""
     caller = next(_CALLERS)
     limits = settings.window
@@ -141,12 +141,12 @@ def run_stream(
             stats.add(prepare_seconds_total=time.perf_counter() - start)
 
     def harvest() -> None:
-        for slot in [s for s in unharvested if s.future is not None and s.future.done()]:
+        for slot, future in [(s, s.future) for s in unharvested if s.future is not None and s.future.done()]:
             unharvested.remove(slot)
-            future, slot.future = slot.future, None
+            slot.future = None
             slot.window.unprepared -= 1
             try:
-                result = future.result()  # type: ignore[union-attr]
+                result = future.result()
             except BaseException as exc:  # noqa: BLE001 - one bad item loses only itself
                 slot.error = _as_input_error(slot.index, exc)
                 continue

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from qdrant_client import QdrantClient, models
 
+from ..errors import InputError
 from ._base import (
     DENSE,
     META_KEY,
@@ -24,6 +25,9 @@ from ._base import (
 
 __all__ = ["ClientBackend", "plan_to_request"]
 
+_DENSE_QUERY = "dense query vector (dense=...)"
+_MULTI_QUERY = "query token vectors (multi=...)"
+
 
 def _lower(value: Any) -> str | None:
     if value is None:
@@ -35,11 +39,17 @@ def _vector_list(value: np.ndarray) -> list[Any]:
     return np.asarray(value, dtype=np.float32).tolist()
 
 
+def _query_vector(value: np.ndarray | None, mode: str, what: str) -> list[Any]:
+    if value is None:  # search_embeddings checks this for callers; a plan must carry the vectors its mode reads
+        raise InputError(f"mode={mode!r} needs the {what}.")
+    return _vector_list(value)
+
+
 def plan_to_request(plan: QueryPlan) -> models.QueryRequest:
     """Translate one :class:`QueryPlan` into a qdrant-client ``QueryRequest`` (Query API)."""
     if plan.mode == "dense":
         return models.QueryRequest(
-            query=_vector_list(plan.dense),
+            query=_query_vector(plan.dense, plan.mode, _DENSE_QUERY),
             using=DENSE,
             filter=plan.filter,
             limit=plan.limit,
@@ -47,7 +57,7 @@ def plan_to_request(plan: QueryPlan) -> models.QueryRequest:
         )
     if plan.mode == "multi":
         return models.QueryRequest(
-            query=_vector_list(plan.multi),
+            query=_query_vector(plan.multi, plan.mode, _MULTI_QUERY),
             using=MULTI,
             filter=plan.filter,
             limit=plan.limit,
@@ -55,9 +65,12 @@ def plan_to_request(plan: QueryPlan) -> models.QueryRequest:
         )
     return models.QueryRequest(
         prefetch=models.Prefetch(
-            query=_vector_list(plan.dense), using=DENSE, limit=plan.prefetch_limit, filter=plan.filter
+            query=_query_vector(plan.dense, plan.mode, _DENSE_QUERY),
+            using=DENSE,
+            limit=plan.prefetch_limit,
+            filter=plan.filter,
         ),
-        query=_vector_list(plan.multi),
+        query=_query_vector(plan.multi, plan.mode, _MULTI_QUERY),
         using=MULTI,
         filter=plan.filter,
         limit=plan.limit,
@@ -190,7 +203,8 @@ class ClientBackend:
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records], next_offset
 
     def delete(self, ids: list[str]) -> None:
-        self.client.delete(self.name, points_selector=models.PointIdsList(points=ids), wait=True)
+        points: list[models.ExtendedPointId] = list(ids)
+        self.client.delete(self.name, points_selector=models.PointIdsList(points=points), wait=True)
 
     def ensure_payload_index(self, key: str) -> None:
         if not self._local:  # payload indexes do nothing in local mode (and warn there)

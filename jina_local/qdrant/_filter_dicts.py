@@ -121,7 +121,7 @@ def from_dict(spec: Any, where: str) -> models.Filter:
         if key in ("$and", "$or"):
             if not isinstance(value, (list, tuple)) or not value:
                 raise FilterError(f"{where}: {key} takes a non-empty list of filter dicts, got {value!r}.")
-            subs = [from_dict(v, f"{where} {key}[{i}]") for i, v in enumerate(value)]
+            subs: list[models.Condition] = [from_dict(v, f"{where} {key}[{i}]") for i, v in enumerate(value)]
             must.append(models.Filter(must=subs) if key == "$and" else models.Filter(should=subs))
         elif key == "$not":
             must.append(models.Filter(must_not=[from_dict(value, f"{where} $not")]))

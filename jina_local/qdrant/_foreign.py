@@ -19,7 +19,7 @@ from qdrant_client import QdrantClient, models
 
 from ..errors import CollectionConfigError
 from ._base import Backend, QueryPlan, RawHit, StoredConfig
-from ._client_backend import ClientBackend
+from ._client_backend import _DENSE_QUERY, ClientBackend, _query_vector
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
@@ -80,10 +80,10 @@ class ForeignBackend(ClientBackend):
         using = self.vector_name or None  # "" is the unnamed vector
         requests = [
             models.QueryRequest(
-                query=p.dense.tolist(),
+                query=_query_vector(p.dense, p.mode, _DENSE_QUERY),
                 using=using,
                 filter=p.filter,
-                limit=p.limit,  # type: ignore[union-attr]
+                limit=p.limit,
                 with_payload=p.with_payload,
             )
             for p in plans

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,7 @@ from ._points import point_id
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
+    from ..types import EncodeResult
     from .collection import MultiVectorCollection
 
 __all__ = ["FileIssue", "IndexSummary", "index_files"]
@@ -371,6 +372,16 @@ def _late_documents(plan: _Plan) -> list[tuple[str, list[Chunk]]]:
     return [(texts.get(page, ""), chunks) for page, chunks in pages.items()]
 
 
+def _spans(chunks: list[Chunk]) -> list[tuple[int, int]]:
+    """The ``[start, end)`` character spans of text chunks in their document (the chunker sets them)."""
+    spans = []
+    for c in chunks:
+        if c.chars is None:
+            raise InputError(f"chunk {c.chunk} has no character span; late chunking needs one per text chunk.")
+        spans.append(c.chars)
+    return spans
+
+
 def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[_Plan], progress: bool | None) -> int:
     from ..late_chunking import encode_spans
 
@@ -385,29 +396,31 @@ def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[
     added = 0
     show = len(groups) > 1 if progress is None else progress
     for group in tqdm(groups, desc=f"late chunking {collection.name}", unit="group", disable=not show):
+        results: Sequence[EncodeResult | None]
         try:
             results = encode_spans(
                 model,
-                [(text, [c.chars for c in chunks]) for _, text, chunks in group],  # type: ignore[misc]
+                [(text, _spans(chunks)) for _, text, chunks in group],
                 output=output,
                 dim=dim,
                 progress=False,
             )
         except Exception:  # noqa: BLE001 - retry one document at a time so one bad document loses only itself
-            results = []
+            one_by_one: list[EncodeResult | None] = []
             for plan, text, chunks in group:
                 try:
-                    results += encode_spans(
+                    one_by_one += encode_spans(
                         model,
-                        [(text, [c.chars for c in chunks])],
+                        [(text, _spans(chunks))],
                         output=output,
-                        dim=dim,  # type: ignore[misc]
+                        dim=dim,
                         progress=False,
                     )
                 except Exception as exc:  # noqa: BLE001
                     for chunk in chunks:
                         plan.errors[chunk.chunk] = f"{type(exc).__name__}: {exc}"
-                    results.append(None)  # type: ignore[arg-type]
+                    one_by_one.append(None)
+            results = one_by_one
         for (plan, _, chunks), res in zip(group, results):
             if res is None:
                 continue

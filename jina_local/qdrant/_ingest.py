@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..errors import InputError, JinaLocalError
+from ..errors import EncodingError, InputError, JinaLocalError
 from ..inputs import TextInput, check_text, load_item
 from ._base import PointRecord
 from ._points import build_payload, check_id, content_digest, point_id
@@ -35,7 +35,7 @@ from ._results import AddSummary, ItemFailure
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
-    from ..types import Encoded
+    from ..types import Encoded, Output
     from .collection import MultiVectorCollection
 
 __all__ = ["IngestPlan", "ingest", "item_key", "item_point_id", "point_record", "upsert_records"]
@@ -60,13 +60,13 @@ class IngestPlan:
     """What one ``add`` call needs besides its items."""
 
     model: Embedder
-    output: str
+    output: Output
     dim: int | None
     task: str | None
     batch_size: int | None
     skip_existing: bool
     progress: bool | None
-    pool: Callable[[np.ndarray], np.ndarray] | None
+    pool: Callable[[np.ndarray], np.ndarray | None] | None
     retrieve: Callable[[list[str]], set[str]]
     upsert: Callable[[list[PointRecord]], None]
     record: Callable[[set[str], set[str]], None]
@@ -222,13 +222,13 @@ def ingest(
             yield k.item
 
     results = plan.model.stream(
-        feed(), role="document", task=plan.task, output=plan.output, dim=plan.dim,  # type: ignore[arg-type]
+        feed(), role="document", task=plan.task, output=plan.output, dim=plan.dim,
         batch_size=plan.batch_size, errors="skip", progress=False,
     )  # fmt: skip
     total = _length(items)
     show = plan.progress if plan.progress is not None else total is None or total > UPSERT_BATCH
     bar = tqdm(total=total, desc=plan.label, unit="item", disable=not show)
-    pending: list[tuple[_Keyed, Encoded, Future[np.ndarray] | None]] = []
+    pending: list[tuple[_Keyed, Encoded, Future[np.ndarray | None] | None]] = []
     for encoded in results:
         k = order.popleft()
         bar.update(k.index + 1 - bar.n)  # failed and skipped items before it count as handled
@@ -250,13 +250,15 @@ def ingest(
 
 
 def _write(
-    pending: list[tuple[_Keyed, Encoded, Future[np.ndarray] | None]], plan: IngestPlan, summary: AddSummary
+    pending: list[tuple[_Keyed, Encoded, Future[np.ndarray | None] | None]], plan: IngestPlan, summary: AddSummary
 ) -> None:
     """Build payloads and points, record new tasks/kinds in the metadata, then upsert (one by one on failure)."""
     records: list[tuple[int, PointRecord, str, str]] = []
     for k, encoded, pooled in pending:
         try:
             multi = pooled.result() if pooled is not None else encoded.multi
+            if encoded.dense is None:  # add() always asks for the dense vector; an item without one fails alone
+                raise EncodingError(f"item {k.index} came back without its dense vector.")
             task, kind = str(encoded.task), str(encoded.kind)
             record = point_record(
                 k.item,
@@ -268,7 +270,7 @@ def _write(
                 multi=multi,
                 task=task,
                 kind=kind,
-            )  # type: ignore[arg-type]
+            )
             records.append((k.index, record, task, kind))
         except Exception as exc:  # noqa: BLE001 - payload or pooling failures lose only this item
             summary.failures.append(

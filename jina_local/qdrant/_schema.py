@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import CollectionConfigError
 from ._base import DENSE, MULTI, SCHEMA_VERSION, CollectionSpec
@@ -99,8 +99,8 @@ def validate_existing(
 
 
 def open_or_create(store: Any, name: str, info: Any, *, dense_dim: int | None, multi: bool | None, on_disk: bool,
-                   multi_dtype: str | None, pool_factor: int | None, dense_quantization: Any, hnsw_m: int,
-                   hnsw_ef_construct: int, shard_number: int | None, replication_factor: int | None,
+                   multi_dtype: Literal["float32", "float16"] | None, pool_factor: int | None, dense_quantization: Any,
+                   hnsw_m: int, hnsw_ef_construct: int, shard_number: int | None, replication_factor: int | None,
                    create: bool) -> dict[str, Any]:  # fmt: skip
     """Create collection ``name`` in ``store`` (with jina-local's record) or validate the stored one; its record."""
     from ._points import PAYLOAD_LAYOUT
@@ -121,7 +121,7 @@ def open_or_create(store: Any, name: str, info: Any, *, dense_dim: int | None, m
             "so the dense vector size is known."
         )
     check_dim_for_model(dim, info)
-    meta = {
+    meta: dict[str, Any] = {
         "schema": SCHEMA_VERSION, "model": info.name if info else None,
         "model_fingerprint": getattr(info, "fingerprint", None), "dense_dim": int(dim),
         "multi": bool(multi), "multi_dim": 128 if multi else None,
@@ -129,7 +129,7 @@ def open_or_create(store: Any, name: str, info: Any, *, dense_dim: int | None, m
         "payload_layout": PAYLOAD_LAYOUT,
     }  # fmt: skip
     spec = CollectionSpec(
-        dense_dim=int(dim), multi=bool(multi), multi_dtype=multi_dtype or "float32",  # type: ignore[arg-type]
+        dense_dim=int(dim), multi=bool(multi), multi_dtype=multi_dtype or "float32",
         on_disk=on_disk, hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization,
         shard_number=shard_number, replication_factor=replication_factor,
     )  # fmt: skip

@@ -7,7 +7,7 @@ cut to its first item), task names the model knows, a valid mode, positive limit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from qdrant_client import models
@@ -39,7 +39,7 @@ def check_mode(collection: MultiVectorCollection, mode: str | None) -> SearchMod
         raise CollectionConfigError(
             f"mode={chosen!r} needs multi-vectors, but {collection.name!r} is dense-only; use mode='dense'."
         )
-    return chosen  # type: ignore[return-value]
+    return cast(SearchMode, chosen)  # one of MODES, checked above
 
 
 def wanted_tasks(collection: MultiVectorCollection, tasks: str | Sequence[str]) -> list[str]:
@@ -102,7 +102,7 @@ def search_text(
     dim = None if collection.dense_dim == model.info.dense_dim else collection.dense_dim
     vectors: dict[str | None, tuple[Any, Any]] = {}
     for task in task_list:
-        res = model.encode_query(query, task=task, output=output, dim=dim, progress=False)  # type: ignore[arg-type]
+        res = model.encode_query(query, task=task, output=output, dim=dim, progress=False)
         vectors[task] = (res.dense[0] if res.dense is not None else None, res.multi[0] if res.multi else None)
     return search_vectors(collection, vectors, limit, prefetch_limit, flt, chosen, fusion)
 

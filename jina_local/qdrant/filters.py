@@ -63,12 +63,12 @@ def field_equals(key: str, value: str | int | bool) -> models.FieldCondition:
 
 def and_filters(*filters: models.Filter | models.FieldCondition | None) -> models.Filter | None:
     """AND together filters / conditions; ``None`` entries are skipped; ``None`` if nothing is left."""
-    parts = [f for f in filters if f is not None]
+    parts: list[models.Condition] = [f for f in filters if f is not None]
     if not parts:
         return None
     if len(parts) == 1 and isinstance(parts[0], models.Filter):
         return parts[0]
-    return models.Filter(must=parts)  # type: ignore[arg-type]
+    return models.Filter(must=parts)
 
 
 def check_filter(filter: Any, *, legacy: bool = False) -> models.Filter | None:
@@ -158,7 +158,7 @@ def _resolve_condition(cond: Any, legacy: bool) -> Any:
     if isinstance(cond, models.Filter):
         return _resolve(cond, legacy)
     if isinstance(cond, models.FieldCondition):
-        parts = [cond.model_copy(update={"key": k}) for k in _keys(cond.key, legacy)]
+        parts: list[models.Condition] = [cond.model_copy(update={"key": k}) for k in _keys(cond.key, legacy)]
         return parts[0] if len(parts) == 1 else models.Filter(should=parts)
     if isinstance(cond, models.IsEmptyCondition):  # empty = empty (or absent) under every key
         parts = [models.IsEmptyCondition(is_empty=models.PayloadField(key=k)) for k in _keys(cond.is_empty.key, legacy)]
@@ -240,9 +240,9 @@ def _edge_match(match: Any) -> Any:
     if isinstance(match, models.MatchValue):
         return qe.MatchValue(match.value)
     if isinstance(match, models.MatchAny):
-        return qe.MatchAny(list(match.any))
+        return qe.MatchAny(match.any.copy())
     if isinstance(match, models.MatchExcept):
-        return qe.MatchExcept(list(match.except_))
+        return qe.MatchExcept(match.except_.copy())
     if isinstance(match, models.MatchText):
         return qe.MatchText(match.text)
     if isinstance(match, models.MatchTextAny):

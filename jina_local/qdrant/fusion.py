@@ -61,6 +61,7 @@ def fuse_ranked(lists: Sequence[Sequence[float]], method: Fusion, k: int = RRF_K
     pooled_std = float(pooled.std()) if pooled.size else 0.0
     out: list[tuple[int, int, float]] = []
     for li, arr in enumerate(arrays):
+        fused: np.ndarray
         if method == "raw":
             fused = arr
         elif method == "rrf":

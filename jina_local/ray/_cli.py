@@ -44,7 +44,7 @@ def list_files(paths: Sequence[str]) -> list[str]:
 def _listing(paths: Sequence[str]) -> ray.data.Dataset:
     remote = [p for p in paths if "://" in p]
     local = [p for p in paths if "://" not in p]
-    parts = []
+    parts: list[ray.data.Dataset] = []
     if local:
         files = list_files(local)
         if not files:

@@ -60,7 +60,7 @@ def info_from_metadata(metadata: dict[bytes, bytes] | None) -> ModelInfo | None:
         return None
     data = json.loads(raw)
     known = {f.name for f in fields(ModelInfo)}
-    values = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
+    values: dict[str, Any] = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k in known}
     return ModelInfo(**values)
 
 

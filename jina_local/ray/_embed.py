@@ -223,12 +223,15 @@ class EncodeBatches:
                 chunk_items.append(chunk)
                 chunk_index.append(i)
                 got = outcome.get(i)
-                if got is not None and got.error is None:
+                if got is None:
+                    results.append(None)
+                    errors.append(error or "the document has no chunks")
+                elif got.error is not None:
+                    results.append(None)
+                    errors.append(error or _row_error(got.error))
+                else:
                     results.append(got)
                     errors.append(None)
-                else:
-                    results.append(None)
-                    errors.append(error or (_row_error(got.error) if got is not None else "the document has no chunks"))
         out = table.take(pa.array(take, type=pa.int64())) if take else table.slice(0, 0)
         out = set_column(out, self._column, any_array(chunk_items))
         out = set_column(out, "chunk", pa.array(chunk_index, type=pa.int64()))
@@ -376,7 +379,7 @@ def _pool_size(concurrency: int | tuple[int, int] | None, num_gpus: float) -> tu
             raise OptionError(f"concurrency={concurrency!r}: the minimum is larger than the maximum.")
         return low, high
     _positive("concurrency", concurrency, allow_none=False)
-    return int(concurrency), int(concurrency)  # type: ignore[arg-type]
+    return int(concurrency), int(concurrency)
 
 
 def embed_dataset(
@@ -450,8 +453,11 @@ def embed_dataset(
         files["chunk_tokens"] = chunk_tokens
     if overlap_tokens is not None:
         files["overlap_tokens"] = overlap_tokens
+    restarts: dict[str, Any] = (
+        {} if max_restarts is None else {"max_restarts": max_restarts, "max_task_retries": max_restarts}
+    )
     prepared = ds.map_batches(
-        prepare_rows,
+        prepare_rows,  # type: ignore[arg-type]  # ray's stub takes a one-argument fn; fn_kwargs passes the rest
         fn_kwargs={"column": column, "late_chunking": late_chunking},
         batch_format="pyarrow",
         batch_size=None,
@@ -475,5 +481,5 @@ def embed_dataset(
         compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high),
         num_gpus=num_gpus,
         num_cpus=num_cpus,
-        **({} if max_restarts is None else {"max_restarts": max_restarts, "max_task_retries": max_restarts}),
+        **restarts,
     )

@@ -118,19 +118,20 @@ def file_chunks(
             if chunk.content == "text":
                 row["item"] = chunk.text
                 if late_chunking:
-                    row["late_chunking"] = True
-                    text = chunks.text if file_type != "pdf" else _page_text(chunks, chunk.page)
-                    late_docs.setdefault(chunk.page, (text or "", []))[1].append((len(out.rows), chunk.chars))  # type: ignore[arg-type]
+                    if chunk.chars is None:  # the chunker gives every text chunk its span
+                        row["item"], row["error"] = None, f"{name}: chunk {chunk.chunk} has no character span"
+                    else:
+                        row["late_chunking"] = True
+                        text = chunks.text if file_type != "pdf" else _page_text(chunks, chunk.page)
+                        late_docs.setdefault(chunk.page, (text or "", []))[1].append((len(out.rows), chunk.chars))
             elif chunk.page is None:
                 row["item"] = data if data is not None else Path(chunks.path).read_bytes()
             else:
                 try:
+                    if renderer is None:  # page images come from PDFs only
+                        raise DocumentError(f"{file_type} files have no pages")
                     row["item"] = _png(
-                        renderer.render(
-                            data if data is not None else Path(chunks.path),  # type: ignore[union-attr,arg-type]
-                            chunk.page,
-                            max_pixels,
-                        )
+                        renderer.render(data if data is not None else Path(chunks.path), chunk.page, max_pixels)
                     )
                 except Exception as exc:  # noqa: BLE001 - one bad page loses only itself
                     row["item"], row["error"] = None, f"{name}: page {chunk.page} could not be rendered: {exc}"

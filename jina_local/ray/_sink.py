@@ -207,11 +207,12 @@ def _write_here(ds: ray.data.Dataset, open_for: Any, sink: CollectionDatasink, b
     """
     collection: MultiVectorCollection | None = None
     writer: BlockWriter | None = None
-    for table in ds.iter_batches(batch_format="pyarrow", batch_size=batch_rows):
-        if collection is None:
+    tables: Iterable[pa.Table] = ds.iter_batches(batch_format="pyarrow", batch_size=batch_rows)  # Arrow batches
+    for table in tables:
+        if writer is None:  # the first batch: collection and writer are set together
             collection = open_for(table.schema)
             writer = sink.open_writer(collection)
-        writer.write_table(table)  # type: ignore[union-attr]
+        writer.write_table(table)
     summary = WriteSummary(collection=collection.backend_label if collection is not None else "")
     if writer is not None and collection is not None:
         summary.merge(writer.result())
@@ -334,7 +335,12 @@ def write_collection(
         sink.prepare(None)
         pool_factor = stored.get("pool_factor") if pool_factor is None else pool_factor
     if pool_factor is not None and pool_factor > 1:
-        ds = ds.map_batches(_pool_rows, fn_kwargs={"factor": int(pool_factor)}, batch_format="pyarrow", batch_size=None)
+        ds = ds.map_batches(
+            _pool_rows,  # type: ignore[arg-type]  # ray's stub takes a one-argument fn; fn_kwargs passes the rest
+            fn_kwargs={"factor": int(pool_factor)},
+            batch_format="pyarrow",
+            batch_size=None,
+        )
     remote_args: dict[str, Any] = {"max_retries": max_task_retries, "retry_exceptions": [TransientWriteError]}
     ds.write_datasink(sink, ray_remote_args=remote_args, concurrency=1 if sink.target.is_local else concurrency)
     return sink.summary
@@ -367,7 +373,12 @@ def _write_in_process(
             return given
 
         if pool and pool > 1:
-            ds = ds.map_batches(_pool_rows, fn_kwargs={"factor": int(pool)}, batch_format="pyarrow", batch_size=None)
+            ds = ds.map_batches(
+                _pool_rows,  # type: ignore[arg-type]  # ray's stub takes a one-argument fn; fn_kwargs passes the rest
+                fn_kwargs={"factor": int(pool)},
+                batch_format="pyarrow",
+                batch_size=None,
+            )
         return _write_here(ds, open_for, sink, batch_rows=1024)
     if not name:
         raise OptionError("write_collection(client, ...) needs the collection name (name=...).")
@@ -378,7 +389,12 @@ def _write_in_process(
         dim, has_multi = _schema_dims(schema)
         recorded = info or info_from_metadata(schema.metadata)
         kwargs = {**create, "dense_dim": create.get("dense_dim") or dim, "multi": create.get("multi", has_multi)}
-        store = MultiVectorCollection.open(client, name, model=_RecordedModel(recorded) if recorded else None, **kwargs)
+        store = MultiVectorCollection.open(
+            client,
+            name,
+            model=_RecordedModel(recorded) if recorded else None,  # type: ignore[arg-type]  # stands in for the Embedder: open() and add_embeddings() read model.info only
+            **kwargs,
+        )
         opened.append(store)
         return store
 
@@ -387,7 +403,12 @@ def _write_in_process(
         with MultiVectorCollection.open(client, name, create=False) as existing:
             pool = existing.pool_factor
     if pool and pool > 1:
-        ds = ds.map_batches(_pool_rows, fn_kwargs={"factor": int(pool)}, batch_format="pyarrow", batch_size=None)
+        ds = ds.map_batches(
+            _pool_rows,  # type: ignore[arg-type]  # ray's stub takes a one-argument fn; fn_kwargs passes the rest
+            fn_kwargs={"factor": int(pool)},
+            batch_format="pyarrow",
+            batch_size=None,
+        )
     try:
         return _write_here(ds, open_client, sink, batch_rows=1024)
     finally:

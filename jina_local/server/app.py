@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -367,7 +367,7 @@ def create_app(config: ServerConfig, model: Any = None) -> Starlette:
     state = AppState(config, model)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):  # type: ignore[no-untyped-def]
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         threading.Thread(target=state.load, name="jina-local-load", daemon=True).start()
         try:
             yield

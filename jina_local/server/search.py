@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +68,8 @@ def parse_search_request(body: Any, *, allow_urls: bool) -> SearchRequest:
         try:
             flt = models.Filter.model_validate(body["filter"])
         except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {}
+            details = exc.errors()
+            first: Mapping[str, Any] = details[0] if details else {}
             where = ".".join(str(p) for p in first.get("loc", ()))
             raise RequestError(
                 f"filter is not a Qdrant filter: {first.get('msg', 'invalid')}{f' at {where}' if where else ''}.",

@@ -138,7 +138,11 @@ class ModelRunner:
             return None
         try:
             snapshot = stats()
-            values = dataclasses.asdict(snapshot) if dataclasses.is_dataclass(snapshot) else dict(snapshot)
+            values = (
+                dataclasses.asdict(snapshot)
+                if dataclasses.is_dataclass(snapshot) and not isinstance(snapshot, type)
+                else dict(snapshot)
+            )
             for name in ("mean_batch_size", "padding_fraction"):  # derived properties of EngineStats
                 if hasattr(snapshot, name):
                     values[name] = getattr(snapshot, name)

@@ -74,3 +74,14 @@ def test_rendering_from_many_threads_equals_serial(report):
 def test_missing_page_is_a_typed_error(report):
     with PdfRenderer() as renderer, pytest.raises(DocumentError, match="no page 9"):
         renderer.render(report, 9, 10_000)
+
+
+def test_pages_render_from_the_files_bytes_and_a_missing_page_does_not_quote_them(report):
+    # Ray listings hand the renderer the file's bytes; the error used to embed all of them (b'%PDF-...').
+    data = report.read_bytes()
+    with PdfRenderer() as renderer:
+        np.testing.assert_array_equal(
+            np.asarray(renderer.render(data, 2, 10_000)), np.asarray(renderer.render(report, 2, 10_000))
+        )
+        with pytest.raises(DocumentError, match=r"^the PDF has no page 9 \(it has 3\)$"):
+            renderer.render(data, 9, 10_000)

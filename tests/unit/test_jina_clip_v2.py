@@ -406,3 +406,14 @@ def test_stored_vision_rope_tables_are_checked(tiny_clip_dir: Path, tmp_path: Pa
     swapped = {f"{VP}rope.freqs_cos": angle.sin(), f"{VP}rope.freqs_sin": angle.cos()}
     with pytest.raises(CheckpointError, match="2-D RoPE table"):
         jina_local.load(_rewrite(tiny_clip_dir, tmp_path / "bad", lambda t: t.update(swapped)))
+
+
+def test_a_tokenizer_without_bos_or_eos_is_a_checkpoint_error():
+    # token_to_id gives None for an absent token; the ids used to start with None and fail later, untyped.
+    from tokenizers.models import WordLevel
+
+    from jina_local.models.jina_clip_v2.processing import ClipTextProcessor
+
+    tokenizer = Tokenizer(WordLevel({"<unk>": 0, "<pad>": 1, "cat": 2}, unk_token="<unk>"))
+    with pytest.raises(CheckpointError, match="no '<s>' or '</s>' token"):
+        ClipTextProcessor(tokenizer, query_prompt="", max_positions=16, default_max_length=16)

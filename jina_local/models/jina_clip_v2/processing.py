@@ -178,8 +178,13 @@ class ClipTextProcessor:
         self.query_prompt = query_prompt
         self.max_positions = max_positions
         self.default_max_length = default_max_length
-        self.bos_id = tokenizer.token_to_id("<s>")
-        self.eos_id = tokenizer.token_to_id("</s>")
+        bos_id, eos_id = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
+        if bos_id is None or eos_id is None:
+            raise CheckpointError(
+                "jina-clip-v2's tokenizer.json has no '<s>' or '</s>' token; restore it from jinaai/jina-clip-v2."
+            )
+        self.bos_id: int = bos_id
+        self.eos_id: int = eos_id
 
     def _content_ids(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False).ids)

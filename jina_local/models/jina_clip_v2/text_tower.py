@@ -51,17 +51,6 @@ TEXT_DEFAULTS: dict[str, Any] = {
     "rotary_emb_base": TEXT_ROPE_THETA,
 }
 
-# Jina-XLM-RoBERTa facts that live in jinaai/jina-embeddings-v3's config.json, not in clip-v2's (§2).
-# ``text_config.hf_model_config_kwargs`` overrides them, as it does in the original code.
-TEXT_DEFAULTS: dict[str, Any] = {
-    "num_attention_heads": 16,
-    "layer_norm_eps": 1e-5,
-    "hidden_act": "gelu",
-    "max_position_embeddings": 8194,
-    "pad_token_id": 1,
-    "rotary_emb_base": TEXT_ROPE_THETA,
-}
-
 TEXT_PREFIX = "text_model.transformer.roberta."
 
 

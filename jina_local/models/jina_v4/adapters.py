@@ -16,11 +16,12 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from peft import LoraConfig, inject_adapter_in_model
+from peft.tuners.lora import Linear as LoraLinear
 from peft.tuners.tuners_utils import BaseTunerLayer
 from safetensors import safe_open
 from torch import nn
@@ -62,7 +63,7 @@ def attach_adapters(model: nn.Module, adapter_dir: Path, tasks: Sequence[str], d
     raw_config, tensors = read_adapter(adapter_dir, tasks)
     lora_config = LoraConfig(
         r=int(raw_config["r"]),
-        lora_alpha=float(raw_config["lora_alpha"]),
+        lora_alpha=float(raw_config["lora_alpha"]),  # type: ignore[arg-type]  # peft annotates int; scaling is lora_alpha / r, any real works
         target_modules=raw_config["target_modules"],
         exclude_modules=raw_config.get("exclude_modules"),
         lora_dropout=0.0,
@@ -132,8 +133,9 @@ class TaskSwitcher:
 
     def __init__(self, model: nn.Module, tasks: Sequence[str], *, merge: str | None = None) -> None:
         self.tasks = tuple(tasks)
-        self._layers = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
-        self._pristine = [layer.get_base_layer().weight.data for layer in self._layers]
+        # attach_adapters injects LoRA on linear projections only: every tuner layer is a peft lora.Linear
+        self._layers = cast("list[LoraLinear]", [m for m in model.modules() if isinstance(m, BaseTunerLayer)])
+        self._pristine = [_linear(layer.get_base_layer()).weight.data for layer in self._layers]
         self._buffers: list[torch.Tensor] | None = None
         self.policy = merge_policy(merge)
         self.active: str | None = None
@@ -208,7 +210,7 @@ class TaskSwitcher:
             for hook in hooks:
                 hook.remove()
             for layer, forward in parked:
-                layer.forward = forward
+                layer.forward = forward  # type: ignore[method-assign]  # puts back the merged forward parked above
 
     def _restore_base(self) -> None:
         for layer in self._layers:
@@ -230,17 +232,19 @@ class TaskSwitcher:
             free = available_memory_bytes(device)
             reserve = max(_RESERVE_BYTES, need // 4)
             if free is not None and need + reserve > free:
-                return self._fall_back(
+                self._fall_back(
                     f"merging the task adapters needs {need / 2**20:.0f} MiB more on {device}, plus a "
                     f"{reserve / 2**20:.0f} MiB reserve, but only {free / 2**20:.0f} MiB are free"
                 )
+                return None
         try:
             with torch.inference_mode(False):
                 return [torch.empty_like(w) for w in self._pristine]
         except (torch.OutOfMemoryError, RuntimeError) as exc:  # the CPU allocator raises RuntimeError
             if self.policy == "always":
                 raise
-            return self._fall_back(f"allocating {need / 2**20:.0f} MiB of merge buffers on {device} failed ({exc})")
+            self._fall_back(f"allocating {need / 2**20:.0f} MiB of merge buffers on {device} failed ({exc})")
+            return None
 
     def _fall_back(self, reason: str) -> None:
         self.fallback_reason = reason
@@ -250,24 +254,30 @@ class TaskSwitcher:
             RuntimeWarning,
             stacklevel=4,
         )
-        return None
 
     def _merge(self, task: str) -> None:
         start = time.perf_counter()
         assert self._buffers is not None
         with torch.inference_mode(False), torch.no_grad():
             for layer, base, buffer in zip(self._layers, self._pristine, self._buffers):
-                a = layer.lora_A[task].weight  # (r, in)
-                b = layer.lora_B[task].weight  # (out, r)
+                a = _linear(layer.lora_A[task]).weight  # (r, in)
+                b = _linear(layer.lora_B[task]).weight  # (out, r)
                 scaling = float(layer.scaling[task])
                 if base.dtype == torch.float32:
                     torch.addmm(base, b, a, alpha=scaling, out=buffer)  # (out, in), one rounding
                 else:  # bf16 / fp16: add in fp32, round once
                     buffer.copy_(torch.addmm(base.float(), b.float(), a.float(), alpha=scaling))
                 # The layer computes with the buffer; its parameters (and state_dict) keep the loaded weights.
-                layer.forward = _MergedLinear(buffer, layer.get_base_layer().bias)
+                layer.forward = _MergedLinear(  # type: ignore[method-assign]  # on purpose: shadows peft's forward; _restore_base pops it
+                    buffer, _linear(layer.get_base_layer()).bias
+                )
         self.merged = True
         self.last_switch_seconds = time.perf_counter() - start
+
+
+def _linear(module: nn.Module) -> nn.Linear:
+    """A LoRA base layer or factor as the ``nn.Linear`` it is (``Module.__getattr__`` types it loosely)."""
+    return cast(nn.Linear, module)
 
 
 class _MergedLinear:

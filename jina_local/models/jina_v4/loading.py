@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import AutoTokenizer, Qwen2_5_VLConfig
@@ -96,7 +96,7 @@ def load_backend(
     dims = dims or (hidden,)
 
     with quiet_transformers_progress(), reading(weight_files[0].parent, "the safetensors weights", _REDOWNLOAD):
-        model, loading_info = JinaV4Model.from_pretrained(
+        loaded = JinaV4Model.from_pretrained(
             model_dir,
             config=config,
             key_mapping=LEGACY_KEY_MAPPING,
@@ -105,6 +105,8 @@ def load_backend(
             output_loading_info=True,
             use_safetensors=True,
         )
+    # transformers annotates the model alone; output_loading_info=True returns (model, loading info)
+    model, loading_info = cast("tuple[JinaV4Model, dict[str, Any]]", loaded)
     problems = {k: sorted(v) for k, v in loading_info.items() if k != "error_msgs" and v}
     if problems or loading_info.get("error_msgs"):
         details = "; ".join(f"{k}: {len(v)} (e.g. {v[:3]})" for k, v in problems.items())
@@ -136,7 +138,7 @@ def load_backend(
         path=str(model_dir),
         fingerprint=weights_fingerprint(
             model.model.language_model.embed_tokens.weight[:8],  # (8, hidden)
-            model.multi_vector_projector.base_layer.bias,  # (128,)
+            cast(torch.nn.Linear, model.multi_vector_projector.base_layer).bias,  # (128,): the LoRA layer's base
             model.model.language_model.norm.weight,  # (hidden,)
         ),
     )

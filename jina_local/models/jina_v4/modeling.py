@@ -8,6 +8,7 @@ L2-normalised, pad rows dropped (``shared/reference/jina_v4.md`` §3.3-3.5).
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
@@ -18,6 +19,10 @@ from transformers.models.qwen2_5_vl.modeling_qwen2_5_vl import (
 )
 
 from ...pooling import l2_normalize, masked_mean
+
+if TYPE_CHECKING:
+    from peft.tuners.lora import Linear as LoraLinear
+    from transformers import PreTrainedConfig
 
 
 def use_fp32_residual_stream(model: JinaV4Model) -> None:
@@ -63,7 +68,8 @@ class JinaV4Model(Qwen2_5_VLPreTrainedModel):
     def __init__(self, config: Qwen2_5_VLConfig) -> None:
         super().__init__(config)
         self.model = Qwen2_5_VLModel(config)
-        hidden = config.text_config.hidden_size
+        # Qwen2_5_VLConfig.__post_init__ always makes text_config a config object (annotated as its input union)
+        hidden = cast("PreTrainedConfig", config.text_config).hidden_size
         self.multi_vector_projector = nn.Linear(hidden, int(config.multi_vector_projector_dim))
         self.post_init()
 
@@ -128,8 +134,9 @@ def project_tokens(model: JinaV4Model, hidden: torch.Tensor) -> torch.Tensor:
 
     A bf16 model on the CPU keeps its projector in fp32 (:func:`use_fp32_residual_stream`), outside autocast.
     """
-    projector = model.multi_vector_projector
+    projector = cast("LoraLinear", model.multi_vector_projector)  # attach_adapters wrapped it in a peft LoRA layer
     no_autocast = torch.autocast("cpu", enabled=False) if hidden.device.type == "cpu" else contextlib.nullcontext()
     with no_autocast:
-        tokens = projector(hidden.to(projector.get_base_layer().weight.dtype))  # (b, L, 128), task LoRA applied
+        base = cast(nn.Linear, projector.get_base_layer())
+        tokens = projector(hidden.to(base.weight.dtype))  # (b, L, 128), task LoRA applied
     return l2_normalize(tokens)

@@ -12,6 +12,8 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 try:
     from llama_index.core.base.embeddings.base import Embedding
     from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr
@@ -29,12 +31,21 @@ from jina_local import (
     Embedder,
     EncodeResult,
     InputError,
+    OutputError,
+    Role,
     TaskError,
     image_reference,
     parse_task,
 )
 
 __all__ = ["JinaLocalEmbedding"]
+
+
+def _dense(result: EncodeResult) -> np.ndarray:
+    """The ``(n, d)`` dense rows of a dense encode (which always fills them)."""
+    if result.dense is None:
+        raise OutputError("the model returned no dense vectors; use a model that produces them.")
+    return result.dense
 
 
 def _texts(texts: Sequence[str], method: str) -> list[str]:
@@ -135,11 +146,6 @@ class JinaLocalEmbedding(MultiModalEmbedding):
                     "encode_kwargs; give it once."
                 )
             kwargs[key] = value
-        if model is None and not model_name:
-            raise ValueError(
-                "JinaLocalEmbedding needs a model: pass model=jina_local.load(...) or "
-                "model_name='jinaai/jina-embeddings-v4' (a Hugging Face id or a local folder)."
-            )
         if model is not None:
             if not isinstance(model, Embedder):
                 raise TypeError(
@@ -156,6 +162,11 @@ class JinaLocalEmbedding(MultiModalEmbedding):
                 kwargs["device"] = model.info.device  # a reload (after pickling) finds the same copy
             if kwargs.get("dtype", "auto") == "auto":
                 kwargs["dtype"] = model.info.dtype
+        elif not model_name:
+            raise ValueError(
+                "JinaLocalEmbedding needs a model: pass model=jina_local.load(...) or "
+                "model_name='jinaai/jina-embeddings-v4' (a Hugging Face id or a local folder)."
+            )
         super().__init__(model_name=model_name, **kwargs)
         parse_task(self.query_task)
         parse_task(self.document_task)
@@ -213,17 +224,17 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             memo[id(self._model)] = self._model  # a copy shares the (read-only) model
         return super().__deepcopy__(memo)
 
-    def query_spec(self) -> tuple[str | None, str]:
+    def query_spec(self) -> tuple[str | None, Role]:
         """``(task, role)`` of queries (``None`` task = automatic)."""
         task, role = parse_task(self.query_task)
         return (None if task == "auto" else task), role or "query"
 
-    def document_spec(self, *, per_item: bool = False) -> tuple[str | None, str]:
+    def document_spec(self, *, per_item: bool = False) -> tuple[str | None, Role]:
         """``(task, role)`` of documents; ``None`` task = routed per item (``per_item`` stores leave it so)."""
         task, role = parse_task(self.document_task)
         return jina_local.paired_document_task(self.query_spec()[0], task, per_item=per_item), role or "document"
 
-    def _encode(self, items: list[Any], spec: tuple[str | None, str]) -> EncodeResult:
+    def _encode(self, items: list[Any], spec: tuple[str | None, Role]) -> EncodeResult:
         task, role = spec
         options: dict[str, Any] = {
             "dim": self.dimensions,
@@ -238,12 +249,12 @@ class JinaLocalEmbedding(MultiModalEmbedding):
                     "upgrade jina-local or leave late_chunking unset."
                 )
             options["late_chunking"] = True
-        return self.embedder.encode(items, role=role, task=task, **options)  # type: ignore[arg-type]
+        return self.embedder.encode(items, role=role, task=task, **options)
 
     # ------------------------------------------------------------------ text
     def _get_query_embedding(self, query: str) -> Embedding:
         (item,) = _texts([query], "get_query_embedding")
-        return self._encode([item], self.query_spec()).dense[0].tolist()  # type: ignore[index]
+        return _dense(self._encode([item], self.query_spec()))[0].tolist()
 
     async def _aget_query_embedding(self, query: str) -> Embedding:
         return await asyncio.to_thread(self._get_query_embedding, query)
@@ -258,7 +269,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         items = _texts(texts, "get_text_embedding_batch")
         if not items:
             return []
-        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
+        return _dense(self._encode(items, self.document_spec())).tolist()
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_text_embeddings, texts)
@@ -274,7 +285,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         items = [image_reference(ref, i) for i, ref in enumerate(img_file_paths)]
         if not items:
             return []
-        return self._encode(items, self.document_spec()).dense.tolist()  # type: ignore[union-attr]
+        return _dense(self._encode(items, self.document_spec())).tolist()
 
     async def _aget_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_image_embeddings, img_file_paths)

@@ -11,7 +11,8 @@ nodes' own ``embedding`` (dense-only). Nodes are stored whole (text, metadata, r
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 try:
     from llama_index.core.bridge.pydantic import PrivateAttr
@@ -106,7 +107,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     stores_text: bool = True
     flat_metadata: bool = False
     collection_name: str
-    mode: str | None = None
+    mode: Literal["two_stage", "multi", "dense"] | None = None
     prefetch_limit: int | None = None
     document_task: str | None = None
 
@@ -151,7 +152,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         if document_task is not None:
             task, _ = jina_local.parse_task(document_task)
             document_task = task
-        super().__init__(
+        super().__init__(  # type: ignore[call-arg]  # pydantic takes this class's fields; mypy checks the base's
             collection_name=collection.name, mode=mode, prefetch_limit=prefetch_limit, document_task=document_task
         )
         self._collection = collection
@@ -183,13 +184,16 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
                     must=[models.HasIdCondition(has_id=[key_to_point_id(n, i) for i, n in enumerate(node_ids)])]
                 )
             )
-        parts = [p for p in parts if p is not None]
-        if not parts:
+        present = [p for p in parts if p is not None]
+        if not present:
             return None
-        return parts[0] if len(parts) == 1 else models.Filter(must=parts)
+        if len(present) == 1:
+            return present[0]
+        must: list[models.Condition] = list(present)
+        return models.Filter(must=must)
 
     # ------------------------------------------------------------------ writing
-    def add(self, nodes: list[BaseNode], **add_kwargs: Any) -> list[str]:
+    def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
         """Store nodes (encoding them with the collection's model when it has one); returns their ids."""
         if not nodes:
             return []
@@ -305,7 +309,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         elif text is not None:
             hits = self._collection.search(
                 text, limit=k, filter=flt, mode=self.mode, prefetch_limit=self.prefetch_limit
-            )  # type: ignore[arg-type]
+            )
         else:
             hits = self._collection.search_embeddings(dense=dense, limit=k, filter=flt, mode="dense")
         return self._result(hits)
@@ -316,7 +320,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         return VectorStoreQueryResult(nodes=nodes, similarities=[h.score for h in hits], ids=[n.node_id for n in nodes])
 
     # ------------------------------------------------------------------ async (worker threads)
-    async def async_add(self, nodes: list[BaseNode], **kwargs: Any) -> list[str]:
+    async def async_add(self, nodes: Sequence[BaseNode], **kwargs: Any) -> list[str]:
         return await asyncio.to_thread(self.add, nodes, **kwargs)
 
     async def adelete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
