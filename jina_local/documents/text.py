@@ -270,6 +270,11 @@ def _fit(
     for _ in range(_SHRINK_STEPS):
         c_start, c_end = _trim(text, start, end, keep_indent)
         tokens = counter.count_tokens(text[c_start:c_end])
+        if tokens > chunk_tokens and keep_indent:  # the kept indentation is what does not fit: drop it
+            bare_start, bare_end = _trim(text, start, end, False)
+            bare_tokens = counter.count_tokens(text[bare_start:bare_end])
+            if bare_tokens <= chunk_tokens:
+                return end, bare_start, bare_end, bare_tokens
         excess = tokens - chunk_tokens
         if excess <= 0 or end <= start + 1:
             return end, c_start, c_end, tokens

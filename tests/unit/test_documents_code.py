@@ -106,3 +106,10 @@ def test_documents_and_store_import_without_langchain():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok []"
+
+
+def test_kept_indentation_never_pushes_a_chunk_over_its_budget(tiny_v4) -> None:
+    """Found by the chunker fuzz (seed 1): an indented one-token chunk came back as 2 tokens with its indent."""
+    source = "\n    def m(self): "
+    for span in chunk_code(source, tiny_v4, language="python", chunk_tokens=1, overlap_tokens=0):
+        assert tiny_v4.count_tokens(source[span.start : span.end]) <= 1
