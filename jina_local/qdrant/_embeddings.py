@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import InputError, JinaLocalError, TaskError
+from ..errors import InputError, JinaLocalError, StoreConnectionError, TaskError
 from ..inputs import TextInput
 from ..options import check_positive_int
 from ._base import PointRecord
@@ -180,6 +180,8 @@ def _flush(
     try:
         collection._backend.upsert(records)
         return
+    except StoreConnectionError:
+        raise  # the server is gone: no point can be stored, so say so once
     except Exception:  # noqa: BLE001 - find the point(s) the engine refuses
         pass
     for index, record in zip(indices, records):

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..errors import InputError, JinaLocalError
+from ..errors import InputError, JinaLocalError, StoreConnectionError
 from ..inputs import TextInput, check_text, load_item
 from ._base import PointRecord
 from ._points import build_payload, check_id, content_digest, point_id
@@ -282,6 +282,8 @@ def _write(
     try:
         plan.upsert([r[1] for r in records])
         written = records
+    except StoreConnectionError:
+        raise  # the server is gone: no point can be stored, so say so once
     except Exception:  # noqa: BLE001 - find the point(s) the engine refuses
         written = []
         for entry in records:
