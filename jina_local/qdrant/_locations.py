@@ -18,7 +18,10 @@ __all__ = ["BackendName", "check_collection_name", "check_location", "check_open
 BackendName = Literal["auto", "edge", "client"]
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-MAX_POOL_FACTOR = 8
+MAX_POOL_FACTOR = 4
+"""Largest store ``pool_factor`` (docs/qdrant.md, Token pooling): 2 stores half the token vectors with
+virtually no loss and 3-4 a third / a quarter for a small loss (arXiv 2409.14683); larger factors are not
+evaluated here, so they are refused rather than offered."""
 
 
 def check_collection_name(name: object) -> str:
@@ -46,8 +49,8 @@ def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hn
         isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or not 1 <= pool_factor <= MAX_POOL_FACTOR
     ):
         raise OptionError(
-            f"pool_factor={pool_factor!r} is not valid; use None or 1 (off), or 2-{MAX_POOL_FACTOR} "
-            "(2-4 keep retrieval quality; higher factors lose more)."
+            f"pool_factor={pool_factor!r} is not valid; use None or 1 (off), or 2-{MAX_POOL_FACTOR} (2 halves the "
+            "stored token vectors with virtually no loss, 3-4 keep a third / a quarter)."
         )
     if multi_dtype not in (None, "float32", "float16"):
         raise OptionError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
