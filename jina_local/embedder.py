@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .engine import BatchEvent, Engine, EngineStats, PreparedItem, StreamSettings
-from .errors import InputError, TaskError
+from .errors import InputError, OptionError, TaskError
 from .fetch import FetchPolicy, check_fetch_policy
 from .images import DEFAULT_MAX_IMAGE_PIXELS, check_max_image_pixels
 from .inputs import TextInput, as_item_list, is_single_item, iter_items, load_item
@@ -196,6 +196,10 @@ class Embedder:
         of that forward (see :mod:`jina_local.late_chunking`). The document succeeds or fails as a whole,
         so its errors are raised whatever ``errors`` says.
         """
+        if not isinstance(late_chunking, (bool, np.bool_)):
+            raise OptionError(
+                f"late_chunking={late_chunking!r} ({type(late_chunking).__name__}) must be True or False."
+            )
         if late_chunking:
             from .late_chunking import encode_late_chunks
 

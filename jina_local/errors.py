@@ -17,7 +17,8 @@ Every message says what was wrong and how to fix it. The tree::
     ├── EncodingError             an item was read and prepared, but its forward failed
     ├── FilterError (ValueError)  a search filter jina-local cannot translate or the engine cannot run
     ├── CollectionLockedError     an index folder is open in another process (single writer)
-    └── CollectionConfigError     a Qdrant collection does not match the model or the request
+    ├── CollectionConfigError     a Qdrant collection does not match the model or the request
+    └── StoreConnectionError (ConnectionError)  a Qdrant server cannot be reached or refuses the API key
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "ModelNotFoundError",
     "OptionError",
     "OutputError",
+    "StoreConnectionError",
     "TaskError",
     "URLNotAllowedError",
     "UnsupportedModelError",
@@ -124,3 +126,21 @@ class CollectionLockedError(JinaLocalError):
 
 class CollectionConfigError(JinaLocalError):
     """An existing Qdrant collection does not match what was asked for; no data was touched."""
+
+
+class StoreConnectionError(JinaLocalError, ConnectionError):
+    """A Qdrant server or cluster cannot be reached (refused, DNS, timeout, TLS) or refuses the API key.
+
+    ``url`` is the server's address as given to ``MultiVectorCollection.open``.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+
+    def __reduce__(self):  # keep url across pickling
+        return (_rebuild_store_error, (type(self), str(self), self.url))
+
+
+def _rebuild_store_error(cls: type, message: str, url: str | None) -> StoreConnectionError:
+    return cls(message, url=url)

@@ -40,6 +40,7 @@ __all__ = [
     "image_reference",
     "iter_items",
     "load_item",
+    "refuse_container",
 ]
 
 MAX_DOWNLOAD_BYTES = FetchPolicy().max_bytes
@@ -69,24 +70,26 @@ class ImageInput:
 TypedInput = TextInput | ImageInput
 
 
-def _refuse_container(items: Any) -> None:
+def refuse_container(items: Any, what: str = "encode()") -> None:
+    """Refuse item collections whose order or meaning is ambiguous: a mapping (its keys would be embedded),
+    a set (no order: results, payloads and ids would pair up arbitrarily), an open file, a numeric array."""
     name = type(items).__name__
     if isinstance(items, Mapping):
         raise InputError(
-            f"encode() got a {name} (a mapping); its keys would be embedded. Pass a list of items, "
+            f"{what} got a {name} (a mapping); its keys would be embedded. Pass a list of items, "
             "e.g. list(d.values()) for the values."
         )
     if isinstance(items, (set, frozenset)):  # dict views are ordered and welcome
-        raise InputError(f"encode() got a {name}, which has no order; pass a list (e.g. sorted(items)).")
+        raise InputError(f"{what} got a {name}, which has no order; pass a list (e.g. sorted(items)).")
     if isinstance(items, io.IOBase) or (hasattr(items, "read") and hasattr(items, "__iter__")):
         raise InputError(
-            f"encode() got an open file ({name}); pass its bytes (f.read()) for an image, "
+            f"{what} got an open file ({name}); pass its bytes (f.read()) for an image, "
             "its text for text, or a list of items."
         )
     dtype = getattr(items, "dtype", None)
     if dtype is not None and getattr(dtype, "kind", "O") not in ("U", "S", "O"):
         raise InputError(
-            f"encode() got a numeric array ({name} of {dtype}); pass PIL.Image.fromarray(array) for an "
+            f"{what} got a numeric array ({name} of {dtype}); pass PIL.Image.fromarray(array) for an "
             "image, or a list of strings / images."
         )
 
@@ -96,21 +99,21 @@ def is_single_item(items: Any) -> bool:
     return isinstance(items, _SINGLE_ITEMS)
 
 
-def iter_items(items: Any) -> Iterator[Any]:
+def iter_items(items: Any, what: str = "encode()") -> Iterator[Any]:
     """Like :func:`as_item_list` without building the list (for generators of unknown length)."""
     if items is None:
         raise InputError(
-            "encode() got None instead of items: pass a string, an image, a path, image bytes, or a list of them."
+            f"{what} got None instead of items: pass a string, an image, a path, image bytes, or a list of them."
         )
     if isinstance(items, _SINGLE_ITEMS):
         return iter((items,))
-    _refuse_container(items)
+    refuse_container(items, what)
     if isinstance(items, Iterable):
         return iter(items)
     return iter((items,))  # load_item names the unsupported type with its index
 
 
-def as_item_list(items: Any) -> list[Any]:
+def as_item_list(items: Any, what: str = "encode()") -> list[Any]:
     """Accept one item or an ordered collection of items; always return a list.
 
     A ``dict`` (its keys would be embedded), a ``set`` (no order), an open file and a numeric array
@@ -125,7 +128,7 @@ def as_item_list(items: Any) -> list[Any]:
     ...
     jina_local.errors.InputError: encode() got a dict (a mapping); its keys would be embedded. Pass a list of items, e.g. list(d.values()) for the values.
     """
-    return list(iter_items(items))
+    return list(iter_items(items, what))
 
 
 def check_text(text: str, index: int) -> str:

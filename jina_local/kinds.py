@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from ._code_lexicon import CODE_EXTENSIONS, CODE_FILENAMES, IMAGE_EXTENSIONS, TEXT_EXTENSIONS
 from ._code_score import MAX_CHARS, MAX_LINES, code_score
-from .errors import InputError
+from .errors import InputError, OptionError
 from .types import Kind
 
 __all__ = [
@@ -107,7 +107,7 @@ def sniff_image_format(data: bytes | bytearray | memoryview) -> str | None:
 
 def _check_mode(images: object) -> None:
     if images not in ("off", "auto"):
-        raise InputError(f"images={images!r} is not a valid mode; use 'off' (the default) or 'auto'.")
+        raise OptionError(f"images={images!r} is not a valid mode; use 'off' (the default) or 'auto'.")
 
 
 def _is_pil_image(item: object) -> bool:

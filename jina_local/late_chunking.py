@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .errors import DimensionError, InputError, OutputError
+from .errors import DimensionError, InputError, OptionError, OutputError
 from .kinds import ImageMode, detect_text_kind, looks_like_image_reference
 from .pooling import l2_normalize, truncate_matryoshka
 from .routing import parse_task, resolve_tasks
@@ -119,7 +119,7 @@ def plan_windows(n_content: int, capacity: int, overlap: int) -> list[tuple[int,
 def _check_dim_output(model: Embedder, role: str, output: str, dim: int | None) -> None:
     info = model.info
     if role not in ("query", "document"):
-        raise InputError(f"role={role!r} is not valid; use 'query' or 'document'.")
+        raise OptionError(f"role={role!r} is not valid; use 'query' or 'document'.")
     if output not in ("dense", "multi", "both"):
         raise OutputError(f"output={output!r} is not valid; use 'dense', 'multi' or 'both'.")
     if output != "dense" and not info.has_multi:
@@ -179,7 +179,7 @@ class _Document:
         capacity = window - n_prefix - n_suffix
         overlap = math.ceil(window / 8)
         if len(self.content) > capacity and capacity - overlap < 1:
-            raise InputError(f"max_length={window} is too small for late chunking windows; use max_length >= 64.")
+            raise OptionError(f"max_length={window} is too small for late chunking windows; use max_length >= 64.")
         self.windows = plan_windows(len(self.content), capacity, overlap)
         self.states: list[tuple[torch.Tensor, torch.Tensor | None] | None] = [None] * len(self.windows)
 
@@ -329,7 +329,7 @@ def encode_late_chunks(
     from .inputs import as_item_list, check_text
 
     if not isinstance(separator, str):
-        raise InputError(f"late_chunking_separator must be a str, got {type(separator).__name__}.")
+        raise OptionError(f"late_chunking_separator must be a str, got {type(separator).__name__}.")
     chunks = as_item_list(items)
     for i, chunk in enumerate(chunks):
         if not isinstance(chunk, str) or looks_like_image_reference(chunk, images):

@@ -58,9 +58,14 @@ def load(
     ``shared=True`` returns the model already loaded in this process from the same files on the
     same device in the same dtype (by any ``load`` call), and loads it only when there is none;
     concurrent callers wait for one load. ``shared=False`` (default) always builds a new copy.
+
+    A ``device`` or ``dtype`` that cannot be used (CUDA without a CUDA build of torch, ``"int8"``) and
+    a name that is not a str or path raise :class:`~jina_local.errors.OptionError` before any file is read.
     """
+    torch_device = resolve_device(device)  # bad options fail before any file is looked up or fetched
+    if dtype != "auto":
+        resolve_dtype(dtype, torch_device)
     model_dir = resolve_model_dir(name_or_path, revision=revision, local_files_only=local_files_only)
-    torch_device = resolve_device(device)
     # bf16 on CPUs with native bf16 only where the family's bf16 outputs were validated (docs/jina_v4.md).
     family = detect_family(read_config(model_dir), model_dir)
     torch_dtype = resolve_dtype(dtype, torch_device, cpu_bf16=family == "jina_v4")

@@ -1,6 +1,10 @@
 """Checks of ``encode`` / ``stream`` arguments, made once per call before any item is read.
 
-Every refusal is a typed error that names the argument, the value and what to pass instead.
+Every refusal is a typed error that names the argument, the value and what to pass instead. The rule:
+an option value out of range or of the wrong kind (``batch_size``, ``max_length``, ``max_pixels``,
+``role``, ``errors``, ``images``...) is :class:`~jina_local.errors.OptionError`; ``task``, ``dim`` and
+``output`` have their own :class:`TaskError`, :class:`DimensionError` and :class:`OutputError`;
+:class:`InputError` is kept for the items themselves (and what pairs with them: payloads, ids).
 """
 
 from __future__ import annotations
@@ -8,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import DimensionError, InputError, OutputError, TaskError
+from .errors import DimensionError, OptionError, OutputError, TaskError
 from .types import ModelInfo
 
 __all__ = ["check_call", "check_positive_int", "check_task_argument"]
@@ -24,7 +28,7 @@ def check_positive_int(name: str, value: Any, *, minimum: int = 1) -> int | None
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InputError(f"{name}={value!r} must be an integer >= {minimum} (or None for the default).")
+        raise OptionError(f"{name}={value!r} must be an integer >= {minimum} (or None for the default).")
     return value
 
 
@@ -57,7 +61,7 @@ def check_call(
 ) -> None:
     """Refuse arguments no item could be encoded with."""
     if role not in _ROLES:
-        raise InputError(f"role={role!r} is not valid; use 'query' or 'document'.")
+        raise OptionError(f"role={role!r} is not valid; use 'query' or 'document'.")
     if output not in _OUTPUTS:
         raise OutputError(f"output={output!r} is not valid; use 'dense', 'multi' or 'both'.")
     if output != "dense" and not info.has_multi:
@@ -68,9 +72,9 @@ def check_call(
         valid = ", ".join(str(d) for d in info.matryoshka_dims)
         raise DimensionError(f"dim={dim!r} is not a Matryoshka dimension of {info.name}; valid: {valid}.")
     if errors not in _ERRORS:
-        raise InputError(f"errors={errors!r} is not valid; use 'raise' (stop at the first bad item) or 'skip'.")
+        raise OptionError(f"errors={errors!r} is not valid; use 'raise' (stop at the first bad item) or 'skip'.")
     if images not in _IMAGE_MODES:
-        raise InputError(f"images={images!r} is not valid; use 'off' or 'auto'.")
+        raise OptionError(f"images={images!r} is not valid; use 'off' or 'auto'.")
     check_task_argument(task)
     check_positive_int("batch_size", batch_size)
     check_positive_int("window", window)

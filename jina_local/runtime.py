@@ -6,6 +6,8 @@ import os
 
 import torch
 
+from .errors import OptionError
+
 __all__ = ["available_memory_bytes", "cpu_has_fast_bf16", "resolve_device", "resolve_dtype"]
 
 _DTYPE_NAMES: dict[str, torch.dtype] = {
@@ -17,16 +19,26 @@ _DTYPE_NAMES: dict[str, torch.dtype] = {
     "fp16": torch.float16,
     "half": torch.float16,
 }
+_DTYPE_HELP = (
+    "use 'auto', 'float32', 'bfloat16' or 'float16' (or the torch dtypes); jina-local does not quantise "
+    "weights (int8 and other integer types are not computed)."
+)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` picks CUDA when present, then Apple MPS, else the CPU.
 
+    A device that is not a torch device, or whose backend this torch build cannot reach (CUDA or MPS
+    not available, a CUDA index past the last GPU), raises :class:`~jina_local.errors.OptionError`.
+
     >>> resolve_device("cpu")
     device(type='cpu')
     """
-    if isinstance(device, torch.device):
-        return device
+    if isinstance(device, bool) or not isinstance(device, (str, torch.device)):
+        raise OptionError(
+            f"device={device!r} ({type(device).__name__}) is not valid: pass a string such as 'auto', 'cpu', "
+            "'cuda', 'cuda:0' or 'mps', or a torch.device."
+        )
     if device == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -35,11 +47,33 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     try:
-        resolved = torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'.") from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but CUDA is not available; use device='cpu' or 'auto'.")
+        resolved = device if isinstance(device, torch.device) else torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise OptionError(
+            f"device={device!r} is not a torch device: use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'."
+        ) from exc
+    return _check_reachable(resolved, device)
+
+
+def _check_reachable(resolved: torch.device, asked: object) -> torch.device:
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise OptionError(
+                f"device={asked!r}: CUDA is not available in this torch build (or no GPU is visible): "
+                "install a CUDA build of torch, check CUDA_VISIBLE_DEVICES, or pass device='cpu' (or 'auto')."
+            )
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise OptionError(
+                f"device={asked!r}: this machine has {count} CUDA device(s) (cuda:0..cuda:{count - 1}); "
+                "pass one of them, or 'cuda' for the first."
+            )
+    if resolved.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise OptionError(
+                f"device={asked!r}: Apple MPS is not available on this machine; pass device='cpu' (or 'auto')."
+            )
     return resolved
 
 
@@ -79,15 +113,19 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device, *, cpu_bf16: b
     torch.bfloat16
     """
     if isinstance(dtype, torch.dtype):
+        if dtype not in _DTYPE_NAMES.values():
+            raise OptionError(f"dtype={dtype} is not supported: {_DTYPE_HELP}")
         return dtype
+    if not isinstance(dtype, str):
+        raise OptionError(f"dtype={dtype!r} ({type(dtype).__name__}) is not valid: {_DTYPE_HELP}")
     if dtype == "auto":
         if device.type in {"cuda", "mps"}:
             return torch.bfloat16
         return torch.bfloat16 if device.type == "cpu" and cpu_bf16 and cpu_has_fast_bf16() else torch.float32
     try:
-        return _DTYPE_NAMES[str(dtype).lower()]
+        return _DTYPE_NAMES[dtype.lower()]
     except KeyError:
-        raise ValueError(f"dtype={dtype!r} is not supported; use 'auto', 'float32', 'bfloat16' or 'float16'.") from None
+        raise OptionError(f"dtype={dtype!r} is not supported: {_DTYPE_HELP}") from None
 
 
 def available_memory_bytes(device: torch.device) -> int | None:

@@ -38,21 +38,28 @@ import numpy as np
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import squareform
 
+from .errors import InputError, OptionError
+
 __all__ = ["pool_tokens", "pool_documents", "ward_labels", "ward_linkage"]
 
 
 def _check_pool_factor(pool_factor: int) -> None:
     if isinstance(pool_factor, bool) or not isinstance(pool_factor, (int, np.integer)) or pool_factor < 1:
-        raise ValueError(
+        raise OptionError(
             f"pool_factor={pool_factor!r} is not valid; use an integer >= 1 "
             "(1 = no pooling, 2-4 = keep 1/2 .. 1/4 of the token vectors)."
         )
 
 
 def _as_token_matrix(vectors: np.ndarray, dtype: type) -> np.ndarray:
-    arr: np.ndarray = np.asarray(vectors, dtype=dtype)
+    try:
+        arr: np.ndarray = np.asarray(vectors, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"token vectors must be a numeric (n_tokens, dim) array: {exc}.") from None
     if arr.ndim != 2:
-        raise ValueError(f"expected token vectors of shape (n_tokens, dim), got shape {arr.shape}.")
+        raise InputError(
+            f"expected token vectors of shape (n_tokens, dim), got shape {arr.shape}; pass one 2-d array per document."
+        )
     return arr
 
 

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import InputError
+from ..errors import InputError, OptionError
 
 __all__ = [
     "DEFAULT_CHUNK_TOKENS",
@@ -103,16 +103,16 @@ def check_chunk_sizes(chunk_tokens: object, overlap_tokens: object = None) -> tu
     >>> check_chunk_sizes(0, 0)
     Traceback (most recent call last):
     ...
-    jina_local.errors.InputError: chunk_tokens=0 must be a positive integer (tokens per chunk, e.g. 480).
+    jina_local.errors.OptionError: chunk_tokens=0 must be a positive integer (tokens per chunk, e.g. 480).
     """
     if isinstance(chunk_tokens, bool) or not isinstance(chunk_tokens, int) or chunk_tokens < 1:
-        raise InputError(f"chunk_tokens={chunk_tokens!r} must be a positive integer (tokens per chunk, e.g. 480).")
+        raise OptionError(f"chunk_tokens={chunk_tokens!r} must be a positive integer (tokens per chunk, e.g. 480).")
     if overlap_tokens is None:
         overlap_tokens = chunk_tokens // 8
     if isinstance(overlap_tokens, bool) or not isinstance(overlap_tokens, int) or overlap_tokens < 0:
-        raise InputError(f"overlap_tokens={overlap_tokens!r} must be an integer >= 0 (tokens shared by neighbours).")
+        raise OptionError(f"overlap_tokens={overlap_tokens!r} must be an integer >= 0 (tokens shared by neighbours).")
     if overlap_tokens >= chunk_tokens:
-        raise InputError(
+        raise OptionError(
             f"overlap_tokens={overlap_tokens} must be smaller than chunk_tokens={chunk_tokens}; "
             f"e.g. overlap_tokens={chunk_tokens // 8}."
         )

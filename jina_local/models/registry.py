@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import CheckpointError, ModelNotFoundError, UnsupportedModelError
+from ..errors import CheckpointError, ModelNotFoundError, OptionError, UnsupportedModelError
 
 if TYPE_CHECKING:
     from .base import ModelBackend
@@ -97,6 +97,11 @@ def resolve_model_dir(
     it is missing there, ``local_files_only`` is not ``True`` and ``HF_HUB_OFFLINE`` is not set, the
     files are downloaded. ``ModelNotFoundError`` names the id, the revision and how to get the files.
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise OptionError(
+            f"the model name {name_or_path!r} is a {type(name_or_path).__name__}: pass a Hugging Face id such "
+            "as 'jinaai/jina-embeddings-v4' (a str) or the path of a folder holding config.json."
+        )
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():

@@ -6,12 +6,16 @@ it accepts but does not apply ``datatype`` / quantization. Servers and clusters 
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import httpx
 import numpy as np
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from ..errors import InputError
+from ..errors import InputError, StoreConnectionError
 from ._base import (
     DENSE,
     META_KEY,
@@ -23,7 +27,49 @@ from ._base import (
     StoredConfig,
 )
 
-__all__ = ["ClientBackend", "plan_to_request"]
+__all__ = ["ClientBackend", "plan_to_request", "server_url"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_UNREACHABLE = (ResponseHandlingException, httpx.TransportError, ConnectionError, TimeoutError)
+
+
+def server_url(client: QdrantClient) -> str | None:
+    """The REST address a remote client talks to (``None`` for local mode)."""
+    return getattr(getattr(client, "_client", None), "rest_uri", None)
+
+
+def _reason(exc: BaseException) -> str:
+    cause = getattr(exc, "source", None) or exc.__cause__ or exc
+    return f"{type(cause).__name__}: {cause}".strip().rstrip(":")
+
+
+def _reachable(method: _F) -> _F:
+    """Turn a remote server's connection and authentication failures into :class:`StoreConnectionError`."""
+
+    @functools.wraps(method)
+    def call(self: ClientBackend, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except _UNREACHABLE as exc:
+            url = self.url or self.label
+            raise StoreConnectionError(
+                f"the Qdrant server at {url} cannot be reached ({_reason(exc)}): check that it is running, "
+                "that the URL's scheme, host and port are right (REST port, 6333 by default) and that no "
+                "firewall or proxy blocks it; a slow server needs a larger timeout=.",
+                url=url,
+            ) from exc
+        except UnexpectedResponse as exc:
+            if exc.status_code not in (401, 403):
+                raise
+            url = self.url or self.label
+            raise StoreConnectionError(
+                f"the Qdrant server at {url} refused the request ({exc.status_code} {exc.reason_phrase}): "
+                "pass its API key as api_key=... (or check the key's permissions).",
+                url=url,
+            ) from exc
+
+    return call  # type: ignore[return-value]
+
 
 _DENSE_QUERY = "dense query vector (dense=...)"
 _MULTI_QUERY = "query token vectors (multi=...)"
@@ -87,8 +133,10 @@ class ClientBackend:
         self.label = label
         self._owns_client = owns_client
         self._local = local
+        self.url = None if local else server_url(client)
 
     # ------------------------------------------------------------------ schema
+    @_reachable
     def read(self) -> StoredConfig | None:
         if not self.client.collection_exists(self.name):
             return None
@@ -116,6 +164,7 @@ class ClientBackend:
         metadata = dict((getattr(config, "metadata", None) or {}).get(META_KEY) or {})
         return StoredConfig(vectors=vectors, metadata=metadata)
 
+    @_reachable
     def create(self, spec: CollectionSpec, metadata: dict[str, Any]) -> None:
         dense_quant = None
         if spec.dense_quantization == "int8":
@@ -153,10 +202,12 @@ class ClientBackend:
     def attach(self) -> None:
         return None
 
+    @_reachable
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         self.client.update_collection(self.name, metadata={META_KEY: metadata})
 
     # ------------------------------------------------------------------ data
+    @_reachable
     def upsert(self, points: list[PointRecord]) -> None:
         structs = []
         for p in points:
@@ -166,6 +217,7 @@ class ClientBackend:
             structs.append(models.PointStruct(id=p.id, vector=vector, payload=p.payload))
         self.client.upsert(self.name, points=structs, wait=True)
 
+    @_reachable
     def query_batch(self, plans: list[QueryPlan]) -> list[list[RawHit]]:
         if not plans:
             return []
@@ -175,13 +227,16 @@ class ClientBackend:
             for resp in responses
         ]
 
+    @_reachable
     def count(self, filter: models.Filter | None = None) -> int:
         return int(self.client.count(self.name, count_filter=filter, exact=True).count)
 
+    @_reachable
     def retrieve(self, ids: list[str], with_vectors: bool = False) -> list[dict[str, Any]]:
         records = self.client.retrieve(self.name, ids=ids, with_payload=True, with_vectors=with_vectors)
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records]
 
+    @_reachable
     def scroll(
         self,
         filter: models.Filter | None = None,
@@ -202,10 +257,12 @@ class ClientBackend:
         )
         return [{"id": str(r.id), "payload": dict(r.payload or {}), "vector": r.vector} for r in records], next_offset
 
+    @_reachable
     def delete(self, ids: list[str]) -> None:
         points: list[models.ExtendedPointId] = list(ids)
         self.client.delete(self.name, points_selector=models.PointIdsList(points=points), wait=True)
 
+    @_reachable
     def ensure_payload_index(self, key: str) -> None:
         if not self._local:  # payload indexes do nothing in local mode (and warn there)
             self.client.create_payload_index(self.name, key, models.PayloadSchemaType.KEYWORD)

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from ..errors import CollectionConfigError, OptionError
 from ._base import MULTI, PointRecord
+from ._locations import MAX_POOL_FACTOR
 from ._results import CopySummary
 from ._scan import scroll_points
 
@@ -95,7 +96,8 @@ def copy_collection(
         "dense_dim": source.dense_dim,
         "multi": source.has_multi,
         "multi_dtype": multi_params.get("datatype") or None,
-        "pool_factor": source.pool_factor,
+        # a factor above today's range (a collection from an earlier version) travels in the record below
+        "pool_factor": source.pool_factor if (source.pool_factor or 1) <= MAX_POOL_FACTOR else None,
         **open_kwargs,
     }
     if kwargs["multi_dtype"] not in (None, "float32", "float16"):

@@ -3,23 +3,28 @@
 Refused per point (reported in ``AddSummary.failures``, the rest stored): NaN, infinite or all-zero
 dense vectors (a NaN point hides from dense search), malformed token vectors, an id that repeats an
 earlier point of the same call, and payloads that are not JSON objects. Refused for the whole call:
-shapes that do not fit the collection and task or kind names the model does not have (a bogus task
-would break every later search).
+shapes that do not fit the collection, task or kind names the model does not have (a bogus task
+would break every later search), and texts or sources that are not strings.
+
+Every finite, non-zero vector is stored scaled to unit length, its norm computed in float64 (token
+vectors row by row): Qdrant's cosine normalises in float32, where a vector scaled by 1e38 overflows
+and one scaled by 1e-30 underflows, and such points scored 0 against every query. Ids derived from the
+vectors hash them as given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import InputError, JinaLocalError, TaskError
+from ..errors import InputError, JinaLocalError, StoreConnectionError, TaskError
 from ..inputs import TextInput
 from ..options import check_positive_int
 from ._base import PointRecord
-from ._points import build_payload, check_id, content_digest, point_id, vectors_digest
+from ._points import build_payload, check_id, check_per_item, content_digest, point_id, vectors_digest
 from ._results import AddSummary, ItemFailure
 from ._search import KNOWN_TASKS
 
@@ -31,12 +36,24 @@ __all__ = ["add_embeddings"]
 KINDS = ("text", "code", "image")
 
 
-def _per_point(value: Any, what: str, default: Any, n: int) -> list[Any]:
+def _per_point(value: Any, what: str, default: Any, n: int, error: type[JinaLocalError] = InputError) -> list[Any]:
     if value is None or isinstance(value, str):
         return [value if value is not None else default] * n
+    if isinstance(value, (Mapping, set, frozenset, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise error(
+            f"{what}={value!r} ({type(value).__name__}) is not valid: pass one string for every point, or a "
+            "list with one string per point."
+        )
     values = list(value)
     if len(values) != n:
         raise InputError(f"got {n} points but {len(values)} {what}; pass one per point or a single value.")
+    return values
+
+
+def _check_strings(values: list[Any], what: str) -> list[Any]:
+    for i, value in enumerate(values):
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"{what}[{i}]={value!r} is a {type(value).__name__}; pass a str (or None) per point.")
     return values
 
 
@@ -52,6 +69,18 @@ def _dense_problem(row: np.ndarray) -> str | None:
     if not row.any():
         return "is all zeros (it has no direction, so cosine search cannot rank it)"
     return None
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, norms taken in float64 (all-zero rows stay zero).
+
+    Qdrant's cosine normalises in float32, where the squared norm of a vector scaled by 1e38 overflows
+    and one scaled by 1e-30 underflows: such points would score 0 or ~1e-30 against every query.
+    """
+    wide = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(wide, axis=-1, keepdims=True)
+    norms[norms == 0.0] = 1.0
+    return (wide / norms).astype(np.float32)
 
 
 def _multi_problem(tokens: np.ndarray) -> str | None:
@@ -104,15 +133,15 @@ def add_embeddings(
     elif multi is not None:
         raise InputError("this collection is dense-only (multi=False); do not pass multi vectors.")
     model = collection.model
-    task_list = _per_point(tasks, "tasks", model.info.default_task if model is not None else "retrieval", n)
+    default_task = model.info.default_task if model is not None else "retrieval"
+    task_list = _per_point(tasks, "tasks", default_task, n, TaskError)
     _check_names(task_list, tuple(model.info.tasks) if model is not None else KNOWN_TASKS, "tasks", TaskError)
     kind_list = _per_point(kinds, "kinds", "text", n)
     _check_names(kind_list, KINDS, "kinds", InputError)
-    text_list = _per_point(texts, "texts", None, n) if texts is not None else [None] * n
-    source_list = _per_point(sources, "sources", None, n) if sources is not None else [None] * n
-    for what, values in (("payloads", payloads), ("ids", ids)):
-        if values is not None and len(values) != n:
-            raise InputError(f"got {n} points but {len(values)} {what}; pass one per point (or None).")
+    text_list = _check_strings(_per_point(texts, "texts", None, n), "texts")
+    source_list = _check_strings(_per_point(sources, "sources", None, n), "sources")
+    check_per_item(payloads, "payloads", n, "point")
+    check_per_item(ids, "ids", n, "point")
 
     summary = AddSummary(ids=[None] * n)
     first_of: dict[str, int] = {}
@@ -167,7 +196,8 @@ def _record(
         pid = point_id(source, vectors_digest(row, tokens))
     payload = build_payload(user, index=i, kind=str(kind_list[i]), task=str(task_list[i]), source=source,
                             text=text_list[i], point_id=pid)  # fmt: skip
-    return PointRecord(pid, row, collection._pool(tokens), payload)
+    unit_tokens = None if tokens is None else _unit_rows(tokens)  # ids above hash the vectors as given
+    return PointRecord(pid, _unit_rows(row), collection._pool(unit_tokens), payload)
 
 
 def _flush(
@@ -180,6 +210,8 @@ def _flush(
     try:
         collection._backend.upsert(records)
         return
+    except StoreConnectionError:
+        raise  # the server is gone: no point can be stored, so say so once
     except Exception:  # noqa: BLE001 - find the point(s) the engine refuses
         pass
     for index, record in zip(indices, records):

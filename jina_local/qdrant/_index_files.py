@@ -45,7 +45,7 @@ from ..documents import (
     read_file,
     walk,
 )
-from ..errors import DocumentError, InputError
+from ..errors import DocumentError, InputError, OptionError
 from ._points import point_id
 
 if TYPE_CHECKING:
@@ -202,19 +202,19 @@ def index_files(
     if overlap_tokens is None and late_chunking:
         overlap_tokens = 0
     elif late_chunking and overlap_tokens:
-        raise InputError(
+        raise OptionError(
             f"overlap_tokens={overlap_tokens} cannot be used with late_chunking=True: late-chunked "
             "chunks see their whole document, so they do not overlap. Leave overlap_tokens unset."
         )
     chunk_tokens, overlap_tokens = check_chunk_sizes(chunk_tokens, overlap_tokens)
     limit = model.info.max_length
     if not late_chunking and chunk_tokens > limit - 16:
-        raise InputError(
+        raise OptionError(
             f"chunk_tokens={chunk_tokens} does not fit {model.info.name}'s {limit}-token input with its "
             f"prompt; use chunk_tokens <= {limit - 16}, or late_chunking=True."
         )
     if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes < 1:
-        raise InputError(f"max_file_bytes={max_file_bytes!r} must be a positive integer (bytes).")
+        raise OptionError(f"max_file_bytes={max_file_bytes!r} must be a positive integer (bytes).")
     store = collection._backend
     summary = IndexSummary()
     found = walk(paths)

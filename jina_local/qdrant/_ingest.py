@@ -27,8 +27,8 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..errors import EncodingError, InputError, JinaLocalError
-from ..inputs import TextInput, check_text, load_item
+from ..errors import EncodingError, InputError, JinaLocalError, StoreConnectionError
+from ..inputs import TextInput, as_item_list, check_text, is_single_item, load_item, refuse_container
 from ._base import PointRecord
 from ._points import build_payload, check_id, content_digest, point_id
 from ._results import AddSummary, ItemFailure
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ..types import Encoded, Output
     from .collection import MultiVectorCollection
 
-__all__ = ["IngestPlan", "ingest", "item_key", "item_point_id", "point_record", "upsert_records"]
+__all__ = ["IngestPlan", "ingest", "item_key", "item_point_id", "item_source", "point_record", "upsert_records"]
 
 UPSERT_BATCH = 64
 """Points per upsert while streaming."""
@@ -71,6 +71,16 @@ class IngestPlan:
     upsert: Callable[[list[PointRecord]], None]
     record: Callable[[set[str], set[str]], None]
     label: str = "indexing"
+
+
+def item_source(items: Any) -> Any:
+    """``add``'s items as ``encode`` takes them: one item becomes a list of one, ordered iterables (generators
+    too) pass as they are, and a mapping, a set, an open file or a numeric array is refused, since the
+    results (and ``payloads`` / ``ids``, paired by position) would not line up with what was meant."""
+    if items is None or is_single_item(items) or not isinstance(items, Iterable):
+        return as_item_list(items, "add()")
+    refuse_container(items, "add()")
+    return items
 
 
 def _length(items: Any) -> int | None:
@@ -284,6 +294,8 @@ def _write(
     try:
         plan.upsert([r[1] for r in records])
         written = records
+    except StoreConnectionError:
+        raise  # the server is gone: no point can be stored, so say so once
     except Exception:  # noqa: BLE001 - find the point(s) the engine refuses
         written = []
         for entry in records:

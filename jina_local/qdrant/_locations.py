@@ -6,18 +6,22 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from qdrant_client import QdrantClient
 
 from ..errors import CollectionLockedError, OptionError
 from ._base import Backend
 
-__all__ = ["BackendName", "check_collection_name", "check_open_options", "resolve_backend"]
+__all__ = ["BackendName", "check_collection_name", "check_location", "check_open_options", "resolve_backend"]
 
 BackendName = Literal["auto", "edge", "client"]
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-MAX_POOL_FACTOR = 8
+MAX_POOL_FACTOR = 4
+"""Largest store ``pool_factor`` (docs/qdrant.md, Token pooling): 2 stores half the token vectors with
+virtually no loss and 3-4 a third / a quarter for a small loss (arXiv 2409.14683); larger factors are not
+evaluated here, so they are refused rather than offered."""
 
 
 def check_collection_name(name: object) -> str:
@@ -45,8 +49,8 @@ def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hn
         isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or not 1 <= pool_factor <= MAX_POOL_FACTOR
     ):
         raise OptionError(
-            f"pool_factor={pool_factor!r} is not valid; use None or 1 (off), or 2-{MAX_POOL_FACTOR} "
-            "(2-4 keep retrieval quality; higher factors lose more)."
+            f"pool_factor={pool_factor!r} is not valid; use None or 1 (off), or 2-{MAX_POOL_FACTOR} (2 halves the "
+            "stored token vectors with virtually no loss, 3-4 keep a third / a quarter)."
         )
     if multi_dtype not in (None, "float32", "float16"):
         raise OptionError(f"multi_dtype={multi_dtype!r} is not valid; use 'float32' or 'float16'.")
@@ -59,6 +63,65 @@ def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hn
     ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise OptionError(f"{what}={value!r} must be an integer >= {low}.")
+
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.-]+:\d{1,5}(/.*)?")
+_LOCATIONS = "pass ':memory:', a folder path, an http(s):// URL of a Qdrant server, or a QdrantClient"
+
+
+def check_location(location: str | os.PathLike[str]) -> str:
+    """A location string :func:`resolve_backend` can serve: ``":memory:"``, an http(s) URL or a folder path.
+
+    Other URL schemes (``qdrant://``, ``grpc://``, ``file://``), a bare ``host:port`` and strings no
+    folder can be named by (empty, NUL bytes) raise :class:`~jina_local.errors.OptionError` rather
+    than becoming a folder of that name. A ``pathlib.Path`` is always a folder path.
+
+    >>> check_location("http://localhost:6333")
+    'http://localhost:6333'
+    >>> check_location("qdrant://db/x")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    jina_local.errors.OptionError: location 'qdrant://db/x' starts with the URL scheme 'qdrant:', which is not served: ...
+    """
+    loc = os.fspath(location)
+    if isinstance(loc, bytes):
+        raise OptionError(f"location {loc!r} is bytes; {_LOCATIONS} (a str).")
+    if not loc.strip():
+        raise OptionError(f"location {loc!r} is empty; {_LOCATIONS}.")
+    if "\x00" in loc:
+        raise OptionError(f"location {loc!r} holds a NUL character, which no path can; {_LOCATIONS}.")
+    if not isinstance(location, str) or loc == ":memory:":
+        return loc
+    if loc.lower().startswith(("http://", "https://")):
+        return _check_url(loc)
+    scheme = _SCHEME.match(loc)
+    drive = scheme is not None and len(scheme.group(1)) == 1 and os.name == "nt"  # C:\\index on Windows
+    if scheme is None or drive or (not scheme.group(2) and Path(loc).expanduser().is_dir()):
+        return loc
+    if scheme.group(1).lower() == "file" and scheme.group(2):
+        raise OptionError(f"location {loc!r} is a file:// URL; pass the folder path itself ({loc[7:]!r}).")
+    if _HOST_PORT.fullmatch(loc):
+        raise OptionError(f"location {loc!r} looks like host:port; a Qdrant server needs its URL, e.g. 'http://{loc}'.")
+    folder = "" if scheme.group(2) else f" (for a new folder of that name pass pathlib.Path({loc!r}))"
+    raise OptionError(
+        f"location {loc!r} starts with the URL scheme {scheme.group(1) + ':'!r}, which is not served: "
+        f"{_LOCATIONS}{folder}."
+    )
+
+
+def _check_url(url: str) -> str:
+    """An http(s) URL with a host and a valid port, its scheme lower-cased."""
+    scheme, rest = url.split("://", 1)
+    url = f"{scheme.lower()}://{rest}"
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise OptionError(f"location {url!r} is not a valid URL ({exc}); use e.g. 'http://localhost:6333'.") from None
+    if not host:
+        raise OptionError(f"location {url!r} names no host; use e.g. 'http://localhost:6333'.")
+    return url
 
 
 def _client_is_local(client: QdrantClient) -> bool:
@@ -88,9 +151,7 @@ def resolve_backend(
         raise OptionError(
             f"location must be ':memory:', a folder, an http(s):// URL or a QdrantClient, got {type(location).__name__}."
         )
-    loc = os.fspath(location)
-    if not loc:
-        raise OptionError("location is empty; pass ':memory:', a folder, an http(s):// URL or a QdrantClient.")
+    loc = check_location(location)
     if loc == ":memory:":
         if backend == "edge":
             raise OptionError("backend='edge' stores data in a folder; pass a folder path instead of ':memory:'.")

@@ -30,6 +30,7 @@ __all__ = [
     "StoredItem",
     "build_payload",
     "check_id",
+    "check_per_item",
     "content_digest",
     "document_key",
     "key_to_point_id",
@@ -81,6 +82,18 @@ def vectors_digest(dense: np.ndarray | None, multi: np.ndarray | None) -> str:
             h.update(str(arr.shape).encode())
             h.update(arr.tobytes())
     return h.hexdigest()
+
+
+def check_per_item(values: Any, what: str, count: int | None, unit: str = "item") -> None:
+    """``payloads`` / ``ids``: ``None`` or an indexable sequence with one entry per item (``count``, when known)."""
+    if values is None:
+        return
+    if isinstance(values, (str, bytes, bytearray, Mapping)) or not (
+        hasattr(values, "__len__") and hasattr(values, "__getitem__")
+    ):
+        raise InputError(f"{what} is a {type(values).__name__}; pass a list with one entry per {unit} (or None).")
+    if count is not None and len(values) != count:
+        raise InputError(f"got {count} {unit}s but {len(values)} {what}; pass one per {unit} (or None).")
 
 
 def point_id(source: str, digest: str) -> str:

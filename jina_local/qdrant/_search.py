@@ -6,7 +6,7 @@ cut to its first item), task names the model knows, a valid mode, positive limit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -43,7 +43,18 @@ def check_mode(collection: MultiVectorCollection, mode: str | None) -> SearchMod
 
 
 def wanted_tasks(collection: MultiVectorCollection, tasks: str | Sequence[str]) -> list[str]:
+    """The task names ``tasks`` asks for (one name or a non-empty list), each one the model has."""
+    if isinstance(tasks, (Mapping, bytes, bytearray)) or not isinstance(tasks, (str, Iterable)):
+        raise TaskError(
+            f"tasks={tasks!r} ({type(tasks).__name__}) is not valid: pass a task name such as 'retrieval', "
+            "or a list of names (or None for every task present)."
+        )
     names = [tasks] if isinstance(tasks, str) else list(tasks)
+    if not names:
+        raise TaskError(
+            f"tasks={tasks!r} names no task, so nothing would be searched: pass a task name, a list of names, "
+            f"or None for every task present (in {collection.name!r}: {', '.join(collection.tasks) or 'none yet'})."
+        )
     model = collection.model
     valid = tuple(model.info.tasks) if model is not None else KNOWN_TASKS
     wanted = []

@@ -18,7 +18,6 @@ from qdrant_client import QdrantClient, models
 
 from ..documents import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_FILE_BYTES
 from ..errors import CollectionConfigError, InputError, OptionError
-from ..inputs import as_item_list
 from ..options import check_positive_int
 from ..token_pooling import pool_tokens
 from ._base import (
@@ -28,7 +27,7 @@ from ._base import (
 from ._copy import copy_collection
 from ._embeddings import add_embeddings
 from ._foreign import open_foreign
-from ._ingest import IngestPlan, ingest
+from ._ingest import IngestPlan, ingest, item_source
 from ._locations import (
     BackendName,
     check_collection_name,
@@ -36,7 +35,7 @@ from ._locations import (
     resolve_backend,
 )
 from ._mmr import search_mmr
-from ._points import PAYLOAD_LAYOUT, check_id, parse_payload
+from ._points import PAYLOAD_LAYOUT, check_id, check_per_item, parse_payload
 from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
 from ._scan import delete_matching, scroll_points
 from ._schema import open_or_create
@@ -338,11 +337,10 @@ class MultiVectorCollection:
         ``AddSummary.failures`` with their index and the reason; the others are stored.
         """
         model = self._require_model("add()")
-        if isinstance(items, (str, bytes, bytearray)) or not hasattr(items, "__iter__") or isinstance(items, Mapping):
-            items = as_item_list(items)
-        for what, values in (("payloads", payloads), ("ids", ids)):
-            if values is not None and hasattr(items, "__len__") and len(values) != len(items):
-                raise InputError(f"got {len(items)} items but {len(values)} {what}; pass one per item (or None).")
+        items = item_source(items)
+        count = len(items) if hasattr(items, "__len__") else None
+        check_per_item(payloads, "payloads", count)
+        check_per_item(ids, "ids", count)
         check_positive_int("batch_size", batch_size)
         plan = IngestPlan(
             model=model,
@@ -388,7 +386,9 @@ class MultiVectorCollection:
         default task or ``"retrieval"``, and ``"text"``); names the model does not have are refused.
         ``texts`` / ``sources`` go to the payload and into the deterministic ids (which fall back to
         a hash of the vectors). Points with NaN, infinite or all-zero vectors, malformed token
-        vectors, a repeated id or a payload that is not a dict are reported in ``failures``.
+        vectors, a repeated id or a payload that is not a dict are reported in ``failures``. Vectors
+        are stored scaled to unit length (norms in float64), so any finite non-zero scale, 1e38 or
+        1e-30 included, stores the same direction.
         """
         return add_embeddings(
             self,

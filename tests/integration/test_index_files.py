@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fixture_docs import build_corpus, write_pdf, write_png
 
-from jina_local.errors import InputError
+from jina_local.errors import OptionError
 from jina_local.qdrant import MultiVectorCollection, parse_payload
 from jina_local.qdrant._scan import scroll_points
 
@@ -195,7 +195,7 @@ def test_option_errors_are_typed(any_model, tmp_path):
             {"chunk_tokens": 100_000},
             {"max_file_bytes": 0},
         ]:
-            with pytest.raises(InputError):
+            with pytest.raises(OptionError):
                 store.index_files([tmp_path], progress=False, **kwargs)
 
 

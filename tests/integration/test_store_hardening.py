@@ -161,3 +161,70 @@ def test_search_refuses_what_it_would_silently_misread(store) -> None:
 def test_collection_record_is_json(store, tmp_path: Path) -> None:
     record = json.loads((tmp_path / "index" / "docs" / "jina_local.json").read_text())
     assert record["tasks"] == ["code", "retrieval"] and record["dense_dim"] == 64
+
+
+@pytest.mark.parametrize("tasks", [5, [], (), {"retrieval": 1}, b"retrieval", 2.5])
+def test_search_tasks_that_name_no_task(store, tasks) -> None:
+    with pytest.raises(TaskError, match="tasks="):
+        store.search("cats", tasks=tasks)
+
+
+@pytest.mark.parametrize("tasks", [5, {"retrieval"}, {"retrieval": 1}, b"retrieval"])
+def test_add_embeddings_tasks_of_the_wrong_kind(store, tiny_v4, tasks) -> None:
+    good = tiny_v4.encode(["x"], output="both")
+    with pytest.raises(TaskError, match="tasks="):
+        store.add_embeddings(good.dense, good.multi, tasks=tasks)
+
+
+@pytest.mark.parametrize(
+    ("items", "says"),
+    [({"a text", "b text"}, "add\\(\\) got a set"), (frozenset({"a"}), "frozenset"), ({"a": 1}, "mapping")],
+)
+def test_add_refuses_unordered_and_keyed_containers(store, items, says) -> None:
+    before = store.count()
+    with pytest.raises(InputError, match=says):
+        store.add(items, payloads=[{"n": 1}, {"n": 2}][: len(items)], progress=False)
+    assert store.count() == before
+
+
+@pytest.mark.parametrize(("what", "value"), [("payloads", 5), ("payloads", {"a": 1}), ("ids", 7), ("ids", "abc")])
+def test_add_payloads_and_ids_must_be_one_per_item(store, tiny_v4, what, value) -> None:
+    with pytest.raises(InputError, match=f"{what} is a"):
+        store.add(["a text", "b text"], progress=False, **{what: value})
+    with pytest.raises(InputError, match=f"{what} is a"):
+        store.add_embeddings(tiny_v4.encode(["a", "b"], output="both"), **{what: value})
+
+
+@pytest.mark.parametrize(("what", "values"), [("texts", [5, 6]), ("texts", [b"a", None]), ("sources", [1, "b"])])
+def test_add_embeddings_texts_and_sources_must_be_strings(store, tiny_v4, what, values) -> None:
+    before = store.count()
+    with pytest.raises(InputError, match=rf"{what}\[0\]="):
+        store.add_embeddings(tiny_v4.encode(["a", "b"], output="both"), **{what: values})
+    assert store.count() == before
+
+
+def test_vectors_at_extreme_scales_are_stored_normalised(tiny_v4, tmp_path: Path) -> None:
+    docs = tiny_v4.encode(["cats sleep all day", "stock prices fell"], output="both")
+    with MultiVectorCollection.open(tmp_path / "scales", "docs", model=tiny_v4) as store:
+        for scale, tag in ((1.0, "unit"), (1e38, "huge"), (1e-30, "tiny")):
+            factor = np.float32(scale)
+            summary = store.add_embeddings(
+                docs.dense * factor, [m * factor for m in docs.multi], texts=[f"{tag} cats", f"{tag} stocks"]
+            )
+            assert summary.added == 2 and not summary.failures
+        for mode in ("dense", "multi", "two_stage"):
+            hits = store.search("cats sleep all day", mode=mode, limit=6)
+            scores = {h.payload["text"]: h.raw_score for h in hits}
+            for tag in ("huge", "tiny"):  # the same direction scores the same, at any scale
+                assert scores[f"{tag} cats"] == pytest.approx(scores["unit cats"], rel=1e-4, abs=1e-5), mode
+        stored = store.get([h.id for h in hits], with_vectors=True)
+        norms = [np.linalg.norm(np.asarray(p["vector"]["dense"], np.float64)) for p in stored]
+        assert np.allclose(norms, 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("pool_factor", [5, 8, 9])
+def test_pool_factor_beyond_the_documented_range(tiny_v4, tmp_path: Path, pool_factor) -> None:
+    with pytest.raises(OptionError, match="2-4"):
+        MultiVectorCollection.open(tmp_path / "index", "docs", model=tiny_v4, pool_factor=pool_factor)
+    with MultiVectorCollection.open(tmp_path / "index", "docs", model=tiny_v4, pool_factor=4) as store:
+        assert store.pool_factor == 4

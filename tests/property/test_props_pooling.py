@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from jina_local.errors import OptionError
 from jina_local.pooling import masked_mean, truncate_matryoshka
 from jina_local.token_pooling import pool_documents, pool_tokens
 
@@ -141,7 +142,7 @@ def test_pool_documents_is_pool_tokens_per_document(lengths, pool_factor, seed):
 
 @pytest.mark.parametrize("pool_factor", [0, -1, 2.5, True, "2"])
 def test_pool_factor_must_be_a_positive_integer(pool_factor):
-    with pytest.raises(ValueError, match="pool_factor"):
+    with pytest.raises(OptionError, match="pool_factor"):
         pool_tokens(np.ones((4, 2), np.float32), pool_factor)
 
 

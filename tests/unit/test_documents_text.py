@@ -16,7 +16,7 @@ from jina_local.documents import (
     markdown_headings,
     section_at,
 )
-from jina_local.errors import InputError
+from jina_local.errors import OptionError
 
 PROSE = (
     "Cats sleep sixteen hours a day. They hunt at dawn and dusk! Do they dream? Probably.\n\n"
@@ -81,13 +81,13 @@ def test_markdown_breaks_at_headings_and_not_inside_fences(any_model):
 
 @pytest.mark.parametrize("chunk_tokens, overlap", [(0, 0), (-5, 0), (True, 0), (1.5, 0), (10, -1), (10, 10), (10, 11)])
 def test_bad_sizes_are_typed_errors(chunk_tokens, overlap):
-    with pytest.raises(InputError):
+    with pytest.raises(OptionError):
         check_chunk_sizes(chunk_tokens, overlap)
 
 
 def test_bad_sizes_never_loop(any_model):
     for chunk_tokens, overlap in [(0, 0), (-1, 0), (5, 5)]:
-        with pytest.raises(InputError, match="chunk_tokens|overlap_tokens"):
+        with pytest.raises(OptionError, match="chunk_tokens|overlap_tokens"):
             chunk_text(PROSE, any_model, chunk_tokens=chunk_tokens, overlap_tokens=overlap)
 
 

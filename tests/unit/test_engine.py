@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from jina_local import Encoded
-from jina_local.errors import EncodingError, InputError, TaskError
+from jina_local.errors import EncodingError, InputError, OptionError, TaskError
 
 TEXTS = [("word " * (1 + (i * 7) % 23)) + f"item {i}" for i in range(40)]
 CODE = [f"def f{i}(x):\n    return x * {i}\n" for i in range(12)]
@@ -205,17 +205,18 @@ def test_arguments_are_checked_before_any_item_is_read(tiny_v4):
         read.append(1)
         yield "x"
 
-    for kwargs in (
-        {"errors": "ignore"},
-        {"window": 0},
-        {"batch_size": -1},
-        {"task": {"a": 1}},
-        {"images": "yes"},
-        {"max_length": 0},
-        {"max_pixels": 1},
-        {"max_pixels": 10**9},
+    for kwargs, error in (
+        ({"errors": "ignore"}, OptionError),
+        ({"window": 0}, OptionError),
+        ({"batch_size": -1}, OptionError),
+        ({"task": {"a": 1}}, TaskError),
+        ({"images": "yes"}, OptionError),
+        ({"max_length": 0}, OptionError),
+        ({"max_pixels": 1}, OptionError),
+        ({"max_pixels": 10**9}, OptionError),
     ):
-        with pytest.raises((InputError, ValueError)):
+        name = next(iter(kwargs))
+        with pytest.raises(error, match=f"{name}="):
             tiny_v4.stream(source(), **kwargs)
     assert read == []
 
@@ -312,7 +313,7 @@ def test_the_token_budget_can_be_set(tiny_v4):
         remove()
         assert all(e.padded_tokens <= 64 or e.size == 1 for e in events)  # an over-long item runs alone
         assert len(events) > len(TEXTS) // 4
-        with pytest.raises(InputError):
+        with pytest.raises(OptionError, match="token_budget=0"):
             tiny_v4.token_budget = 0
     finally:
         tiny_v4.token_budget = before

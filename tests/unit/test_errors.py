@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jina_local.errors import DimensionError, InputError, OutputError, TaskError
+from jina_local.errors import DimensionError, InputError, OptionError, OutputError, TaskError
 
 
 def test_none_as_items(tiny_v4):
@@ -49,7 +49,7 @@ def test_unknown_output(tiny_v4):
 
 
 def test_unknown_role(tiny_v4):
-    with pytest.raises(ValueError, match="'query' or 'document'"):
+    with pytest.raises(OptionError, match="role='passage'.*'query' or 'document'"):
         tiny_v4.encode("x", role="passage")
 
 
@@ -64,7 +64,7 @@ def test_path_to_missing_file(tiny_v4, tmp_path):
 
 
 def test_bad_batch_size(tiny_v4):
-    with pytest.raises(ValueError, match="batch_size"):
+    with pytest.raises(OptionError, match="batch_size=0"):
         tiny_v4.encode("x", batch_size=0)
 
 
@@ -105,3 +105,38 @@ def test_out_of_memory_splits_the_batch_and_keeps_results(tiny_v4, monkeypatch):
     np.testing.assert_allclose(result.dense, expected.dense, atol=2e-5)
     for a, b in zip(result.multi, expected.multi):
         np.testing.assert_allclose(a, b, atol=2e-5)
+
+
+# -- option values through encode (v4): typed, named, refused before any forward -----------------------
+@pytest.mark.parametrize(
+    ("kwargs", "error", "says"),
+    [
+        ({"max_pixels": 0}, OptionError, "max_pixels=0 must be an integer >= 1"),
+        ({"max_pixels": -5}, OptionError, "max_pixels=-5 must be an integer >= 1"),
+        ({"max_pixels": 1}, OptionError, "max_pixels=1 is outside"),
+        ({"max_pixels": 10**9}, OptionError, r"max_pixels=1000000000 is outside \d+\.\.12845056"),
+        ({"max_pixels": 2.5}, OptionError, "max_pixels=2.5"),
+        ({"max_length": 0}, OptionError, "max_length=0 must be an integer >= 1"),
+        ({"max_length": 40_000}, OptionError, "max_length=40000 exceeds"),
+        ({"task": {"retrieval": 1}}, TaskError, "task=.*is not valid"),
+        ({"task": {"retrieval"}}, TaskError, "task=.*is not valid"),
+        ({"late_chunking": "yes"}, OptionError, "late_chunking='yes' .*True or False"),
+        ({"late_chunking": 1}, OptionError, "late_chunking=1 .*True or False"),
+    ],
+)
+def test_v4_encode_refuses_bad_option_values(tiny_v4, monkeypatch, kwargs, error, says):
+    calls = []
+    monkeypatch.setattr(tiny_v4.backend, "forward", lambda *a, **k: calls.append(1))
+    with pytest.raises(error, match=says):
+        tiny_v4.encode(["a cat", "a dog"], **kwargs)
+    assert calls == []
+
+
+def test_v4_max_pixels_up_to_the_model_limit_is_honoured(tiny_v4):
+    from PIL import Image
+
+    from jina_local.models.jina_v4.processing import MAX_PIXELS_LIMIT
+
+    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    out = tiny_v4.encode(image, max_pixels=MAX_PIXELS_LIMIT)  # the cap itself is accepted
+    assert np.isfinite(out.dense).all()

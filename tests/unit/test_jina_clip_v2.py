@@ -28,7 +28,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:
 from fixture_clip import tiny_clip_dir  # noqa: E402, F401
 
 import jina_local  # noqa: E402
-from jina_local.errors import CheckpointError, DimensionError, OutputError, TaskError  # noqa: E402
+from jina_local.errors import CheckpointError, DimensionError, OptionError, OutputError, TaskError  # noqa: E402
 from jina_local.inputs import TextInput, load_item  # noqa: E402
 from jina_local.models.jina_clip_v2 import (  # noqa: E402
     center_crop_box,
@@ -261,9 +261,9 @@ def test_truncation_keeps_specials_and_max_length_is_validated(model: jina_local
     got = model.encode(text, max_length=10).dense[0]
     want = ref.text(ids[:9] + [2]).numpy()  # 8 content tokens + </s>
     np.testing.assert_allclose(got, want, atol=2e-5)
-    with pytest.raises(ValueError, match="8194"):
+    with pytest.raises(OptionError, match="max_length=9000 exceeds.*8194"):
         model.encode("hi", max_length=9000)
-    with pytest.raises(ValueError, match="max_length"):
+    with pytest.raises(OptionError, match="max_length=1 must be an integer >= 3"):
         model.encode("hi", max_length=1)
 
 

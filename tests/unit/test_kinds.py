@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from jina_local.errors import InputError
+from jina_local.errors import InputError, OptionError
 from jina_local.kinds import (
     code_score,
     detect_kind,
@@ -161,9 +161,9 @@ def test_unsupported_types_raise_naming_the_type(item: object) -> None:
 
 
 def test_bad_images_mode_raises() -> None:
-    with pytest.raises(InputError, match="images="):
+    with pytest.raises(OptionError, match="images="):
         detect_kind("hello", images="on")  # type: ignore[arg-type]
-    with pytest.raises(InputError):
+    with pytest.raises(OptionError):
         looks_like_image_reference("x.png", images="yes")  # type: ignore[arg-type]
 
 

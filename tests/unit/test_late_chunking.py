@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from jina_local.errors import DimensionError, InputError, OutputError
+from jina_local.errors import DimensionError, InputError, OptionError, OutputError
 from jina_local.late_chunking import encode_spans, plan_windows
 
 CHUNKS = [
@@ -220,11 +220,11 @@ def test_option_errors(tiny_v4, tiny_clip):
         tiny_v4.encode(CHUNKS, late_chunking=True, dim=7)
     with pytest.raises(InputError, match="same task"):
         tiny_v4.encode(CHUNKS, late_chunking=True, task=["code", "retrieval", "code"])
-    with pytest.raises(InputError, match="separator"):
+    with pytest.raises(OptionError, match="separator"):
         tiny_v4.encode(CHUNKS, late_chunking=True, late_chunking_separator=3)
     with pytest.raises(InputError, match="spans must be sorted"):
         encode_spans(tiny_v4, [("abc def", [(4, 7), (0, 3)])])
-    with pytest.raises(InputError, match="max_length"):
+    with pytest.raises(OptionError, match="max_length"):
         tiny_v4.encode(CHUNKS * 3, late_chunking=True, max_length=4)
 
 

@@ -134,3 +134,61 @@ def test_fingerprint_identifies_weights_not_paths_or_dtypes(tiny_v4, tiny_v4_dir
 
     other = jina_local.load(write_v4_checkpoint(other_dir, "tiny", seed=1), device="cpu")
     assert other.info.fingerprint != tiny_v4.info.fingerprint
+
+
+# ---------------------------------------------------------------------------------------------- load() options
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"device": "bogus"}, "'bogus'"),
+        ({"device": 5}, "int"),
+        ({"device": None}, "NoneType"),
+        ({"device": True}, "bool"),
+        ({"device": "cuda:x"}, "'cuda:x'"),
+        ({"dtype": "int8"}, "'int8'"),
+        ({"dtype": 5}, "int"),
+        ({"dtype": None}, "NoneType"),
+    ],
+)
+def test_bad_device_and_dtype_are_option_errors(tiny_v4_dir, kwargs, named):
+    from jina_local.errors import OptionError
+
+    with pytest.raises(OptionError, match=named) as caught:
+        jina_local.load(tiny_v4_dir, **kwargs)
+    message = str(caught.value)
+    assert "'cpu'" in message or "'float32'" in message  # names what is allowed
+
+
+def test_int8_torch_dtype_is_refused(tiny_v4_dir):
+    import torch
+
+    from jina_local.errors import OptionError
+
+    with pytest.raises(OptionError, match="float32"):
+        jina_local.load(tiny_v4_dir, device="cpu", dtype=torch.int8)
+
+
+def test_cuda_without_cuda_says_how_to_fix(tiny_v4_dir, monkeypatch):
+    import torch
+
+    from jina_local.errors import OptionError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for device in ("cuda", "cuda:0", torch.device("cuda")):
+        with pytest.raises(OptionError, match="CUDA is not available.*install a CUDA build of torch.*device='cpu'"):
+            jina_local.load(tiny_v4_dir, device=device)
+
+
+def test_device_is_checked_before_the_model_is_looked_up(tmp_path):
+    from jina_local.errors import OptionError
+
+    with pytest.raises(OptionError, match="device='bogus'"):
+        jina_local.load(tmp_path / "missing", device="bogus")
+
+
+@pytest.mark.parametrize("name", [5, None, 1.5, ["jinaai/jina-embeddings-v4"], b"jinaai/jina-clip-v2"])
+def test_model_name_of_the_wrong_type_is_an_option_error(name):
+    from jina_local.errors import OptionError
+
+    with pytest.raises(OptionError, match=type(name).__name__):
+        jina_local.load(name, device="cpu")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from ward_reference import reference_pool_tokens, reference_ward_labels
 
+from jina_local.errors import InputError, OptionError
 from jina_local.token_pooling import pool_documents, pool_tokens, ward_labels, ward_linkage
 
 
@@ -132,5 +133,14 @@ def test_sizes_short_documents_and_batches() -> None:
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
 def test_invalid_pool_factor_is_refused(bad: object) -> None:
-    with pytest.raises(ValueError, match="pool_factor"):
+    with pytest.raises(OptionError, match="pool_factor"):
         pool_tokens(np.ones((4, 2), dtype=np.float32), pool_factor=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "bad", [np.ones(4, np.float32), np.ones((2, 2, 2), np.float32), [["a", "b"]], [[1.0], [1.0, 2.0]]]
+)
+def test_token_vectors_that_are_not_a_matrix_are_input_errors(bad: object) -> None:
+    for call in (lambda: pool_tokens(bad, 2), lambda: pool_documents([bad], 2)):  # type: ignore[arg-type]
+        with pytest.raises(InputError, match="token vectors"):
+            call()

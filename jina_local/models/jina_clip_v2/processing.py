@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ...errors import CheckpointError, InputError
+from ...errors import CheckpointError, OptionError
 from .._checkpoint import read_json, reading
 from .._text import capped_token_ids
 
@@ -193,9 +193,9 @@ class ClipTextProcessor:
         """The cap of one call (specials included); refuses values the tower cannot take."""
         limit = self.default_max_length if max_length is None else max_length
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 3:
-            raise InputError(f"max_length={max_length!r} must be an integer >= 3 (it counts <s> and </s>).")
+            raise OptionError(f"max_length={max_length!r} must be an integer >= 3 (it counts <s> and </s>).")
         if limit > self.max_positions:
-            raise InputError(
+            raise OptionError(
                 f"max_length={max_length} exceeds jina-clip-v2's limit of {self.max_positions} tokens; "
                 f"pass max_length<={self.max_positions}."
             )

@@ -18,7 +18,7 @@ from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import (
     smart_resize,
 )
 
-from ...errors import InputError
+from ...errors import OptionError
 from ...options import check_positive_int
 from ...types import Role
 from .._text import capped_token_ids
@@ -74,13 +74,13 @@ class JinaV4Processor:
         """``max_length`` in 1..32768 tokens; ``max_pixels`` between the checkpoint's minimum and 16,384 tokens."""
         check_positive_int("max_length", max_length)
         if max_length is not None and max_length > DEFAULT_MAX_LENGTH:
-            raise InputError(
+            raise OptionError(
                 f"max_length={max_length} exceeds jina-embeddings-v4's limit of {DEFAULT_MAX_LENGTH} tokens; "
                 f"pass at most {DEFAULT_MAX_LENGTH}."
             )
         check_positive_int("max_pixels", max_pixels)
         if max_pixels is not None and not self.default_min_pixels <= max_pixels <= MAX_PIXELS_LIMIT:
-            raise InputError(
+            raise OptionError(
                 f"max_pixels={max_pixels} is outside {self.default_min_pixels}..{MAX_PIXELS_LIMIT} "
                 f"({self.default_min_pixels // 784}..{MAX_PIXELS_LIMIT // 784} image tokens of 28x28 pixels); "
                 f"the default is {self.default_max_pixels}."
