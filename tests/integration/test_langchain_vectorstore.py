@@ -19,6 +19,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
+from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 from PIL import Image
 from qdrant_client import QdrantClient, models
 
@@ -113,6 +114,8 @@ def test_ids_are_any_strings_and_come_back_as_given(jina_store: Any) -> None:
     assert jina_store.collection.count() == 5
     jina_store.delete(filter={"lang": "py"})
     assert jina_store.collection.count() == 4
+    jina_store.delete(filter=MetadataFilters(filters=[MetadataFilter(key="n", value=1)]))  # LlamaIndex's too
+    assert jina_store.collection.count() == 3 and jina_store.get_by_ids(["doc/1"]) == []
     jina_store.delete()
     assert jina_store.collection.count() == 0
 
@@ -129,10 +132,20 @@ def test_filters_per_call_in_every_form(jina_store: Any) -> None:
     assert len(jina_store.similarity_search("cats", k=6, filter={"lang": {"$nin": ["py"]}})) == 4
     with pytest.raises(FilterError, match="'n'.*'\\$around'"):
         jina_store.similarity_search("cats", filter={"n": {"$around": 3}})
-    with pytest.raises(FilterError, match="must be a qdrant_client.models.Filter or a dict"):
+    with pytest.raises(
+        FilterError, match="must be a qdrant_client.models.Filter, a dict or LlamaIndex MetadataFilters"
+    ):
         jina_store.similarity_search("cats", filter="lang=py")
     retriever = jina_store.as_retriever(search_kwargs={"k": 2, "filter": {"lang": "py"}})
     assert {d.metadata["lang"] for d in retriever.invoke("add numbers")} == {"py"}
+    # LlamaIndex MetadataFilters: read by the core (the collection imports no framework)
+    py = MetadataFilters(filters=[MetadataFilter(key="n", value=4, operator=FilterOperator.GTE)])
+    assert langs(py) == {"py"}
+    assert {h.metadata["lang"] for h in jina_store.collection.search("cats", limit=6, filter=py)} == {"py"}
+    assert {d.metadata["lang"] for d in jina_store.as_retriever(search_kwargs={"filter": py}).invoke("x")} == {"py"}
+    empty_in = MetadataFilters(filters=[MetadataFilter(key="n", value=[], operator=FilterOperator.IN)])
+    with pytest.raises(FilterError, match="'n': \\$in takes a non-empty list"):
+        jina_store.similarity_search("cats", filter=empty_in)
 
 
 def test_mmr_on_the_multi_vector_path(any_model: Any) -> None:

@@ -171,8 +171,12 @@ def test_every_metadata_filter_operator(store: Any) -> None:
         ]
     )
     assert ids(nested) == {0, 3}
-    with pytest.raises(FilterError, match="'lang'.*'text_match_insensitive'"):
-        ids(F(key="lang", value="PY", operator=Op.TEXT_MATCH_INSENSITIVE))
+    # both text matches are Qdrant's MatchText: whole words, any case (test_filters_everywhere pins the rest)
+    assert ids(F(key="lang", value="PY", operator=Op.TEXT_MATCH_INSENSITIVE)) == {4}
+    assert ids(F(key="lang", value="PY", operator=Op.TEXT_MATCH)) == {4}
+    assert ids(F(key="lang", value="p", operator=Op.TEXT_MATCH_INSENSITIVE)) == set()  # not a substring
+    with pytest.raises(FilterError, match="MetadataFilter on 'lang': operator 'near'"):
+        ids(F.model_construct(key="lang", value="py", operator="near"))
     result = store.query(VectorStoreQuery(query_str="cats", similarity_top_k=10, doc_ids=["doc-2"]))
     assert {n.node_id for n in result.nodes} == {"node-4"}
     result = store.query(VectorStoreQuery(query_str="cats", similarity_top_k=10, node_ids=["node-1", "node-2"]))
@@ -254,8 +258,8 @@ def test_dense_only_store_uses_the_nodes_embeddings() -> None:
 
 
 def test_retriever_and_store_check_filters_when_built(store: Any) -> None:
-    bad = MetadataFilters(filters=[MetadataFilter(key="n", value="x", operator=FilterOperator.TEXT_MATCH_INSENSITIVE)])
-    with pytest.raises(FilterError, match="'n'"):
+    bad = MetadataFilters(filters=[MetadataFilter(key="n", value=[], operator=FilterOperator.IN)])
+    with pytest.raises(FilterError, match="'n'.*non-empty list"):
         JinaLocalRetriever(store.collection, filter=bad)
     with pytest.raises(FilterError, match="'n'.*'\\$near'"):
         JinaLocalRetriever(store.collection, filter={"n": {"$near": 1}})
