@@ -29,7 +29,7 @@ from .fetch import FetchPolicy
 from .inputs import image_reference
 from .kinds import detect_kind
 from .loading import hf_style_options, load
-from .routing import paired_document_task, parse_task
+from .routing import paired_document_task, parse_document_task, parse_task
 from .types import Encoded, EncodeResult, ErrorMode, Kind, ModelInfo, Output, Role, Task
 
 __version__ = "0.1.0"
@@ -67,5 +67,6 @@ __all__ = [
     "image_reference",
     "load",
     "paired_document_task",
+    "parse_document_task",
     "parse_task",
 ]

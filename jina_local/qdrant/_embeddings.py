@@ -4,7 +4,8 @@ Refused per point (reported in ``AddSummary.failures``, the rest stored): NaN, i
 dense vectors (a NaN point hides from dense search), malformed token vectors, an id that repeats an
 earlier point of the same call, and payloads that are not JSON objects. Refused for the whole call:
 shapes that do not fit the collection and task or kind names the model does not have (a bogus task
-would break every later search).
+would break every later search). Task names may be Jina's passage names (``"code.passage"`` ->
+``code``); query-role names (``"retrieval.query"``) are refused: stored points are documents.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tqdm.auto import tqdm
 from ..errors import InputError, JinaLocalError, TaskError
 from ..inputs import TextInput
 from ..options import check_positive_int
+from ..routing import parse_document_task
 from ._base import PointRecord
 from ._points import build_payload, check_id, content_digest, point_id, vectors_digest
 from ._results import AddSummary, ItemFailure
@@ -105,6 +107,9 @@ def add_embeddings(
         raise InputError("this collection is dense-only (multi=False); do not pass multi vectors.")
     model = collection.model
     task_list = _per_point(tasks, "tasks", model.info.default_task if model is not None else "retrieval", n)
+    task_list = [  # Jina's passage names -> their adapter; query-role names are refused
+        parse_document_task(t, what=f"tasks[{i}]") if isinstance(t, str) else t for i, t in enumerate(task_list)
+    ]
     _check_names(task_list, tuple(model.info.tasks) if model is not None else KNOWN_TASKS, "tasks", TaskError)
     kind_list = _per_point(kinds, "kinds", "text", n)
     _check_names(kind_list, KINDS, "kinds", InputError)

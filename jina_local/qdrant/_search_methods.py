@@ -23,7 +23,15 @@ __all__ = ["SearchMethods"]
 
 
 class SearchMethods:
-    """``search``, ``search_embeddings`` and ``search_mmr``."""
+    """``check_tasks``, ``search``, ``search_embeddings`` and ``search_mmr``."""
+
+    def check_tasks(self, tasks: str | Sequence[str]) -> list[str]:
+        """Task names (plain or Jina's) -> the adapters they name, as ``search(tasks=...)`` reads them.
+
+        Raises :class:`~jina_local.errors.TaskError` naming the task and the valid ones, so callers
+        (retrievers) can check their settings when they are built.
+        """
+        return wanted_tasks(self, tasks)
 
     def search(
         self,

@@ -24,7 +24,7 @@ from ..token_pooling import pool_tokens
 from ._base import Backend
 from ._embeddings import add_embeddings
 from ._foreign import open_foreign
-from ._ingest import IngestPlan, ingest
+from ._ingest import IngestPlan, document_tasks, ingest
 from ._locations import (
     BackendName,
     check_collection_name,
@@ -245,13 +245,16 @@ class MultiVectorCollection(PointMethods, SearchMethods):
         items are length-sorted across the whole input, and memory stays bounded. ``payloads``: one
         dict per item (``source`` sets the source used for the id; ``kind``, ``task``, ``text``,
         ``image`` are reserved). ``ids``: UUIDs to use instead of the deterministic
-        ``uuid5(source, content)``. ``task``: force one adapter (default: automatic routing per item).
+        ``uuid5(source, content)``. ``task``: force one adapter (default: automatic routing per item);
+        Jina's passage names (``"code.passage"``) are read as their adapter, and a query-role name
+        (``"retrieval.query"``) is a ``TaskError``: stored points are documents.
         ``batch_size``: at most this many items per forward (default: the model's). ``skip_existing``:
         items whose id is already stored are not encoded again (listed in ``AddSummary.skipped``), so
         an interrupted run resumes cheaply. Items that cannot be read, encoded or stored are listed in
         ``AddSummary.failures`` with their index and the reason; the others are stored.
         """
         model = self._require_model("add()")
+        task = document_tasks(task, model)
         if isinstance(items, (str, bytes, bytearray)) or not hasattr(items, "__iter__") or isinstance(items, Mapping):
             items = as_item_list(items)
         for what, values in (("payloads", payloads), ("ids", ids)):
@@ -299,7 +302,8 @@ class MultiVectorCollection(PointMethods, SearchMethods):
 
         ``dense`` may be an :class:`~jina_local.EncodeResult` (its ``multi``, ``tasks`` and ``kinds``
         are then used). ``tasks`` / ``kinds``: one value or one per point (defaults: the model's
-        default task or ``"retrieval"``, and ``"text"``); names the model does not have are refused.
+        default task or ``"retrieval"``, and ``"text"``); names the model does not have are refused,
+        Jina's passage names (``"code.passage"``) are read as their adapter and query-role names are refused.
         ``texts`` / ``sources`` go to the payload and into the deterministic ids (which fall back to
         a hash of the vectors). Points with NaN, infinite or all-zero vectors, malformed token
         vectors, a repeated id or a payload that is not a dict are reported in ``failures``.

@@ -115,6 +115,8 @@ class JinaLocalRetriever(BaseRetriever):
         self.filter = to_filter(filter)  # a FilterError names the field now, not at the first query
         self.prefetch_limit = prefetch_limit
         self.tasks = list(tasks) if tasks is not None else None
+        if self.tasks is not None:
+            collection.check_tasks(self.tasks)  # TaskError naming the task and the valid ones, now
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query: Any = query_bundle.query_str

@@ -148,9 +148,10 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
                 raise ValueError("model= differs from the collection's model; open the collection with that model.")
         if mode not in (None, "two_stage", "multi", "dense"):
             raise ValueError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
-        if document_task is not None:
-            task, _ = jina_local.parse_task(document_task)
-            document_task = task
+        # Jina's passage names -> their adapter; a query-role name or an adapter the loaded model lacks
+        # is a TaskError now, not at the first add
+        model_info = collection.model.info if collection.model is not None else None
+        document_task = jina_local.parse_document_task(document_task, model_info, what="document_task")
         super().__init__(
             collection_name=collection.name, mode=mode, prefetch_limit=prefetch_limit, document_task=document_task
         )
