@@ -17,7 +17,8 @@ Every message says what was wrong and how to fix it. The tree::
     ├── EncodingError             an item was read and prepared, but its forward failed
     ├── FilterError (ValueError)  a search filter jina-local cannot translate or the engine cannot run
     ├── CollectionLockedError     an index folder is open in another process (single writer)
-    └── CollectionConfigError     a Qdrant collection does not match the model or the request
+    ├── CollectionConfigError     a Qdrant collection does not match the model or the request
+    └── NotPicklableError (TypeError)  an object that lives only in this process was pickled
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
+    "NotPicklableError",
     "OptionError",
     "OutputError",
     "TaskError",
@@ -124,3 +126,10 @@ class CollectionLockedError(JinaLocalError):
 
 class CollectionConfigError(JinaLocalError):
     """An existing Qdrant collection does not match what was asked for; no data was touched."""
+
+
+class NotPicklableError(JinaLocalError, TypeError):
+    """An object was pickled that only exists in this process (a ``:memory:`` collection, a given client).
+
+    A ``TypeError``, as Python's own "cannot pickle" errors are; the message says how to make it picklable.
+    """

@@ -31,6 +31,7 @@ from ._locations import (
     check_open_options,
     resolve_backend,
 )
+from ._pickling import ReopenSpec, reduce_collection, reopen_spec
 from ._point_methods import PointMethods
 from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
 from ._schema import open_or_create
@@ -58,6 +59,7 @@ class MultiVectorCollection(PointMethods, SearchMethods):
         self._meta = meta
         self._lock = threading.RLock()  # metadata read-modify-write; adds may run in several threads
         self._pool_workers: ThreadPoolExecutor | None = None
+        self._reopen: ReopenSpec | None = None  # how a pickle reopens it (set by open(); None: this process only)
 
     # ------------------------------------------------------------------ open / validate
     @classmethod
@@ -127,8 +129,11 @@ class MultiVectorCollection(PointMethods, SearchMethods):
                 "open it with multi=False (dense only)."
             )
         store = resolve_backend(location, name, backend, api_key, timeout)
+        reopen = reopen_spec(location, store, name, api_key=api_key, timeout=timeout, vector_name=vector_name)
         if vector_name is not None:
-            return open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
+            foreign = open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
+            foreign._reopen = reopen
+            return foreign
         try:
             meta = open_or_create(store, name, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
                                   multi_dtype=multi_dtype, pool_factor=pool_factor,
@@ -136,7 +141,9 @@ class MultiVectorCollection(PointMethods, SearchMethods):
                                   hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
                                   replication_factor=replication_factor, create=create)  # fmt: skip
             store.attach()
-            return cls(store, name, model, meta)
+            opened = cls(store, name, model, meta)
+            opened._reopen = reopen
+            return opened
         except BaseException:
             store.close()  # release the folder lock / connection we took; nothing was written
             raise
@@ -174,6 +181,14 @@ class MultiVectorCollection(PointMethods, SearchMethods):
 
     def __repr__(self) -> str:
         return f"MultiVectorCollection({self.name!r}, {self.backend_label}, dense_dim={self.dense_dim}, multi={self.has_multi})"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as "reopen from the folder / URL with the model's name" (see :mod:`._pickling`)."""
+        return reduce_collection(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MultiVectorCollection:
+        """A collection is a handle on stored points: a deep copy (of a store holding it) shares it."""
+        return self
 
     def __enter__(self) -> MultiVectorCollection:
         return self

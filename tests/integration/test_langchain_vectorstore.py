@@ -23,7 +23,7 @@ from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter,
 from PIL import Image
 from qdrant_client import QdrantClient, models
 
-from jina_local import DimensionError, InputError, TaskError
+from jina_local import DimensionError, InputError, NotPicklableError, TaskError
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import FilterError, MultiVectorCollection
 from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
@@ -328,3 +328,30 @@ def test_late_chunking_is_passed_through_only_when_set(tiny_v4: Any) -> None:
     else:
         with pytest.raises(InputError, match="late_chunking=True needs a jina-local whose encode"):
             chunked.embed_documents(PROSE[:2])
+
+
+def test_store_pickles_by_reopening_and_deep_copies_sharing_the_collection(tiny_v4: Any, tmp_path: Path) -> None:
+    emb = JinaLocalEmbeddings(model=tiny_v4, dimensions=32)
+    store = JinaLocalVectorStore.from_texts(
+        PROSE, emb, ids=["a", "b", "c", "d"], location=tmp_path, collection_name="p"
+    )
+    want = [(d.id, round(s, 5)) for d, s in store.similarity_search_with_score(PROSE[1], k=2)]
+    clone = copy.deepcopy(store)
+    assert clone.collection is store.collection and clone.embeddings.embedder is tiny_v4
+    blob = pickle.dumps(store)
+    assert len(blob) < 20_000  # where to reopen it and the embeddings' settings; no points, no weights
+    store.close()  # a folder has one writer; another process would reopen it the same way
+    back = pickle.loads(blob)
+    assert back.collection.model is tiny_v4 and back.embeddings.dimensions == 32 and back.collection.dense_dim == 32
+    assert [(d.id, round(s, 5)) for d, s in back.similarity_search_with_score(PROSE[1], k=2)] == want
+    back.add_texts(["Dogs bark at the mailman."], ids=["e"])
+    assert back.collection.count() == 5
+    back.close()
+    fake = JinaLocalVectorStore.from_texts(PROSE, DeterministicFakeEmbedding(size=8), location=tmp_path / "fake")
+    blob = pickle.dumps(fake)
+    fake.close()
+    assert pickle.loads(blob).similarity_search(PROSE[2], k=1)[0].page_content == PROSE[2]  # dense-only path too
+    memory = JinaLocalVectorStore.from_texts(PROSE[:1], emb)
+    with pytest.raises(NotPicklableError, match="exists only in this process.*folder or a Qdrant server URL"):
+        pickle.dumps(memory)
+    assert copy.deepcopy(memory).similarity_search(PROSE[0], k=1)[0].page_content == PROSE[0]

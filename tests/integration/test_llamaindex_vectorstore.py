@@ -41,7 +41,7 @@ from llama_index.retrievers.jina_local import JinaLocalRetriever
 from llama_index.vector_stores.jina_local import JinaLocalVectorStore
 from PIL import Image
 
-from jina_local import InputError
+from jina_local import InputError, NotPicklableError
 from jina_local.qdrant import FilterError, MultiVectorCollection
 
 PROSE = [
@@ -285,3 +285,22 @@ def test_embedding_pickles_and_copies_without_the_model(tiny_v4: Any, tiny_v4_di
         model_name=str(tiny_v4_dir), model_kwargs={"device": "cpu"}, encode_kwargs={"batch_size": 4}
     )
     assert hf.device == "cpu" and hf.embed_batch_size == 4
+
+
+def test_store_pickles_by_reopening_and_deep_copies_sharing_the_collection(tiny_v4: Any, tmp_path: Path) -> None:
+    store = JinaLocalVectorStore(location=tmp_path / "index", collection_name="docs", model=tiny_v4, mode="dense")
+    store.add(_nodes())
+    clone = copy.deepcopy(store)
+    assert clone is not store and clone.collection is store.collection and clone.mode == "dense"
+    blob = pickle.dumps(store)
+    assert len(blob) < 5_000  # where to reopen it, not the points or the weights
+    store.collection.close()  # a folder has one writer; another process would reopen it the same way
+    back = pickle.loads(blob)
+    assert back.collection.count() == 5 and back.collection.model is tiny_v4 and back.mode == "dense"
+    assert back.get_nodes(["node-3"])[0].ref_doc_id == "doc-1"
+    assert len(back.query(VectorStoreQuery(query_str=PROSE[0], similarity_top_k=2)).nodes) == 2
+    back.collection.close()
+    memory = JinaLocalVectorStore(location=":memory:", collection_name="m", model=tiny_v4)
+    with pytest.raises(NotPicklableError, match="exists only in this process.*folder or a Qdrant server URL"):
+        pickle.dumps(memory)  # never a silent copy without its collection
+    assert copy.deepcopy(memory).collection is memory.collection

@@ -27,6 +27,7 @@ EXPECTED_ALL = [
     "Kind",
     "ModelInfo",
     "ModelNotFoundError",
+    "NotPicklableError",
     "OptionError",
     "Output",
     "OutputError",

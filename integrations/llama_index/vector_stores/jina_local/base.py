@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 try:
-    from llama_index.core.bridge.pydantic import PrivateAttr
+    from llama_index.core.bridge.pydantic import BaseModel, PrivateAttr
     from llama_index.core.schema import BaseNode, ImageNode, MetadataMode, TextNode
     from llama_index.core.vector_stores.types import (
         BasePydanticVectorStore,
@@ -160,6 +160,15 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     @classmethod
     def class_name(cls) -> str:
         return "JinaLocalVectorStore"
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # llama-index's BaseComponent silently drops attributes that do not pickle, which would give a
+        # store without its collection. The collection pickles as "reopen from the folder / URL with the
+        # model's name", and a :memory: one raises NotPicklableError saying what to do.
+        return BaseModel.__getstate__(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        BaseModel.__setstate__(self, state)  # not BaseComponent's: it re-runs __init__ without the collection
 
     @property
     def client(self) -> MultiVectorCollection:
