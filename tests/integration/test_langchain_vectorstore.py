@@ -23,7 +23,7 @@ from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter,
 from PIL import Image
 from qdrant_client import QdrantClient, models
 
-from jina_local import DimensionError, InputError, NotPicklableError, TaskError
+from jina_local import DimensionError, InputError, NotPicklableError, OptionError, TaskError
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import FilterError, MultiVectorCollection
 from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
@@ -299,10 +299,10 @@ def test_pickle_deepcopy_and_one_shared_model(tiny_v4: Any, tiny_v4_dir: Path) -
 
 
 def test_store_construction_errors(tiny_v4: Any) -> None:
-    with pytest.raises(ValueError, match="needs collection"):
+    with pytest.raises(OptionError, match="needs collection"):  # a jina_local error (and a ValueError)
         JinaLocalVectorStore(location=":memory:")
     bare = MultiVectorCollection.open(":memory:", "bare", dense_dim=64)
-    with pytest.raises(ValueError, match="without a model"):
+    with pytest.raises(OptionError, match="without a model"):
         JinaLocalVectorStore(collection=bare)
     with pytest.raises(CollectionConfigError, match="without a model"):
         JinaLocalVectorStore(collection=bare, embedding=JinaLocalEmbeddings(model=tiny_v4))

@@ -25,7 +25,7 @@ from llama_index.retrievers.jina_local import JinaLocalRetriever
 from PIL import Image
 from qdrant_client import models
 
-from jina_local.errors import DimensionError, InputError
+from jina_local.errors import DimensionError, InputError, OptionError
 from jina_local.qdrant import MultiVectorCollection
 
 PROSE = [
@@ -168,7 +168,7 @@ def test_async_text_and_query(embed: JinaLocalEmbedding) -> None:
 
 
 def test_construction_and_serialisation(tiny_v4: Any) -> None:
-    with pytest.raises(ValueError, match="needs a model"):
+    with pytest.raises(OptionError, match="needs a model"):
         JinaLocalEmbedding()
     with pytest.raises(ValueError, match="not both"):
         JinaLocalEmbedding(model=tiny_v4, model_name="jinaai/jina-clip-v2")
@@ -227,9 +227,9 @@ def test_retriever_filters_modes_image_and_async(
     sync = JinaLocalRetriever(store, similarity_top_k=3).retrieve("cats")
     async_ = asyncio.run(JinaLocalRetriever(store, similarity_top_k=3).aretrieve("cats"))
     assert [r.node.node_id for r in sync] == [r.node.node_id for r in async_]
-    with pytest.raises(ValueError, match="similarity_top_k"):
+    with pytest.raises(OptionError, match="similarity_top_k"):
         JinaLocalRetriever(store, similarity_top_k=0)
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(OptionError, match="mode"):
         JinaLocalRetriever(store, mode="sparse")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="MultiVectorCollection"):
         JinaLocalRetriever("./index")  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ import numpy as np
 from qdrant_client import models
 
 import jina_local
-from jina_local import Embedder, InputError, image_reference
+from jina_local import Embedder, InputError, OptionError, image_reference
 from jina_local.qdrant import (
     MultiVectorCollection,
     PointPayload,
@@ -127,7 +127,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         embedder = _model_of(model)
         if collection is None:
             if location is None or collection_name is None:
-                raise ValueError(
+                raise OptionError(
                     "JinaLocalVectorStore needs collection=MultiVectorCollection.open(...), or "
                     "location= and collection_name= (and model=) to open one."
                 )
@@ -139,15 +139,15 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             collection = MultiVectorCollection.open(location, collection_name, model=embedder, **kwargs)
         else:
             if open_kwargs or location is not None:
-                raise ValueError("pass either collection= or location= / collection_name= (with open options).")
+                raise OptionError("pass either collection= or location= / collection_name= (with open options).")
             if not isinstance(collection, MultiVectorCollection):
                 raise TypeError(
                     f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}."
                 )
             if embedder is not None and collection.model is not None and embedder is not collection.model:
-                raise ValueError("model= differs from the collection's model; open the collection with that model.")
+                raise OptionError("model= differs from the collection's model; open the collection with that model.")
         if mode not in (None, "two_stage", "multi", "dense"):
-            raise ValueError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
+            raise OptionError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
         # Jina's passage names -> their adapter; a query-role name or an adapter the loaded model lacks
         # is a TaskError now, not at the first add
         model_info = collection.model.info if collection.model is not None else None
