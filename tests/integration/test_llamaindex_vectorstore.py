@@ -2,7 +2,8 @@
 
 LlamaIndex has no standard vector-store suite, so this runs the framework's own machinery on the
 store: ``VectorStoreIndex`` over a ``StorageContext``, ``IngestionPipeline`` with docstore dedup,
-``MultiModalVectorStoreIndex`` with image nodes, and every ``MetadataFilters`` operator.
+``MultiModalVectorStoreIndex`` with image nodes (and the docs' ``image_store`` example), every
+``MetadataFilters`` operator, the async twins, and pickling / deep copies of the store.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +306,31 @@ def test_store_pickles_by_reopening_and_deep_copies_sharing_the_collection(tiny_
     with pytest.raises(NotPicklableError, match="exists only in this process.*folder or a Qdrant server URL"):
         pickle.dumps(memory)  # never a silent copy without its collection
     assert copy.deepcopy(memory).collection is memory.collection
+
+
+def test_docs_image_store_example(any_model: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``image_store`` example of docs/llamaindex.md runs as written (tiny model, temporary folder)."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "llamaindex.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", docs, flags=re.S) if "image_store=image_store" in b]
+    monkeypatch.chdir(tmp_path)
+    Path("photos").mkdir()
+    Image.new("RGB", (56, 56), (200, 30, 30)).save("photos/cat.png")
+    Image.new("RGB", (64, 48), (190, 40, 30)).save("photos/kitten.jpg")
+    namespace: dict[str, Any] = {
+        "model": any_model,
+        "embed_model": JinaLocalEmbedding(model=any_model),
+        "MultiModalVectorStoreIndex": MultiModalVectorStoreIndex,
+        "TextNode": TextNode,
+        "ImageNode": ImageNode,
+    }
+    exec(compile(block, "docs/llamaindex.md", "exec"), namespace)  # noqa: S102 - our own docs
+    images = namespace["retriever"].text_to_image_retrieve("a cat on a sofa")
+    assert {n.node.image_path for n in images} == {"photos/cat.png", "photos/kitten.jpg"}
+    assert all(isinstance(n.node, ImageNode) for n in images)
+    (best, _) = namespace["retriever"].image_to_image_retrieve("photos/cat.png")
+    assert best.node.image_path == "photos/cat.png" and best.node.metadata == {"file": "cat.png"}
+    assert namespace["image_store"].collection.count() == 2
+    assert namespace["image_store"].collection.metadata["kinds"] == ["image"]
+    assert namespace["text_store"].collection.count() == 1
+    for name in ("text_store", "image_store"):
+        namespace[name].collection.close()
