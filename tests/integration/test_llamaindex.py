@@ -233,3 +233,48 @@ def test_retriever_filters_modes_image_and_async(
         JinaLocalRetriever(store, mode="sparse")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="MultiVectorCollection"):
         JinaLocalRetriever("./index")  # type: ignore[arg-type]
+
+
+def test_documents_default_to_the_query_adapter(tiny_v4: Any, image_file: Path) -> None:
+    texts = [PROSE[0], CODE]  # prose and code: per-item routing would put the code on 'code'
+    for query_task, adapter in (("retrieval", "retrieval"), ("code", "code"), ("code.query", "code")):
+        emb = JinaLocalEmbedding(model=tiny_v4, query_task=query_task)
+        assert emb.document_spec() == (adapter, "document")
+        np.testing.assert_allclose(
+            _np(emb.get_text_embedding_batch(texts)), tiny_v4.encode_document(texts, task=adapter).dense, atol=1e-5
+        )
+        np.testing.assert_allclose(
+            _np(emb.get_image_embedding(str(image_file))),
+            tiny_v4.encode_document([image_file], task=adapter).dense[0],
+            atol=1e-5,
+        )
+    routed = JinaLocalEmbedding(model=tiny_v4, document_task="auto")  # opt-in: per item by content
+    np.testing.assert_allclose(
+        _np(routed.get_text_embedding_batch(texts)), tiny_v4.encode_document(texts).dense, atol=1e-5
+    )
+    assert not np.allclose(
+        tiny_v4.encode_document([CODE]).dense, tiny_v4.encode_document([CODE], task="retrieval").dense
+    )
+
+
+def test_max_length_max_pixels_and_late_chunking_reach_the_model(tiny_v4: Any) -> None:
+    default = JinaLocalEmbedding(model=tiny_v4)
+    short = JinaLocalEmbedding(model=tiny_v4, max_length=4)
+    want = tiny_v4.encode_document([PROSE[0]], task="retrieval", max_length=4).dense
+    np.testing.assert_allclose(_np(short.get_text_embedding_batch([PROSE[0]])), want, atol=1e-5)
+    assert not np.allclose(want, _np(default.get_text_embedding_batch([PROSE[0]])), atol=1e-3)
+    np.testing.assert_allclose(
+        short.get_query_embedding(PROSE[0]),
+        tiny_v4.encode_query(PROSE[0], task="retrieval", max_length=4).dense[0],
+        atol=1e-5,
+    )
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (168, 168, 3), dtype=np.uint8))
+    small = JinaLocalEmbedding(model=tiny_v4, max_pixels=3136)
+    want = tiny_v4.encode_document([noise], task="retrieval", max_pixels=3136).dense[0]
+    np.testing.assert_allclose(small.get_image_embedding(noise), want, atol=1e-5)
+    assert not np.allclose(want, _np(default.get_image_embedding(noise)), atol=1e-3)
+    chunked = JinaLocalEmbedding(model=tiny_v4, late_chunking=True, embed_batch_size=8)
+    want = tiny_v4.encode_document(PROSE, task="retrieval", late_chunking=True).dense  # one forward over the batch
+    np.testing.assert_allclose(_np(chunked.get_text_embedding_batch(PROSE)), want, atol=1e-5)
+    assert not np.allclose(want, _np(default.get_text_embedding_batch(PROSE)), atol=1e-3)
+    assert not JinaLocalEmbedding(model=tiny_v4, late_chunking=False).late_chunking

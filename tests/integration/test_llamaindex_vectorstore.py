@@ -132,14 +132,19 @@ def test_get_delete_clear_and_async(store: Any) -> None:
     assert [n.node_id for n in store.get_nodes()] == ["node-3"]
 
     async def run() -> Any:
-        await store.async_add(_nodes()[:2])
+        await store.async_add(_nodes())
         found = await store.aquery(VectorStoreQuery(query_str="cats", similarity_top_k=10))
         await store.adelete("doc-0")
+        await store.adelete_nodes(["node-2"])
+        await store.adelete_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="lang", value="py")]))
+        await store.adelete_nodes(["node-3"], filters={"n": {"$lt": 3}})  # ids AND filter: matches none
+        after_deletes = [n.node_id for n in await store.aget_nodes()]
         await store.aclear()
-        return found, await store.aget_nodes()
+        return found, after_deletes, await store.aget_nodes()
 
-    found, left = asyncio.run(run())
-    assert {n.node_id for n in found.nodes} == {"node-0", "node-1", "node-3"} and left == []
+    found, after_deletes, left = asyncio.run(run())
+    assert {n.node_id for n in found.nodes} == {f"node-{i}" for i in range(5)}
+    assert after_deletes == ["node-3"] and left == []
 
 
 def test_every_metadata_filter_operator(store: Any) -> None:
