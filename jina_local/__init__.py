@@ -19,6 +19,7 @@ from .errors import (
     InputError,
     JinaLocalError,
     ModelNotFoundError,
+    NotPicklableError,
     OptionError,
     OutputError,
     TaskError,
@@ -29,7 +30,7 @@ from .fetch import FetchPolicy
 from .inputs import image_reference
 from .kinds import detect_kind
 from .loading import hf_style_options, load
-from .routing import paired_document_task, parse_task
+from .routing import paired_document_task, parse_document_task, parse_task
 from .types import Encoded, EncodeResult, ErrorMode, Kind, ModelInfo, Output, Role, Task
 
 __version__ = "0.1.0"
@@ -53,6 +54,7 @@ __all__ = [
     "Kind",
     "ModelInfo",
     "ModelNotFoundError",
+    "NotPicklableError",
     "OptionError",
     "Output",
     "OutputError",
@@ -67,5 +69,6 @@ __all__ = [
     "image_reference",
     "load",
     "paired_document_task",
+    "parse_document_task",
     "parse_task",
 ]

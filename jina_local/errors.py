@@ -18,7 +18,8 @@ Every message says what was wrong and how to fix it. The tree::
     ├── FilterError (ValueError)  a search filter jina-local cannot translate or the engine cannot run
     ├── CollectionLockedError     an index folder is open in another process (single writer)
     ├── CollectionConfigError     a Qdrant collection does not match the model or the request
-    └── StoreConnectionError (ConnectionError)  a Qdrant server cannot be reached or refuses the API key
+    ├── StoreConnectionError (ConnectionError)  a Qdrant server cannot be reached or refuses the API key
+    └── NotPicklableError (TypeError)  an object that lives only in this process was pickled
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "InputError",
     "JinaLocalError",
     "ModelNotFoundError",
+    "NotPicklableError",
     "OptionError",
     "OutputError",
     "StoreConnectionError",
@@ -144,3 +146,10 @@ class StoreConnectionError(JinaLocalError, ConnectionError):
 
 def _rebuild_store_error(cls: type, message: str, url: str | None) -> StoreConnectionError:
     return cls(message, url=url)
+
+
+class NotPicklableError(JinaLocalError, TypeError):
+    """An object was pickled that only exists in this process (a ``:memory:`` collection, a given client).
+
+    A ``TypeError``, as Python's own "cannot pickle" errors are; the message says how to make it picklable.
+    """

@@ -36,6 +36,7 @@ __all__ = [
     "SYMMETRIC_TASK",
     "input_kind",
     "paired_document_task",
+    "parse_document_task",
     "parse_task",
     "resolve_tasks",
     "route",
@@ -86,6 +87,35 @@ def parse_task(name: str | None) -> tuple[str | None, Role | None]:
         valid = ", ".join(repr(n) for n in JINA_TASK_NAMES)
         raise TaskError(f"task={name!r} is not a Jina task name; valid names with a role: {valid}.")
     return name, None
+
+
+def parse_document_task(name: str | None, info: ModelInfo | None = None, *, what: str = "task") -> str | None:
+    """The adapter to store documents with under ``name``; Jina's passage names map to their adapter.
+
+    A query-role name (``retrieval.query``, ``code.query``) is refused: stored points are documents,
+    and encoding them in the query role silently hurts retrieval. With ``info`` the adapter must be
+    one the model has (``"auto"`` and ``None`` always pass). ``what`` names the option in errors.
+
+    >>> parse_document_task("code.passage"), parse_document_task("retrieval"), parse_document_task(None)
+    ('code', 'retrieval', None)
+    >>> parse_document_task("retrieval.query")
+    Traceback (most recent call last):
+    ...
+    jina_local.errors.TaskError: task='retrieval.query' is a query-role name, but stored points are documents: use 'retrieval.passage' (or 'retrieval') to store them, and keep 'retrieval.query' for queries.
+    """
+    task, role = parse_task(name)
+    if role == "query":
+        raise TaskError(
+            f"{what}={name!r} is a query-role name, but stored points are documents: use '{task}.passage' "
+            f"(or {task!r}) to store them, and keep {name!r} for queries."
+        )
+    if info is not None and task not in (None, AUTO) and task not in info.tasks:
+        valid = ", ".join(repr(t) for t in (*info.tasks, AUTO))
+        raise TaskError(
+            f"{what}={name!r} is not a task of {info.name}; valid: {valid} (or Jina's names such as "
+            "'retrieval.passage')."
+        )
+    return task
 
 
 def input_kind(item: TypedInput) -> str:

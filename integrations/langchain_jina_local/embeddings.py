@@ -23,6 +23,7 @@ from jina_local import (
     Embedder,
     EncodeResult,
     InputError,
+    OptionError,
     OutputError,
     Role,
     TaskError,
@@ -146,7 +147,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
     def __init__(self, model: Any = None, **kwargs: Any) -> None:
         if isinstance(model, str):  # model="jinaai/jina-embeddings-v4", as other integrations take it
             if kwargs.get("model_name") not in (None, model):
-                raise ValueError(f"model={model!r} and model_name={kwargs['model_name']!r} differ; pass one.")
+                raise OptionError(f"model={model!r} and model_name={kwargs['model_name']!r} differ; pass one.")
             kwargs["model_name"], model = model, None
         translated = jina_local.hf_style_options(
             kwargs.get("model_kwargs"),
@@ -156,7 +157,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         )
         for key, value in translated.items():
             if key in kwargs and kwargs[key] != value:
-                raise ValueError(
+                raise OptionError(
                     f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
                     "encode_kwargs; give it once."
                 )
@@ -167,13 +168,13 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
                 f"got {type(model).__name__}."
             )
         if model is None and not kwargs.get("model_name"):
-            raise ValueError(
+            raise OptionError(
                 "JinaLocalEmbeddings needs a model: pass model=jina_local.load(...) or "
                 "model_name='jinaai/jina-embeddings-v4' (a Hugging Face id or a local folder)."
             )
         if model is not None:
             if kwargs.get("model_name") and kwargs["model_name"] != model.info.name:
-                raise ValueError(
+                raise OptionError(
                     f"model_name={kwargs['model_name']!r} does not match the given model ({model.info.name!r}); "
                     "pass model= or model_name=, not both."
                 )

@@ -65,15 +65,17 @@ class JinaLocalRetriever(BaseRetriever):
     mode: Literal["two_stage", "multi", "dense"] | None = None
     """Search mode; ``None`` = two-stage on multi-vector collections, dense otherwise."""
     filter: Any | None = None
-    """Filter applied to every search (dict or ``qdrant_client.models.Filter``)."""
+    """Filter applied to every search (dict, ``qdrant_client.models.Filter`` or ``MetadataFilters``)."""
     prefetch_limit: int | None = Field(default=None, ge=1)
     """Dense candidates reranked by MaxSim in two-stage mode (default ``max(100, 10 * k)``)."""
     tasks: list[str] | None = None
-    """Search only documents stored with these task adapters (default: all present)."""
+    """Search only documents stored with these task adapters (default: all present); checked when built."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         check_filter(self.filter)  # raises FilterError naming the field, before any search
+        if self.tasks is not None:
+            self.collection.check_tasks(self.tasks)  # TaskError naming the task and the valid ones
 
     def _search(
         self,

@@ -22,7 +22,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from jina_local import InputError, image_reference
+from jina_local import InputError, OptionError, image_reference
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import (
     MultiVectorCollection,
@@ -82,20 +82,20 @@ class JinaLocalVectorStore(VectorStore):
     ) -> None:
         if collection is None:
             if location is None or collection_name is None or embedding is None:
-                raise ValueError(
+                raise OptionError(
                     "JinaLocalVectorStore needs collection=MultiVectorCollection.open(...), or "
                     "location=, collection_name= and embedding= to open one."
                 )
             collection = _open(location, collection_name, embedding, open_kwargs)
         elif open_kwargs or location is not None or collection_name is not None:
-            raise ValueError("pass either collection= or location= / collection_name= (with open options), not both.")
+            raise OptionError("pass either collection= or location= / collection_name= (with open options), not both.")
         if not isinstance(collection, MultiVectorCollection):
             raise TypeError(
                 f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}."
             )
         if embedding is None:
             if collection.model is None:
-                raise ValueError(
+                raise OptionError(
                     "the collection was opened without a model: pass embedding=..., or open it with "
                     "model=jina_local.load(...)."
                 )

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from ._index_files import FileIssue, IndexSummary
+from ._metadata_filters import metadata_filters_to_dict
 from ._points import (
     PointPayload,
     StoredItem,
@@ -39,5 +40,6 @@ __all__ = [
     "check_filter",
     "document_key",
     "key_to_point_id",
+    "metadata_filters_to_dict",
     "parse_payload",
 ]

@@ -4,7 +4,9 @@ Refused per point (reported in ``AddSummary.failures``, the rest stored): NaN, i
 dense vectors (a NaN point hides from dense search), malformed token vectors, an id that repeats an
 earlier point of the same call, and payloads that are not JSON objects. Refused for the whole call:
 shapes that do not fit the collection, task or kind names the model does not have (a bogus task
-would break every later search), and texts or sources that are not strings.
+would break every later search), and texts or sources that are not strings. Task names may be Jina's
+passage names (``"code.passage"`` -> ``code``); query-role names (``"retrieval.query"``) are refused:
+stored points are documents.
 
 Every finite, non-zero vector is stored scaled to unit length, its norm computed in float64 (token
 vectors row by row): Qdrant's cosine normalises in float32, where a vector scaled by 1e38 overflows
@@ -23,6 +25,7 @@ from tqdm.auto import tqdm
 from ..errors import InputError, JinaLocalError, StoreConnectionError, TaskError
 from ..inputs import TextInput
 from ..options import check_positive_int
+from ..routing import parse_document_task
 from ._base import PointRecord
 from ._points import build_payload, check_id, check_per_item, content_digest, point_id, vectors_digest
 from ._results import AddSummary, ItemFailure
@@ -135,6 +138,9 @@ def add_embeddings(
     model = collection.model
     default_task = model.info.default_task if model is not None else "retrieval"
     task_list = _per_point(tasks, "tasks", default_task, n, TaskError)
+    task_list = [  # Jina's passage names -> their adapter; query-role names are refused
+        parse_document_task(t, what=f"tasks[{i}]") if isinstance(t, str) else t for i, t in enumerate(task_list)
+    ]
     _check_names(task_list, tuple(model.info.tasks) if model is not None else KNOWN_TASKS, "tasks", TaskError)
     kind_list = _per_point(kinds, "kinds", "text", n)
     _check_names(kind_list, KINDS, "kinds", InputError)

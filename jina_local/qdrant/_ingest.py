@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from ..errors import EncodingError, InputError, JinaLocalError, StoreConnectionError
 from ..inputs import TextInput, as_item_list, check_text, is_single_item, load_item, refuse_container
+from ..routing import parse_document_task
 from ._base import PointRecord
 from ._points import build_payload, check_id, content_digest, point_id
 from ._results import AddSummary, ItemFailure
@@ -38,7 +39,16 @@ if TYPE_CHECKING:
     from ..types import Encoded, Output
     from .collection import MultiVectorCollection
 
-__all__ = ["IngestPlan", "ingest", "item_key", "item_point_id", "item_source", "point_record", "upsert_records"]
+__all__ = [
+    "IngestPlan",
+    "document_tasks",
+    "ingest",
+    "item_key",
+    "item_point_id",
+    "item_source",
+    "point_record",
+    "upsert_records",
+]
 
 UPSERT_BATCH = 64
 """Points per upsert while streaming."""
@@ -122,8 +132,35 @@ def item_key(item: Any, index: int) -> tuple[str, str]:
         return "", content_digest(load_item(item, index))
     if isinstance(item, io.IOBase) or hasattr(item, "read"):
         raise InputError(f"item {index} is a file object; pass its bytes (f.read()) or a pathlib.Path.")
+    _refuse_framework_object(item, index)
     load_item(item, index)  # raises the typed error for unsupported types
     raise InputError(f"item {index} ({type(item).__name__}) cannot be stored.")  # pragma: no cover
+
+
+def document_tasks(task: Any, model: Embedder) -> Any:
+    """``add``'s ``task`` (one name or one per item) as adapters; query-role names are a ``TaskError``."""
+    if task is None or isinstance(task, str):
+        return parse_document_task(task, model.info)
+    return [parse_document_task(t, model.info, what=f"task[{i}]") for i, t in enumerate(task)]
+
+
+def _refuse_framework_object(item: Any, index: int) -> None:
+    """A LangChain ``Document`` or a LlamaIndex node: say which store takes it (recognised by module, no import)."""
+    package = str(type(item).__module__).split(".", 1)[0]
+    name = type(item).__name__
+    if package in ("langchain_core", "langchain") and hasattr(item, "page_content"):
+        raise InputError(
+            f"item {index} is a LangChain {name}; MultiVectorCollection.add() takes texts and images. Store "
+            "Documents with langchain_jina_local.JinaLocalVectorStore(collection=...).add_documents(docs) "
+            "(it keeps their metadata and ids), or pass [d.page_content for d in docs] with "
+            "payloads=[d.metadata for d in docs]."
+        )
+    if package == "llama_index" and hasattr(item, "get_content"):
+        raise InputError(
+            f"item {index} is a LlamaIndex {name}; MultiVectorCollection.add() takes texts and images. Store "
+            "nodes with llama_index.vector_stores.jina_local.JinaLocalVectorStore(collection=...).add(nodes) "
+            "(it keeps their metadata, relationships and ids), or pass their texts with payloads=[metadata]."
+        )
 
 
 def item_point_id(item: Any, index: int, user: Mapping[str, Any] | None = None, id: Any = None) -> tuple[str, str]:

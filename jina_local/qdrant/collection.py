@@ -9,39 +9,33 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from qdrant_client import QdrantClient, models
+from qdrant_client import QdrantClient
 
 from ..documents import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_FILE_BYTES
-from ..errors import CollectionConfigError, InputError, OptionError
+from ..errors import CollectionConfigError, OptionError
 from ..options import check_positive_int
 from ..token_pooling import pool_tokens
-from ._base import (
-    Backend,
-    SearchMode,
-)
-from ._copy import copy_collection
+from ._base import Backend
 from ._embeddings import add_embeddings
 from ._foreign import open_foreign
-from ._ingest import IngestPlan, ingest, item_source
+from ._ingest import IngestPlan, document_tasks, ingest, item_source
 from ._locations import (
     BackendName,
     check_collection_name,
     check_open_options,
     resolve_backend,
 )
-from ._mmr import search_mmr
-from ._points import PAYLOAD_LAYOUT, check_id, check_per_item, parse_payload
+from ._pickling import ReopenSpec, reduce_collection, reopen_spec
+from ._point_methods import PointMethods
+from ._points import check_per_item
 from ._results import AddSummary, CopySummary, ItemFailure, SearchHit
-from ._scan import delete_matching, scroll_points
 from ._schema import open_or_create
-from ._search import check_mode, search_text, search_vectors, wanted_tasks
-from .filters import FilterError, check_filter
-from .fusion import DEFAULT_FUSION, Fusion
+from ._search_methods import SearchMethods
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
@@ -51,8 +45,12 @@ if TYPE_CHECKING:
 __all__ = ["AddSummary", "CopySummary", "ItemFailure", "MultiVectorCollection", "SearchHit"]
 
 
-class MultiVectorCollection:
-    """Dense + multi-vector (MaxSim) points in one Qdrant collection. Build it with :meth:`open`."""
+class MultiVectorCollection(PointMethods, SearchMethods):
+    """Dense + multi-vector (MaxSim) points in one Qdrant collection. Build it with :meth:`open`.
+
+    Reading, deleting and copying points: :class:`._point_methods.PointMethods`; searching:
+    :class:`._search_methods.SearchMethods` (both mixed in here).
+    """
 
     def __init__(self, backend: Backend, name: str, model: Embedder | None, meta: dict[str, Any]) -> None:
         self._backend = backend
@@ -61,6 +59,7 @@ class MultiVectorCollection:
         self._meta = meta
         self._lock = threading.RLock()  # metadata read-modify-write; adds may run in several threads
         self._pool_workers: ThreadPoolExecutor | None = None
+        self._reopen: ReopenSpec | None = None  # how a pickle reopens it (set by open(); None: this process only)
 
     # ------------------------------------------------------------------ open / validate
     @classmethod
@@ -130,8 +129,11 @@ class MultiVectorCollection:
                 "open it with multi=False (dense only)."
             )
         store = resolve_backend(location, name, backend, api_key, timeout)
+        reopen = reopen_spec(location, store, name, api_key=api_key, timeout=timeout, vector_name=vector_name)
         if vector_name is not None:
-            return open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
+            foreign = open_foreign(cls, store, name, model, vector_name=vector_name, dense_dim=dense_dim)
+            foreign._reopen = reopen
+            return foreign
         try:
             meta = open_or_create(store, name, info, dense_dim=dense_dim, multi=multi, on_disk=on_disk,
                                   multi_dtype=multi_dtype, pool_factor=pool_factor,
@@ -139,7 +141,9 @@ class MultiVectorCollection:
                                   hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
                                   replication_factor=replication_factor, create=create)  # fmt: skip
             store.attach()
-            return cls(store, name, model, meta)
+            opened = cls(store, name, model, meta)
+            opened._reopen = reopen
+            return opened
         except BaseException:
             store.close()  # release the folder lock / connection we took; nothing was written
             raise
@@ -178,6 +182,14 @@ class MultiVectorCollection:
     def __repr__(self) -> str:
         return f"MultiVectorCollection({self.name!r}, {self.backend_label}, dense_dim={self.dense_dim}, multi={self.has_multi})"
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as "reopen from the folder / URL with the model's name" (see :mod:`._pickling`)."""
+        return reduce_collection(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MultiVectorCollection:
+        """A collection is a handle on stored points: a deep copy (of a store holding it) shares it."""
+        return self
+
     def __enter__(self) -> MultiVectorCollection:
         return self
 
@@ -194,88 +206,6 @@ class MultiVectorCollection:
     def optimize(self) -> None:
         """Build the dense HNSW graph / merge segments now (embedded engine; no-op elsewhere)."""
         self._backend.optimize()
-
-    @property
-    def is_foreign(self) -> bool:
-        """Whether this is another tool's dense-only collection opened with ``vector_name=`` (read-only)."""
-        return bool(self._meta.get("foreign"))
-
-    @property
-    def _legacy_payload(self) -> bool:
-        """Whether points of the flat payload layout 1 may be stored (filters then read both places)."""
-        return int(self._meta.get("payload_layout") or 1) < PAYLOAD_LAYOUT
-
-    def filter(self, filter: Any) -> models.Filter | None:
-        """Check and translate a filter (``models.Filter``, Qdrant-shaped or LangChain-style dict) for this collection."""
-        return check_filter(filter, legacy=self._legacy_payload or self.is_foreign)
-
-    def count(self, filter: Any = None) -> int:
-        """Number of points, optionally matching a filter (see :mod:`jina_local.qdrant.filters`)."""
-        return self._backend.count(self.filter(filter))
-
-    def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[dict[str, Any]]:
-        """Points by id: ``{"id", "payload" (flat view), "stored" (as stored), "vector"}``; missing ids are skipped."""
-        return [
-            _with_view(r) for r in self._backend.retrieve([check_id(i, n) for n, i in enumerate(ids)], with_vectors)
-        ]
-
-    def delete(self, ids: Sequence[str]) -> None:
-        """Delete points by id (the task record is not shrunk: a stale task only costs one empty search)."""
-        self._refuse_foreign_write("delete()")
-        self._backend.delete([check_id(i, n) for n, i in enumerate(ids)])
-
-    def scroll(
-        self, filter: Any = None, *, batch_size: int = 256, with_vectors: bool = False
-    ) -> Iterator[dict[str, Any]]:
-        """Every point (matching ``filter``) in id order, as :meth:`get` returns them, page by page."""
-        yield from (_with_view(r) for r in scroll_points(self._backend, self.filter(filter), batch_size, with_vectors))
-
-    def delete_where(self, filter: Any) -> int:
-        """Delete every point matching ``filter``; returns how many were deleted."""
-        self._refuse_foreign_write("delete_where()")
-        flt = self.filter(filter)
-        if flt is None:
-            raise FilterError("delete_where() needs a filter; use clear() to delete every point.")
-        return delete_matching(self._backend, flt)
-
-    def clear(self) -> int:
-        """Delete every point (the collection, its settings and model record stay); returns how many."""
-        self._refuse_foreign_write("clear()")
-        deleted = delete_matching(self._backend, None)
-        self._meta["tasks"], self._meta["kinds"] = [], []
-        self._backend.set_metadata(dict(self._meta))
-        return deleted
-
-    def copy_to(
-        self,
-        location: str | os.PathLike[str] | QdrantClient,
-        name: str | None = None,
-        *,
-        batch_size: int = 256,
-        overwrite: bool = False,
-        progress: bool | None = None,
-        **open_kwargs: Any,
-    ) -> CopySummary:
-        """Copy every point (vectors, payloads) and the collection's settings and record to another location.
-
-        ``location`` is anything :meth:`open` takes (a folder, a ``QdrantClient``, a server URL);
-        ``name`` defaults to this collection's name. The target is created with this collection's
-        vector settings, or validated when it exists. Points already in the target are skipped
-        (``overwrite=True`` writes them again), so an interrupted copy resumes where it stopped.
-        The copy is checked at the end: every source point must be in the target, else
-        :class:`~jina_local.errors.CollectionConfigError`. ``open_kwargs`` (``api_key``,
-        ``timeout``, ``on_disk``, ``shard_number``...) go to :meth:`open` for the target.
-        """
-        return copy_collection(
-            self, location, name, batch_size=batch_size, overwrite=overwrite, progress=progress, open_kwargs=open_kwargs
-        )
-
-    def _refuse_foreign_write(self, what: str) -> None:
-        if self.is_foreign:
-            raise CollectionConfigError(
-                f"{what} is refused on {self.name!r}: it was written by another tool and is opened read-only "
-                "(vector_name=...). Write to it with that tool, or copy what you need into a jina-local collection."
-            )
 
     # ------------------------------------------------------------------ writing
     def _require_model(self, what: str) -> Embedder:
@@ -330,13 +260,16 @@ class MultiVectorCollection:
         items are length-sorted across the whole input, and memory stays bounded. ``payloads``: one
         dict per item (``source`` sets the source used for the id; ``kind``, ``task``, ``text``,
         ``image`` are reserved). ``ids``: UUIDs to use instead of the deterministic
-        ``uuid5(source, content)``. ``task``: force one adapter (default: automatic routing per item).
+        ``uuid5(source, content)``. ``task``: force one adapter (default: automatic routing per item);
+        Jina's passage names (``"code.passage"``) are read as their adapter, and a query-role name
+        (``"retrieval.query"``) is a ``TaskError``: stored points are documents.
         ``batch_size``: at most this many items per forward (default: the model's). ``skip_existing``:
         items whose id is already stored are not encoded again (listed in ``AddSummary.skipped``), so
         an interrupted run resumes cheaply. Items that cannot be read, encoded or stored are listed in
         ``AddSummary.failures`` with their index and the reason; the others are stored.
         """
         model = self._require_model("add()")
+        task = document_tasks(task, model)
         items = item_source(items)
         count = len(items) if hasattr(items, "__len__") else None
         check_per_item(payloads, "payloads", count)
@@ -383,7 +316,8 @@ class MultiVectorCollection:
 
         ``dense`` may be an :class:`~jina_local.EncodeResult` (its ``multi``, ``tasks`` and ``kinds``
         are then used). ``tasks`` / ``kinds``: one value or one per point (defaults: the model's
-        default task or ``"retrieval"``, and ``"text"``); names the model does not have are refused.
+        default task or ``"retrieval"``, and ``"text"``); names the model does not have are refused,
+        Jina's passage names (``"code.passage"``) are read as their adapter and query-role names are refused.
         ``texts`` / ``sources`` go to the payload and into the deterministic ids (which fall back to
         a hash of the vectors). Points with NaN, infinite or all-zero vectors, malformed token
         vectors, a repeated id or a payload that is not a dict are reported in ``failures``. Vectors
@@ -438,83 +372,3 @@ class MultiVectorCollection:
             max_file_bytes=max_file_bytes,
             progress=progress,
         )
-
-    # ------------------------------------------------------------------ searching
-    def search(
-        self,
-        query: Any,
-        limit: int = 10,
-        *,
-        prefetch_limit: int | None = None,
-        filter: models.Filter | dict[str, Any] | None = None,
-        mode: SearchMode | None = None,
-        tasks: str | Sequence[str] | None = None,
-        fusion: Fusion = DEFAULT_FUSION,
-    ) -> list[SearchHit]:
-        """Search with one text or image query.
-
-        The query is encoded once per task adapter present in the collection (or pinned by the filter
-        / ``tasks``), each encoding searches only the points of its task (filter ``task == t`` AND the
-        user filter), and the lists are fused (``fusion``). ``mode``: ``"two_stage"`` (default with
-        multi-vectors: dense prefetch of ``prefetch_limit`` candidates, MaxSim rerank, one engine
-        call), ``"multi"`` (exhaustive MaxSim) or ``"dense"``. ``filter``: a
-        ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict on
-        metadata fields such as ``{"lang": "py"}`` (see :mod:`jina_local.qdrant.filters`).
-        """
-        return search_text(
-            self, query, limit, prefetch_limit=prefetch_limit, filter=filter, mode=mode, tasks=tasks, fusion=fusion
-        )
-
-    def search_embeddings(
-        self,
-        dense: np.ndarray | None = None,
-        multi: np.ndarray | None = None,
-        limit: int = 10,
-        *,
-        prefetch_limit: int | None = None,
-        filter: models.Filter | dict[str, Any] | None = None,
-        mode: SearchMode | None = None,
-        task: str | None = None,
-    ) -> list[SearchHit]:
-        """Search with precomputed query vectors (``dense`` ``(dense_dim,)``, ``multi`` ``(n_tokens, 128)``).
-
-        ``task`` restricts the search to points of that task; by default every point is searched.
-        """
-        chosen = check_mode(self, mode)
-        if chosen in ("two_stage", "dense") and dense is None:
-            raise InputError(f"mode={chosen!r} needs the dense query vector (dense=...).")
-        if chosen in ("two_stage", "multi") and multi is None:
-            raise InputError(f"mode={chosen!r} needs the query token vectors (multi=...).")
-        task = None if task is None else wanted_tasks(self, task)[0]
-        return search_vectors(self, {task: (dense, multi)}, limit, prefetch_limit, self.filter(filter), chosen, "raw")
-
-    def search_mmr(
-        self,
-        query: Any = None,
-        limit: int = 4,
-        *,
-        fetch_limit: int = 20,
-        lambda_mult: float = 0.5,
-        dense: np.ndarray | None = None,
-        filter: models.Filter | dict[str, Any] | None = None,
-        mode: SearchMode | None = None,
-    ) -> list[SearchHit]:
-        """Maximal marginal relevance: ``fetch_limit`` candidates, then ``limit`` relevant but diverse ones.
-
-        With ``query`` the candidates come from :meth:`search` (two-stage MaxSim on multi-vector
-        collections); with ``dense`` (a query vector) from a dense search. ``lambda_mult``: 1 = by
-        relevance only, 0 = most diverse. See :mod:`jina_local.qdrant._mmr` for the scoring.
-        """
-        return search_mmr(
-            self, query, limit, fetch_limit=fetch_limit, lambda_mult=lambda_mult, dense=dense, filter=filter, mode=mode
-        )
-
-
-def _with_view(record: dict[str, Any]) -> dict[str, Any]:
-    """A backend record with the flat payload view beside the payload as stored."""
-    return {
-        "id": record["id"],
-        "payload": parse_payload(record["payload"]).flat(),
-        "stored": record["payload"],
-        "vector": record.get("vector"),
-    }

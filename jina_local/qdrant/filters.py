@@ -1,4 +1,4 @@
-"""Filters: a ``qdrant_client.models.Filter``, a dict in Qdrant's filter shape, or a LangChain-style dict.
+"""Filters: a ``qdrant_client.models.Filter``, a Qdrant-shaped or LangChain-style dict, or ``MetadataFilters``.
 
 Every entry point (the collection, the retrievers, both framework stores) goes through
 :func:`check_filter`, which returns one ``models.Filter`` or raises :class:`FilterError` naming the
@@ -6,6 +6,8 @@ field and what is supported. Accepted:
 
 * ``models.Filter``, and a dict in Qdrant's shape such as
   ``{"must": [{"key": "kind", "match": {"value": "code"}}]}``;
+* LlamaIndex ``MetadataFilters`` (and one ``MetadataFilter``), recognised without importing
+  llama-index and translated by :mod:`jina_local.qdrant._metadata_filters`;
 * a LangChain-style dict on *metadata* fields: ``{"lang": "py"}`` (equality), ``{"lang": ["py",
   "rs"]}`` (any of), ``{"year": {"$gte": 2020, "$lt": 2024}}``, ``{"draft": None}`` (is null),
   operators ``$eq $ne $gt $gte $lt $lte $in $nin $all $contains $text $exists``, and ``$and`` /
@@ -72,7 +74,7 @@ def and_filters(*filters: models.Filter | models.FieldCondition | None) -> model
 
 
 def check_filter(filter: Any, *, legacy: bool = False) -> models.Filter | None:
-    """``None``, a ``models.Filter``, or a dict (Qdrant's shape or LangChain-style) -> ``models.Filter``.
+    """``None``, a ``models.Filter``, a dict (Qdrant's shape or LangChain-style) or ``MetadataFilters`` -> ``models.Filter``.
 
     Field names are resolved with :func:`payload_key` in every form (``lang`` -> ``metadata.lang``).
 
@@ -93,10 +95,14 @@ def check_filter(filter: Any, *, legacy: bool = False) -> models.Filter | None:
         from ._filter_dicts import from_dict
 
         return _resolve(from_dict(filter, "filter"), legacy)
+    from ._metadata_filters import is_metadata_filter, metadata_filters_to_dict
+
+    if is_metadata_filter(filter):  # LlamaIndex's, read by attribute: the core imports no framework
+        return check_filter(metadata_filters_to_dict(filter), legacy=legacy)
     raise FilterError(
-        f"filter must be a qdrant_client.models.Filter or a dict, got {type(filter).__name__}. Examples: "
-        "{'lang': 'py'} (metadata equality), {'year': {'$gte': 2020}}, or "
-        "models.Filter(must=[models.FieldCondition(key='kind', match=models.MatchValue(value='code'))])."
+        f"filter must be a qdrant_client.models.Filter, a dict or LlamaIndex MetadataFilters, got "
+        f"{type(filter).__name__}. Examples: {{'lang': 'py'}} (metadata equality), {{'year': {{'$gte': 2020}}}}, "
+        "or models.Filter(must=[models.FieldCondition(key='kind', match=models.MatchValue(value='code'))])."
     )
 
 

@@ -1,26 +1,33 @@
-"""Filter dicts mean the same on every engine and payload layout, and bad ones are refused by name.
+"""Filters mean the same on every engine and payload layout, and bad ones are refused by name.
 
-Each filter is checked against a plain Python predicate over the metadata, on qdrant-client's
-local mode, on the embedded engine, and on a collection holding flat layout-1 points.
+Each filter (dicts, qdrant ``Filter`` objects and LlamaIndex ``MetadataFilters``, which the core
+reads without importing llama-index) is checked against a plain Python predicate over the
+metadata, on qdrant-client's local mode, on the embedded engine, and on a collection holding flat
+layout-1 points. The text-match entries pin what Qdrant's ``MatchText`` matches on an unindexed
+field (docs/llamaindex.md quotes it): every word of the query as a whole word, any order, any case.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pytest
+from llama_index.core.vector_stores.types import FilterCondition, FilterOperator, MetadataFilter, MetadataFilters
 from qdrant_client import models
 
 from jina_local.qdrant import FilterError, MultiVectorCollection, check_filter
 from jina_local.qdrant._base import PointRecord
 
 DIM = 8
+TITLES = ["Hello World", "say hello, world!", "Shell worlds", "HELLO", "foo_bar-baz"]
 META: list[dict[str, Any]] = [
     {
         "n": i,
+        "title": TITLES[i % len(TITLES)],
         "lang": ["en", "de", "py"][i % 3],
         "tags": ["a", "b"][: 1 + i % 2],
         "score": i / 4,
@@ -63,6 +70,49 @@ FILTERS: dict[str, tuple[Any, Callable[[dict[str, Any]], bool]]] = {
         lambda m: m["n"] >= 10,
     ),
     "explicit metadata key": ({"metadata.lang": "en"}, lambda m: m["lang"] == "en"),
+}
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[^\W_]+", text.lower()))  # split at anything not a letter or digit
+
+
+def _text_match(query: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda m: _words(query) <= _words(m["title"])
+
+
+F, Op = MetadataFilter, FilterOperator
+FILTERS |= {
+    "llama and": (
+        MetadataFilters(filters=[F(key="n", value=3, operator=Op.GTE), F(key="lang", value="en")]),
+        lambda m: m["n"] >= 3 and m["lang"] == "en",
+    ),
+    "llama or + nested not": (
+        MetadataFilters(
+            filters=[
+                F(key="n", value=[0, 1], operator=Op.IN),
+                MetadataFilters(filters=[F(key="lang", value="de")], condition=FilterCondition.NOT),
+            ],
+            condition=FilterCondition.OR,
+        ),
+        lambda m: m["n"] in (0, 1) or m["lang"] != "de",
+    ),
+    "llama one filter": (F(key="tags", value="b", operator=Op.CONTAINS), lambda m: "b" in m["tags"]),
+    "llama is_empty": (
+        MetadataFilters(filters=[F(key="extra", value=None, operator=Op.IS_EMPTY)]),
+        lambda m: "extra" not in m,
+    ),
+    "llama no filters": (MetadataFilters(filters=[]), lambda m: True),
+    "text: a word, any case": ({"title": {"$text": "hello"}}, _text_match("hello")),
+    "text: all words, any order": ({"title": {"$text": "WORLD hello"}}, _text_match("world hello")),
+    "text: not a substring": ({"title": {"$text": "ell"}}, lambda m: False),
+    "text: no stemming": ({"title": {"$text": "world"}}, _text_match("world")),
+    "text: split at _ and -": ({"title": {"$text": "bar"}}, _text_match("bar")),
+    "llama text_match": (F(key="title", value="Hello", operator=Op.TEXT_MATCH), _text_match("hello")),
+    "llama text_match_insensitive": (
+        MetadataFilters(filters=[F(key="title", value="HELLO world", operator=Op.TEXT_MATCH_INSENSITIVE)]),
+        _text_match("hello world"),
+    ),
 }
 
 
@@ -122,7 +172,9 @@ def test_filter_means_the_same_everywhere(collection: Any, name: str) -> None:
         ({"$or": {"n": 1}}, r"\$or takes a non-empty list"),
         ({"must": [{"key": "n"}], "lang": "en"}, r"mixes Qdrant's filter shape .* with field names \['lang'\]"),
         ({"must": [{"kee": "n"}]}, "not a valid one"),
-        ("lang = 'en'", "must be a qdrant_client.models.Filter or a dict"),
+        ("lang = 'en'", "must be a qdrant_client.models.Filter, a dict or LlamaIndex MetadataFilters, got str"),
+        (MetadataFilters(filters=[MetadataFilter(key="n", value=[], operator="in")]), r"'n': \$in takes a non-empty"),
+        (MetadataFilter.model_construct(key="n", value=1, operator="near"), r"MetadataFilter on 'n': operator 'near'"),
     ],
 )
 def test_bad_filters_are_refused_naming_the_field(flt: Any, needle: str) -> None:

@@ -3,7 +3,8 @@
 LangChain's own standard suites (``EmbeddingsUnitTests``, ``EmbeddingsIntegrationTests``,
 ``RetrieversIntegrationTests``) run against the real adapter, plus the contract the suites do not
 cover: roles and tasks, Matryoshka dims, images, multi-vectors, lazy loading, the retriever's
-documents over a ``MultiVectorCollection``.
+documents over a ``MultiVectorCollection`` and the settings it checks when built (tasks, filters in
+every form: qdrant ``Filter``, LangChain-style and Qdrant-shaped dicts, LlamaIndex ``MetadataFilters``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import pytest
 from langchain_core.documents import Document
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests, RetrieversIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
+from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
 from PIL import Image
 from qdrant_client import models
 
 import langchain_jina_local
-from jina_local.errors import DimensionError, InputError, TaskError
+from jina_local.errors import DimensionError, FilterError, InputError, TaskError
 from jina_local.qdrant import MultiVectorCollection
 from langchain_jina_local import JinaLocalEmbeddings, JinaLocalRetriever, MultiVectorEmbeddings
 
@@ -276,3 +278,56 @@ def test_retriever_by_image(store: MultiVectorCollection, image_file: Path, tmp_
     for query in (str(same), same.read_bytes(), Image.open(same)):
         (doc,) = retriever.search_by_image(query)
         assert doc.metadata["kind"] == "image" and doc.page_content == str(image_file)
+
+
+def test_retriever_checks_tasks_and_filters_when_built_and_takes_every_filter_form(
+    store: MultiVectorCollection, tiny_clip: Any
+) -> None:
+    with pytest.raises(TaskError, match=r"'qa' is not a task of this collection's model; valid: 'retrieval'"):
+        JinaLocalRetriever(collection=store, tasks=["qa"])  # at construction, not at the first invoke
+    clip = MultiVectorCollection.open(":memory:", "clip", model=tiny_clip)
+    with pytest.raises(TaskError, match="'code' is not a task of this collection's model"):
+        JinaLocalRetriever(collection=clip, tasks=["code"])  # jina-clip-v2 has no code adapter
+    clip.close()
+    for bad, needle in (
+        ({"lang": {"$near": "en"}}, r"filter field 'lang': operator\(s\) \['\$near'\]"),
+        (MetadataFilters(filters=[MetadataFilter(key="n", value=[], operator="in")]), r"'n': \$in takes a non-empty"),
+    ):
+        with pytest.raises(FilterError, match=needle):
+            JinaLocalRetriever(collection=store, filter=bad)
+    # LangChain-style dicts: equality on your metadata and on jina-local's fields, operators, $or
+    code_only = JinaLocalRetriever(collection=store, k=6, filter={"kind": "code", "lang": "en"})
+    assert [d.page_content for d in code_only.invoke("x")] == [CODE]
+    english = JinaLocalRetriever(collection=store, k=6, filter={"lang": "en"})
+    assert len(english.invoke("x")) == 6
+    assert english.invoke("x", filter={"lang": {"$ne": "en"}}) == []  # a per-call filter replaces the built one
+    assert [d.page_content for d in english.invoke("x", filter={"$or": [{"kind": "code"}, {"n": 3}]})] == [CODE]
+    shaped = english.invoke("x", filter={"must": [{"key": "kind", "match": {"value": "image"}}]})
+    assert [d.metadata["kind"] for d in shaped] == ["image"]
+    # LlamaIndex MetadataFilters, at construction and per call
+    code_filter = MetadataFilters(filters=[MetadataFilter(key="kind", value="code")])
+    assert [d.page_content for d in JinaLocalRetriever(collection=store, filter=code_filter).invoke("x")] == [CODE]
+    assert [d.page_content for d in english.invoke("x", filter=code_filter)] == [CODE]
+    with pytest.raises(FilterError, match=r"filter field 'lang': operator\(s\) \['\$near'\]"):
+        english.invoke("x", filter={"lang": {"$near": "en"}})  # per call, before any encoding
+    by_jina_name = JinaLocalRetriever(collection=store, k=6, tasks=["code.query"]).invoke("x")
+    assert [d.metadata["task"] for d in by_jina_name] == ["code"]
+
+
+def test_max_pixels_and_max_length_reach_the_model(tiny_v4: Any) -> None:
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (168, 168, 3), dtype=np.uint8))
+    default = JinaLocalEmbeddings(model=tiny_v4)
+    small = JinaLocalEmbeddings(model=tiny_v4, max_pixels=3136)  # 56 x 56
+    got = _np(small.embed_image([noise]))
+    np.testing.assert_allclose(
+        got, tiny_v4.encode_document([noise], task="retrieval", max_pixels=3136).dense, atol=1e-5
+    )
+    assert not np.allclose(got, _np(default.embed_image([noise])), atol=1e-3)  # the option did something
+    multi = small.embed_image_multi([noise])[0]
+    assert len(multi) == len(
+        tiny_v4.encode_document([noise], task="retrieval", max_pixels=3136, output="multi").multi[0]
+    )
+    short = JinaLocalEmbeddings(model=tiny_v4, max_length=4)
+    np.testing.assert_allclose(
+        short.embed_query(PROSE[0]), tiny_v4.encode_query(PROSE[0], task="retrieval", max_length=4).dense[0], atol=1e-5
+    )

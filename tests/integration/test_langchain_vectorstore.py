@@ -19,10 +19,11 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_tests.integration_tests import VectorStoreIntegrationTests
+from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 from PIL import Image
 from qdrant_client import QdrantClient, models
 
-from jina_local import DimensionError, InputError, TaskError
+from jina_local import DimensionError, InputError, NotPicklableError, OptionError, TaskError
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import FilterError, MultiVectorCollection
 from langchain_jina_local import JinaLocalEmbeddings, JinaLocalVectorStore
@@ -113,6 +114,8 @@ def test_ids_are_any_strings_and_come_back_as_given(jina_store: Any) -> None:
     assert jina_store.collection.count() == 5
     jina_store.delete(filter={"lang": "py"})
     assert jina_store.collection.count() == 4
+    jina_store.delete(filter=MetadataFilters(filters=[MetadataFilter(key="n", value=1)]))  # LlamaIndex's too
+    assert jina_store.collection.count() == 3 and jina_store.get_by_ids(["doc/1"]) == []
     jina_store.delete()
     assert jina_store.collection.count() == 0
 
@@ -129,10 +132,20 @@ def test_filters_per_call_in_every_form(jina_store: Any) -> None:
     assert len(jina_store.similarity_search("cats", k=6, filter={"lang": {"$nin": ["py"]}})) == 4
     with pytest.raises(FilterError, match="'n'.*'\\$around'"):
         jina_store.similarity_search("cats", filter={"n": {"$around": 3}})
-    with pytest.raises(FilterError, match="must be a qdrant_client.models.Filter or a dict"):
+    with pytest.raises(
+        FilterError, match="must be a qdrant_client.models.Filter, a dict or LlamaIndex MetadataFilters"
+    ):
         jina_store.similarity_search("cats", filter="lang=py")
     retriever = jina_store.as_retriever(search_kwargs={"k": 2, "filter": {"lang": "py"}})
     assert {d.metadata["lang"] for d in retriever.invoke("add numbers")} == {"py"}
+    # LlamaIndex MetadataFilters: read by the core (the collection imports no framework)
+    py = MetadataFilters(filters=[MetadataFilter(key="n", value=4, operator=FilterOperator.GTE)])
+    assert langs(py) == {"py"}
+    assert {h.metadata["lang"] for h in jina_store.collection.search("cats", limit=6, filter=py)} == {"py"}
+    assert {d.metadata["lang"] for d in jina_store.as_retriever(search_kwargs={"filter": py}).invoke("x")} == {"py"}
+    empty_in = MetadataFilters(filters=[MetadataFilter(key="n", value=[], operator=FilterOperator.IN)])
+    with pytest.raises(FilterError, match="'n': \\$in takes a non-empty list"):
+        jina_store.similarity_search("cats", filter=empty_in)
 
 
 def test_mmr_on_the_multi_vector_path(any_model: Any) -> None:
@@ -286,10 +299,10 @@ def test_pickle_deepcopy_and_one_shared_model(tiny_v4: Any, tiny_v4_dir: Path) -
 
 
 def test_store_construction_errors(tiny_v4: Any) -> None:
-    with pytest.raises(ValueError, match="needs collection"):
+    with pytest.raises(OptionError, match="needs collection"):  # a jina_local error (and a ValueError)
         JinaLocalVectorStore(location=":memory:")
     bare = MultiVectorCollection.open(":memory:", "bare", dense_dim=64)
-    with pytest.raises(ValueError, match="without a model"):
+    with pytest.raises(OptionError, match="without a model"):
         JinaLocalVectorStore(collection=bare)
     with pytest.raises(CollectionConfigError, match="without a model"):
         JinaLocalVectorStore(collection=bare, embedding=JinaLocalEmbeddings(model=tiny_v4))
@@ -315,3 +328,30 @@ def test_late_chunking_is_passed_through_only_when_set(tiny_v4: Any) -> None:
     else:
         with pytest.raises(InputError, match="late_chunking=True needs a jina-local whose encode"):
             chunked.embed_documents(PROSE[:2])
+
+
+def test_store_pickles_by_reopening_and_deep_copies_sharing_the_collection(tiny_v4: Any, tmp_path: Path) -> None:
+    emb = JinaLocalEmbeddings(model=tiny_v4, dimensions=32)
+    store = JinaLocalVectorStore.from_texts(
+        PROSE, emb, ids=["a", "b", "c", "d"], location=tmp_path, collection_name="p"
+    )
+    want = [(d.id, round(s, 5)) for d, s in store.similarity_search_with_score(PROSE[1], k=2)]
+    clone = copy.deepcopy(store)
+    assert clone.collection is store.collection and clone.embeddings.embedder is tiny_v4
+    blob = pickle.dumps(store)
+    assert len(blob) < 20_000  # where to reopen it and the embeddings' settings; no points, no weights
+    store.close()  # a folder has one writer; another process would reopen it the same way
+    back = pickle.loads(blob)
+    assert back.collection.model is tiny_v4 and back.embeddings.dimensions == 32 and back.collection.dense_dim == 32
+    assert [(d.id, round(s, 5)) for d, s in back.similarity_search_with_score(PROSE[1], k=2)] == want
+    back.add_texts(["Dogs bark at the mailman."], ids=["e"])
+    assert back.collection.count() == 5
+    back.close()
+    fake = JinaLocalVectorStore.from_texts(PROSE, DeterministicFakeEmbedding(size=8), location=tmp_path / "fake")
+    blob = pickle.dumps(fake)
+    fake.close()
+    assert pickle.loads(blob).similarity_search(PROSE[2], k=1)[0].page_content == PROSE[2]  # dense-only path too
+    memory = JinaLocalVectorStore.from_texts(PROSE[:1], emb)
+    with pytest.raises(NotPicklableError, match="exists only in this process.*folder or a Qdrant server URL"):
+        pickle.dumps(memory)
+    assert copy.deepcopy(memory).similarity_search(PROSE[0], k=1)[0].page_content == PROSE[0]

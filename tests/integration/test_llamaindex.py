@@ -25,7 +25,7 @@ from llama_index.retrievers.jina_local import JinaLocalRetriever
 from PIL import Image
 from qdrant_client import models
 
-from jina_local.errors import DimensionError, InputError
+from jina_local.errors import DimensionError, InputError, OptionError
 from jina_local.qdrant import MultiVectorCollection
 
 PROSE = [
@@ -168,7 +168,7 @@ def test_async_text_and_query(embed: JinaLocalEmbedding) -> None:
 
 
 def test_construction_and_serialisation(tiny_v4: Any) -> None:
-    with pytest.raises(ValueError, match="needs a model"):
+    with pytest.raises(OptionError, match="needs a model"):
         JinaLocalEmbedding()
     with pytest.raises(ValueError, match="not both"):
         JinaLocalEmbedding(model=tiny_v4, model_name="jinaai/jina-clip-v2")
@@ -227,9 +227,54 @@ def test_retriever_filters_modes_image_and_async(
     sync = JinaLocalRetriever(store, similarity_top_k=3).retrieve("cats")
     async_ = asyncio.run(JinaLocalRetriever(store, similarity_top_k=3).aretrieve("cats"))
     assert [r.node.node_id for r in sync] == [r.node.node_id for r in async_]
-    with pytest.raises(ValueError, match="similarity_top_k"):
+    with pytest.raises(OptionError, match="similarity_top_k"):
         JinaLocalRetriever(store, similarity_top_k=0)
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(OptionError, match="mode"):
         JinaLocalRetriever(store, mode="sparse")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="MultiVectorCollection"):
         JinaLocalRetriever("./index")  # type: ignore[arg-type]
+
+
+def test_documents_default_to_the_query_adapter(tiny_v4: Any, image_file: Path) -> None:
+    texts = [PROSE[0], CODE]  # prose and code: per-item routing would put the code on 'code'
+    for query_task, adapter in (("retrieval", "retrieval"), ("code", "code"), ("code.query", "code")):
+        emb = JinaLocalEmbedding(model=tiny_v4, query_task=query_task)
+        assert emb.document_spec() == (adapter, "document")
+        np.testing.assert_allclose(
+            _np(emb.get_text_embedding_batch(texts)), tiny_v4.encode_document(texts, task=adapter).dense, atol=1e-5
+        )
+        np.testing.assert_allclose(
+            _np(emb.get_image_embedding(str(image_file))),
+            tiny_v4.encode_document([image_file], task=adapter).dense[0],
+            atol=1e-5,
+        )
+    routed = JinaLocalEmbedding(model=tiny_v4, document_task="auto")  # opt-in: per item by content
+    np.testing.assert_allclose(
+        _np(routed.get_text_embedding_batch(texts)), tiny_v4.encode_document(texts).dense, atol=1e-5
+    )
+    assert not np.allclose(
+        tiny_v4.encode_document([CODE]).dense, tiny_v4.encode_document([CODE], task="retrieval").dense
+    )
+
+
+def test_max_length_max_pixels_and_late_chunking_reach_the_model(tiny_v4: Any) -> None:
+    default = JinaLocalEmbedding(model=tiny_v4)
+    short = JinaLocalEmbedding(model=tiny_v4, max_length=4)
+    want = tiny_v4.encode_document([PROSE[0]], task="retrieval", max_length=4).dense
+    np.testing.assert_allclose(_np(short.get_text_embedding_batch([PROSE[0]])), want, atol=1e-5)
+    assert not np.allclose(want, _np(default.get_text_embedding_batch([PROSE[0]])), atol=1e-3)
+    np.testing.assert_allclose(
+        short.get_query_embedding(PROSE[0]),
+        tiny_v4.encode_query(PROSE[0], task="retrieval", max_length=4).dense[0],
+        atol=1e-5,
+    )
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (168, 168, 3), dtype=np.uint8))
+    small = JinaLocalEmbedding(model=tiny_v4, max_pixels=3136)
+    want = tiny_v4.encode_document([noise], task="retrieval", max_pixels=3136).dense[0]
+    np.testing.assert_allclose(small.get_image_embedding(noise), want, atol=1e-5)
+    assert not np.allclose(want, _np(default.get_image_embedding(noise)), atol=1e-3)
+    chunked = JinaLocalEmbedding(model=tiny_v4, late_chunking=True, embed_batch_size=8)
+    want = tiny_v4.encode_document(PROSE, task="retrieval", late_chunking=True).dense  # one forward over the batch
+    np.testing.assert_allclose(_np(chunked.get_text_embedding_batch(PROSE)), want, atol=1e-5)
+    assert not np.allclose(want, _np(default.get_text_embedding_batch(PROSE)), atol=1e-3)
+    assert not JinaLocalEmbedding(model=tiny_v4, late_chunking=False).late_chunking

@@ -2,7 +2,8 @@
 
 LlamaIndex has no standard vector-store suite, so this runs the framework's own machinery on the
 store: ``VectorStoreIndex`` over a ``StorageContext``, ``IngestionPipeline`` with docstore dedup,
-``MultiModalVectorStoreIndex`` with image nodes, and every ``MetadataFilters`` operator.
+``MultiModalVectorStoreIndex`` with image nodes (and the docs' ``image_store`` example), every
+``MetadataFilters`` operator, the async twins, and pickling / deep copies of the store.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,7 @@ from llama_index.retrievers.jina_local import JinaLocalRetriever
 from llama_index.vector_stores.jina_local import JinaLocalVectorStore
 from PIL import Image
 
-from jina_local import InputError
+from jina_local import InputError, NotPicklableError
 from jina_local.qdrant import FilterError, MultiVectorCollection
 
 PROSE = [
@@ -130,14 +132,19 @@ def test_get_delete_clear_and_async(store: Any) -> None:
     assert [n.node_id for n in store.get_nodes()] == ["node-3"]
 
     async def run() -> Any:
-        await store.async_add(_nodes()[:2])
+        await store.async_add(_nodes())
         found = await store.aquery(VectorStoreQuery(query_str="cats", similarity_top_k=10))
         await store.adelete("doc-0")
+        await store.adelete_nodes(["node-2"])
+        await store.adelete_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="lang", value="py")]))
+        await store.adelete_nodes(["node-3"], filters={"n": {"$lt": 3}})  # ids AND filter: matches none
+        after_deletes = [n.node_id for n in await store.aget_nodes()]
         await store.aclear()
-        return found, await store.aget_nodes()
+        return found, after_deletes, await store.aget_nodes()
 
-    found, left = asyncio.run(run())
-    assert {n.node_id for n in found.nodes} == {"node-0", "node-1", "node-3"} and left == []
+    found, after_deletes, left = asyncio.run(run())
+    assert {n.node_id for n in found.nodes} == {f"node-{i}" for i in range(5)}
+    assert after_deletes == ["node-3"] and left == []
 
 
 def test_every_metadata_filter_operator(store: Any) -> None:
@@ -171,8 +178,12 @@ def test_every_metadata_filter_operator(store: Any) -> None:
         ]
     )
     assert ids(nested) == {0, 3}
-    with pytest.raises(FilterError, match="'lang'.*'text_match_insensitive'"):
-        ids(F(key="lang", value="PY", operator=Op.TEXT_MATCH_INSENSITIVE))
+    # both text matches are Qdrant's MatchText: whole words, any case (test_filters_everywhere pins the rest)
+    assert ids(F(key="lang", value="PY", operator=Op.TEXT_MATCH_INSENSITIVE)) == {4}
+    assert ids(F(key="lang", value="PY", operator=Op.TEXT_MATCH)) == {4}
+    assert ids(F(key="lang", value="p", operator=Op.TEXT_MATCH_INSENSITIVE)) == set()  # not a substring
+    with pytest.raises(FilterError, match="MetadataFilter on 'lang': operator 'near'"):
+        ids(F.model_construct(key="lang", value="py", operator="near"))
     result = store.query(VectorStoreQuery(query_str="cats", similarity_top_k=10, doc_ids=["doc-2"]))
     assert {n.node_id for n in result.nodes} == {"node-4"}
     result = store.query(VectorStoreQuery(query_str="cats", similarity_top_k=10, node_ids=["node-1", "node-2"]))
@@ -254,8 +265,8 @@ def test_dense_only_store_uses_the_nodes_embeddings() -> None:
 
 
 def test_retriever_and_store_check_filters_when_built(store: Any) -> None:
-    bad = MetadataFilters(filters=[MetadataFilter(key="n", value="x", operator=FilterOperator.TEXT_MATCH_INSENSITIVE)])
-    with pytest.raises(FilterError, match="'n'"):
+    bad = MetadataFilters(filters=[MetadataFilter(key="n", value=[], operator=FilterOperator.IN)])
+    with pytest.raises(FilterError, match="'n'.*non-empty list"):
         JinaLocalRetriever(store.collection, filter=bad)
     with pytest.raises(FilterError, match="'n'.*'\\$near'"):
         JinaLocalRetriever(store.collection, filter={"n": {"$near": 1}})
@@ -281,3 +292,50 @@ def test_embedding_pickles_and_copies_without_the_model(tiny_v4: Any, tiny_v4_di
         model_name=str(tiny_v4_dir), model_kwargs={"device": "cpu"}, encode_kwargs={"batch_size": 4}
     )
     assert hf.device == "cpu" and hf.embed_batch_size == 4
+
+
+def test_store_pickles_by_reopening_and_deep_copies_sharing_the_collection(tiny_v4: Any, tmp_path: Path) -> None:
+    store = JinaLocalVectorStore(location=tmp_path / "index", collection_name="docs", model=tiny_v4, mode="dense")
+    store.add(_nodes())
+    clone = copy.deepcopy(store)
+    assert clone is not store and clone.collection is store.collection and clone.mode == "dense"
+    blob = pickle.dumps(store)
+    assert len(blob) < 5_000  # where to reopen it, not the points or the weights
+    store.collection.close()  # a folder has one writer; another process would reopen it the same way
+    back = pickle.loads(blob)
+    assert back.collection.count() == 5 and back.collection.model is tiny_v4 and back.mode == "dense"
+    assert back.get_nodes(["node-3"])[0].ref_doc_id == "doc-1"
+    assert len(back.query(VectorStoreQuery(query_str=PROSE[0], similarity_top_k=2)).nodes) == 2
+    back.collection.close()
+    memory = JinaLocalVectorStore(location=":memory:", collection_name="m", model=tiny_v4)
+    with pytest.raises(NotPicklableError, match="exists only in this process.*folder or a Qdrant server URL"):
+        pickle.dumps(memory)  # never a silent copy without its collection
+    assert copy.deepcopy(memory).collection is memory.collection
+
+
+def test_docs_image_store_example(any_model: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``image_store`` example of docs/llamaindex.md runs as written (tiny model, temporary folder)."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "llamaindex.md").read_text(encoding="utf-8")
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", docs, flags=re.S) if "image_store=image_store" in b]
+    monkeypatch.chdir(tmp_path)
+    Path("photos").mkdir()
+    Image.new("RGB", (56, 56), (200, 30, 30)).save("photos/cat.png")
+    Image.new("RGB", (64, 48), (190, 40, 30)).save("photos/kitten.jpg")
+    namespace: dict[str, Any] = {
+        "model": any_model,
+        "embed_model": JinaLocalEmbedding(model=any_model),
+        "MultiModalVectorStoreIndex": MultiModalVectorStoreIndex,
+        "TextNode": TextNode,
+        "ImageNode": ImageNode,
+    }
+    exec(compile(block, "docs/llamaindex.md", "exec"), namespace)  # noqa: S102 - our own docs
+    images = namespace["retriever"].text_to_image_retrieve("a cat on a sofa")
+    assert {n.node.image_path for n in images} == {"photos/cat.png", "photos/kitten.jpg"}
+    assert all(isinstance(n.node, ImageNode) for n in images)
+    (best, _) = namespace["retriever"].image_to_image_retrieve("photos/cat.png")
+    assert best.node.image_path == "photos/cat.png" and best.node.metadata == {"file": "cat.png"}
+    assert namespace["image_store"].collection.count() == 2
+    assert namespace["image_store"].collection.metadata["kinds"] == ["image"]
+    assert namespace["text_store"].collection.count() == 1
+    for name in ("text_store", "image_store"):
+        namespace[name].collection.close()

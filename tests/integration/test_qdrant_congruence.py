@@ -257,7 +257,9 @@ def test_mismatch_is_refused_and_touches_nothing(tmp_path: Path, corpus, kind: s
 
 def test_edge_refuses_untranslatable_filter_clearly(stores, corpus) -> None:
     opened, _ = stores
-    with pytest.raises(FilterError, match="filter must be a qdrant_client.models.Filter or a dict"):
+    with pytest.raises(
+        FilterError, match="filter must be a qdrant_client.models.Filter, a dict or LlamaIndex MetadataFilters"
+    ):
         opened["edge"][0].search_embeddings(corpus["q_dense"][0], corpus["q_multi"][0], filter=["group"])  # type: ignore[arg-type]
 
 

@@ -27,6 +27,7 @@ EXPECTED_ALL = [
     "Kind",
     "ModelInfo",
     "ModelNotFoundError",
+    "NotPicklableError",
     "OptionError",
     "Output",
     "OutputError",
@@ -41,6 +42,7 @@ EXPECTED_ALL = [
     "image_reference",
     "load",
     "paired_document_task",
+    "parse_document_task",
     "parse_task",
 ]
 
@@ -64,7 +66,8 @@ def test_import_needs_no_rag_framework():
         "        if name.split('.')[0] in {'langchain', 'langchain_core', 'llama_index'}:\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import jina_local, jina_local.models.jina_v4\n"
+        "import jina_local, jina_local.models.jina_v4, jina_local.qdrant\n"
+        "jina_local.qdrant.check_filter({'lang': 'py'})\n"
         "print('ok', sorted(m for m in sys.modules if m.startswith(('langchain', 'llama_index'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -31,6 +31,7 @@ from jina_local import (
     Embedder,
     EncodeResult,
     InputError,
+    OptionError,
     OutputError,
     Role,
     TaskError,
@@ -127,7 +128,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
     ) -> None:
         if isinstance(model, str):  # model="jinaai/jina-embeddings-v4", as other LlamaIndex embeddings take it
             if model_name not in (None, model):
-                raise ValueError(f"model={model!r} and model_name={model_name!r} differ; pass one.")
+                raise OptionError(f"model={model!r} and model_name={model_name!r} differ; pass one.")
             model_name, model = model, None
         translated = jina_local.hf_style_options(
             model_kwargs, encode_kwargs, query_encode_kwargs, owner="JinaLocalEmbedding"
@@ -141,11 +142,16 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             translated["embed_batch_size"] = translated.pop("batch_size")
         for key, value in translated.items():
             if key in kwargs and kwargs[key] != value:
-                raise ValueError(
+                raise OptionError(
                     f"{key}={kwargs[key]!r} contradicts the value {value!r} given in model_kwargs / "
                     "encode_kwargs; give it once."
                 )
             kwargs[key] = value
+        if model is None and not model_name:
+            raise OptionError(
+                "JinaLocalEmbedding needs a model: pass model=jina_local.load(...) or "
+                "model_name='jinaai/jina-embeddings-v4' (a Hugging Face id or a local folder)."
+            )
         if model is not None:
             if not isinstance(model, Embedder):
                 raise TypeError(
@@ -153,7 +159,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
                     f"got {type(model).__name__}."
                 )
             if model_name and model_name != model.info.name:
-                raise ValueError(
+                raise OptionError(
                     f"model_name={model_name!r} does not match the given model ({model.info.name!r}); "
                     "pass model= or model_name=, not both."
                 )

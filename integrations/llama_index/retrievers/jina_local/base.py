@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from llama_index.vector_stores.jina_local.filters import to_filter
 
-from jina_local import image_reference
+from jina_local import OptionError, image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
 
 __all__ = ["JinaLocalRetriever", "hit_to_node"]
@@ -105,9 +105,9 @@ class JinaLocalRetriever(BaseRetriever):
                 "open one with MultiVectorCollection.open(location, name, model=...)."
             )
         if isinstance(similarity_top_k, bool) or not isinstance(similarity_top_k, int) or similarity_top_k < 1:
-            raise ValueError(f"similarity_top_k={similarity_top_k!r} must be a positive integer.")
+            raise OptionError(f"similarity_top_k={similarity_top_k!r} must be a positive integer.")
         if mode is not None and mode not in _MODES:
-            raise ValueError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
+            raise OptionError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
         super().__init__(callback_manager=callback_manager, verbose=verbose)
         self.collection = collection
         self.similarity_top_k = similarity_top_k
@@ -115,6 +115,8 @@ class JinaLocalRetriever(BaseRetriever):
         self.filter = to_filter(filter)  # a FilterError names the field now, not at the first query
         self.prefetch_limit = prefetch_limit
         self.tasks = list(tasks) if tasks is not None else None
+        if self.tasks is not None:
+            collection.check_tasks(self.tasks)  # TaskError naming the task and the valid ones, now
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query: Any = query_bundle.query_str

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 try:
-    from llama_index.core.bridge.pydantic import PrivateAttr
+    from llama_index.core.bridge.pydantic import BaseModel, PrivateAttr
     from llama_index.core.schema import BaseNode, ImageNode, MetadataMode, TextNode
     from llama_index.core.vector_stores.types import (
         BasePydanticVectorStore,
@@ -37,7 +37,7 @@ import numpy as np
 from qdrant_client import models
 
 import jina_local
-from jina_local import Embedder, InputError, image_reference
+from jina_local import Embedder, InputError, OptionError, image_reference
 from jina_local.qdrant import (
     MultiVectorCollection,
     PointPayload,
@@ -128,7 +128,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         embedder = _model_of(model)
         if collection is None:
             if location is None or collection_name is None:
-                raise ValueError(
+                raise OptionError(
                     "JinaLocalVectorStore needs collection=MultiVectorCollection.open(...), or "
                     "location= and collection_name= (and model=) to open one."
                 )
@@ -140,18 +140,19 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             collection = MultiVectorCollection.open(location, collection_name, model=embedder, **kwargs)
         else:
             if open_kwargs or location is not None:
-                raise ValueError("pass either collection= or location= / collection_name= (with open options).")
+                raise OptionError("pass either collection= or location= / collection_name= (with open options).")
             if not isinstance(collection, MultiVectorCollection):
                 raise TypeError(
                     f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}."
                 )
             if embedder is not None and collection.model is not None and embedder is not collection.model:
-                raise ValueError("model= differs from the collection's model; open the collection with that model.")
+                raise OptionError("model= differs from the collection's model; open the collection with that model.")
         if mode not in (None, "two_stage", "multi", "dense"):
-            raise ValueError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
-        if document_task is not None:
-            task, _ = jina_local.parse_task(document_task)
-            document_task = task
+            raise OptionError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
+        # Jina's passage names -> their adapter; a query-role name or an adapter the loaded model lacks
+        # is a TaskError now, not at the first add
+        model_info = collection.model.info if collection.model is not None else None
+        document_task = jina_local.parse_document_task(document_task, model_info, what="document_task")
         super().__init__(  # type: ignore[call-arg]  # pydantic takes this class's fields; mypy checks the base's
             collection_name=collection.name, mode=mode, prefetch_limit=prefetch_limit, document_task=document_task
         )
@@ -160,6 +161,15 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     @classmethod
     def class_name(cls) -> str:
         return "JinaLocalVectorStore"
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # llama-index's BaseComponent silently drops attributes that do not pickle, which would give a
+        # store without its collection. The collection pickles as "reopen from the folder / URL with the
+        # model's name", and a :memory: one raises NotPicklableError saying what to do.
+        return BaseModel.__getstate__(self)
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        BaseModel.__setstate__(self, state)  # not BaseComponent's: it re-runs __init__ without the collection
 
     @property
     def client(self) -> MultiVectorCollection:
