@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from ..errors import JinaLocalError
 from .config import ServerConfig
-from .embeddings import EmbeddingJob, supports_late_chunking
+from .embeddings import EmbeddingJob
 from .errors import RequestError
 from .metrics import CONTENT_TYPE, Metrics
 from .page import render_search_page
@@ -62,7 +62,6 @@ class AppState:
         self.ready = False
         self.error: str | None = None
         self.draining = False
-        self.late_chunking = False
         self.model_names: set[str] = config.model_names()
         self.on_fatal: Callable[[], None] | None = None
         self._stop_listening: Callable[[], None] | None = None
@@ -88,7 +87,6 @@ class AppState:
             self.runner = ModelRunner(model, self.config.threads)
             self._stop_listening = model.add_batch_listener(self.metrics.observe_batch)  # per-forward metrics
             self.model_names = self.config.model_names(model.info.name, model.info.family)
-            self.late_chunking = supports_late_chunking(model)
             self.ready = True
             self.metrics.ready.set(1)
             log.info("ready: %s on %s (%s)", model.info.name, model.info.device, model.info.dtype)
@@ -245,8 +243,6 @@ async def embeddings(request: Request, state: AppState) -> Response:
         max_items=state.config.max_request_items,
         served_id=state.config.model_id,
     )
-    if req.late_chunking and not state.late_chunking:
-        raise RequestError("late_chunking=true is not available in this jina-local build yet.", field="late_chunking")
     n = len(req.items)
     state.admission.acquire(n)
     admitted = now()
