@@ -231,8 +231,8 @@ def _endpoint(route: str) -> Callable[[Callable[[Request, AppState], Awaitable[R
 # --------------------------------------------------------------------------- routes
 @_endpoint("embeddings")
 async def embeddings(request: Request, state: AppState) -> Response:
+    _check_key(request, state.config.api_key)  # first: a client without the key learns nothing about the server
     runner = _check_ready(state)
-    _check_key(request, state.config.api_key)
     body = await _read_json(request, state.config.max_request_bytes)
     req = parse_embedding_request(
         body,
@@ -268,8 +268,8 @@ async def embeddings(request: Request, state: AppState) -> Response:
 
 @_endpoint("search")
 async def search(request: Request, state: AppState) -> Response:
+    _check_key(request, state.config.api_key)  # first: a client without the key learns nothing about the server
     runner = _check_ready(state)
-    _check_key(request, state.config.api_key)
     if state.collection is None:
         raise RequestError(
             "this server has no index; start it with --index DIR to search.", status=404, code="no_index"
