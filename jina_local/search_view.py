@@ -190,7 +190,9 @@ class _Explainer:
     returns ``None`` and the callers fall back (query words for snippets, no heat map).
     """
 
-    def __init__(self, query: Any, collection: Any, model: Any, mode: str) -> None:
+    def __init__(
+        self, query: Any, collection: Any, model: Any, mode: str, tokens: dict[Any, Any] | None = None
+    ) -> None:
         self.query = query
         self.collection = collection
         self.model = model
@@ -201,7 +203,9 @@ class _Explainer:
             and bool(getattr(collection, "has_multi", False))
             and not getattr(collection, "pool_factor", None)
         )
-        self._queries: dict[str, np.ndarray | None] = {}
+        self._queries: dict[str, np.ndarray | None] = {
+            str(task): np.asarray(rows, dtype=np.float32) for task, rows in (tokens or {}).items() if rows is not None
+        }
 
     def _query_tokens(self, task: str | None) -> np.ndarray | None:
         key = str(task)
@@ -332,18 +336,20 @@ def hits_to_json(
     mode: str | None,
     snippet_chars: int = SNIPPET_CHARS,
     thumbnails: bool = True,
+    query_tokens: dict[str | None, Any] | None = None,
 ) -> dict[str, Any]:
     """Search hits (``MultiVectorCollection.search`` results) as the JSON shape described above.
 
     ``query`` is the text searched, or the image (bytes / PIL image) for image queries. ``mode`` is
     the search mode used (``None``: the collection's default). ``collection`` and ``model`` are
     used for MaxSim-based snippets and heat maps (either may be ``None``); ``thumbnails=False``
-    skips reading image files.
+    skips reading image files. ``query_tokens``: the query's token vectors per task, if the caller has
+    them from the search (``QueryVectors``); tasks missing there are encoded here.
     """
     has_multi = bool(getattr(collection, "has_multi", False))
     used_mode = mode or ("two_stage" if has_multi else "dense")
     query_text = query if isinstance(query, str) else ""
-    explainer = _Explainer(query, collection, model, used_mode)
+    explainer = _Explainer(query, collection, model, used_mode, query_tokens)
     fused = any(abs(float(h.score) - float(h.raw_score)) > 1e-9 for h in hits)
     out_hits = []
     for rank, hit in enumerate(hits, 1):

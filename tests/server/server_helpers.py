@@ -19,6 +19,32 @@ import numpy as np
 from PIL import Image
 
 
+class Gate:
+    """Wraps the backend's forward so a test can hold the model busy, and records what reached it."""
+
+    def __init__(self, backend: Any) -> None:
+        self.inner = backend.forward
+        self.open = threading.Event()
+        self.entered = threading.Event()
+        self.batches: list[int] = []
+
+    def __call__(self, batch: Any, **kwargs: Any) -> Any:
+        self.batches.append(len(batch))
+        self.entered.set()
+        assert self.open.wait(60), "the test never opened the gate"
+        return self.inner(batch, **kwargs)
+
+
+def wait_for(predicate: Any, timeout: float = 10.0) -> bool:
+    """Poll ``predicate()`` until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
 class LiveServer:
     """``create_app(config, model)`` served by uvicorn in a thread of this process."""
 

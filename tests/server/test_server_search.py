@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -101,3 +102,44 @@ def test_cli_search_server_errors_are_clean(capsys):
 
     assert main(["search", "x", "--server", f"http://127.0.0.1:{free_port()}"]) == 1
     assert "could not reach" in capsys.readouterr().err
+
+
+def _same_hits(got: dict, want: dict) -> None:
+    assert [h["id"] for h in got["hits"]] == [h["id"] for h in want["hits"]]
+    for g, w in zip(got["hits"], want["hits"]):
+        assert abs(g["score"] - w["score"]) <= 1e-4 and abs(g["raw_score"] - w["raw_score"]) <= 1e-4
+        assert g["snippet"] == w["snippet"] and g["thumbnail"] == w["thumbnail"]
+        assert (g["heatmap"] is None) == (w["heatmap"] is None)
+        if g["heatmap"]:
+            assert (g["heatmap"]["rows"], g["heatmap"]["cols"]) == (w["heatmap"]["rows"], w["heatmap"]["cols"])
+            assert max(abs(a - b) for a, b in zip(g["heatmap"]["values"], w["heatmap"]["values"])) <= 0.01
+
+
+def test_concurrent_searches_share_forwards_and_match_serial_results(search_server, tiny_v4, monkeypatch):
+    """The query is encoded outside the store's lock: while one search holds the model, the others' query
+    items reach the engine too, and they run in one forward."""
+    from server_helpers import Gate, wait_for
+
+    queries = ["how long do cats sleep", "add two numbers", "a grey gradient chart"]
+    serial = {q: _search(search_server.url, query=q).json() for q in queries}
+    gate = Gate(tiny_v4.backend)
+    monkeypatch.setattr(tiny_v4.backend, "forward", gate)
+    events = []
+    remove = tiny_v4.add_batch_listener(events.append)
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            first = pool.submit(_search, search_server.url, query=queries[0])
+            assert gate.entered.wait(30)  # the first search holds the model
+            others = [pool.submit(_search, search_server.url, query=q) for q in queries[1:]]
+            # both other queries wait in the engine, not on the store's lock
+            queued = wait_for(lambda: tiny_v4.stats().pending_items >= 2, timeout=30)
+            gate.open.set()
+            responses = [first.result(timeout=120)] + [f.result(timeout=120) for f in others]
+    finally:
+        gate.open.set()
+        remove()
+    assert queued, "a search waited for another one's forward before reaching the model"
+    assert max(e.callers for e in events) >= 2  # one forward carried the query items of two searches
+    for query, response in zip(queries, responses):
+        assert response.status_code == 200, response.text
+        _same_hits(response.json(), serial[query])
