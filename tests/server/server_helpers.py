@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import os
 import signal
 import socket
@@ -11,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +107,23 @@ def live_server(model: Any = None, **settings: Any) -> Iterator[LiveServer]:
         server.stop()
 
 
+def parse_serve(monkeypatch: Any, argv: list[str]) -> Any:
+    """The ServerConfig that ``jina-local serve ARGV`` would serve (the serve parser, with ``serve`` stubbed)."""
+    from jina_local.server import command, run
+
+    parser = argparse.ArgumentParser()
+    common = argparse.ArgumentParser(add_help=False)  # what the CLI's parents give: --model, --device, --dtype
+    common.add_argument("--model", default=None)
+    common.add_argument("--device", default="auto")
+    common.add_argument("--dtype", default="auto")
+    command.add_serve_parser(parser.add_subparsers(), [common])
+    args = parser.parse_args(["serve", *argv])
+    seen: list[Any] = []
+    monkeypatch.setattr(run, "serve", lambda config: seen.append(config) or 0)
+    assert args.func(args) == 0
+    return seen[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -137,3 +157,53 @@ def make_corpus(root: Path) -> Path:
         root / "chart.png"
     )
     return root
+
+
+def png_bytes(size: tuple[int, int] = (8, 6), color: tuple[int, int, int] = (200, 30, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    """``/png``: an image; ``/drip``: one byte every 50 ms for 10 s; ``/huge``: 200 MB without a length."""
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path in ("/png", "/drip", "/huge") else 404)
+        self.send_header("Content-Type", "image/png")
+        png = png_bytes()
+        if self.path == "/png":
+            self.send_header("Content-Length", str(len(png)))
+        self.end_headers()
+        try:
+            if self.path == "/png":
+                self.wfile.write(png)
+            elif self.path == "/drip":
+                for _ in range(200):
+                    self.wfile.write(b"\x89")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            elif self.path == "/huge":
+                self.wfile.write(png[:16])
+                for _ in range(200 * 16):
+                    self.wfile.write(bytes(64 * 1024))
+        except OSError:  # the client gave up, as it should
+            pass
+
+
+@contextmanager
+def hostile_server() -> Iterator[str]:
+    """A hostile image server on 127.0.0.1 (a free port); yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
