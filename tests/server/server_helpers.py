@@ -149,8 +149,15 @@ def serve_subprocess(args: list[str], env: dict[str, str] | None = None) -> Iter
             proc.stdout.close()
 
 
+PDF_PAGES = ["Quarterly revenue grew twelve percent.", "Cats nap in the sun after lunch."]
+
+
 def make_corpus(root: Path) -> Path:
+    """notes.md, src/math.py, chart.png (84x56) and report.pdf (two pages, one line each)."""
+    from fixture_docs import write_pdf  # tests/fixture_docs.py (tests/ is on sys.path via tests/conftest.py)
+
     (root / "src").mkdir(parents=True)
+    write_pdf(root / "report.pdf", PDF_PAGES)
     (root / "notes.md").write_text("Cats sleep sixteen hours a day.\n\nDogs bark at the mail carrier.\n")
     (root / "src" / "math.py").write_text("def add(a, b):\n    return a + b\n")
     Image.fromarray(np.tile(np.linspace(0, 255, 84, dtype=np.uint8), (56, 1))[..., None].repeat(3, 2)).save(
