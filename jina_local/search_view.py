@@ -10,7 +10,9 @@ One shape for ``jina-local search --json``, the server's ``POST /v1/search`` and
 
 ``highlights`` are character offsets inside ``snippet``. ``thumbnail`` is a small JPEG as a
 ``data:`` URI (image files, and PDF pages when pypdfium2 is installed). ``heatmap`` is
-``{"rows", "cols", "values"}`` (row-major, 0..1) over the image's patch grid, or ``None``.
+``{"rows", "cols", "values"}`` (row-major, 0..1) over the patch grid of the image as it was indexed
+(for a PDF page: the page rendered again at the model's pixel budget, as indexing rendered it), or
+``None``.
 
 Snippets are centred on the span that matches the query best. With the model's per-row character
 spans (``Embedder.multi_row_spans``) and the hit's stored token vectors, "best" is the document
@@ -20,8 +22,6 @@ the window covering most query words.
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
+from ._view_images import THUMBNAIL_PX, image_path, open_image, thumbnail
+
 __all__ = ["SNIPPET_CHARS", "THUMBNAIL_PX", "best_window", "hits_to_json", "location_label", "word_spans"]
 
 SNIPPET_CHARS = 280
 """Length of a snippet window in characters (before the ``…`` marks)."""
-THUMBNAIL_PX = 320
-"""Longest side of a thumbnail in pixels."""
 _ELLIPSIS = "…"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -190,7 +190,9 @@ class _Explainer:
     returns ``None`` and the callers fall back (query words for snippets, no heat map).
     """
 
-    def __init__(self, query: Any, collection: Any, model: Any, mode: str) -> None:
+    def __init__(
+        self, query: Any, collection: Any, model: Any, mode: str, tokens: dict[Any, Any] | None = None
+    ) -> None:
         self.query = query
         self.collection = collection
         self.model = model
@@ -201,7 +203,9 @@ class _Explainer:
             and bool(getattr(collection, "has_multi", False))
             and not getattr(collection, "pool_factor", None)
         )
-        self._queries: dict[str, np.ndarray | None] = {}
+        self._queries: dict[str, np.ndarray | None] = {
+            str(task): np.asarray(rows, dtype=np.float32) for task, rows in (tokens or {}).items() if rows is not None
+        }
 
     def _query_tokens(self, task: str | None) -> np.ndarray | None:
         key = str(task)
@@ -268,61 +272,6 @@ class _Explainer:
         return {"rows": int(rows), "cols": int(cols), "values": [round(float(v), 3) for v in scaled]}
 
 
-# --------------------------------------------------------------------------- images
-def _open_image(path: str, page: Any) -> tuple[Any, tuple[int, int] | None] | None:
-    """The image (reduced while decoding where the format allows) and its full ``(width, height)``;
-    ``None`` for a PDF when pypdfium2 cannot be imported."""
-    from PIL import Image
-
-    if path.lower().endswith(".pdf"):
-        try:
-            import pypdfium2 as pdfium
-        except ImportError:
-            return None
-        pdf = pdfium.PdfDocument(path)
-        try:
-            index = int(page) - 1 if page is not None else 0
-            image = pdf[index].render(scale=1.0).to_pil().convert("RGB")  # 72 dpi: ~612x792 for a letter page
-        finally:
-            pdf.close()
-        return image, None  # the page was indexed at another resolution: no patch grid from this render
-    with Image.open(path) as opened:
-        size = opened.size
-        if opened.format == "JPEG":
-            opened.draft("RGB", (THUMBNAIL_PX * 2, THUMBNAIL_PX * 2))
-        return opened.convert("RGB"), size
-
-
-def _thumbnail(image: Any) -> str | None:
-    if image is None:
-        return None
-    small = image.copy()
-    small.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
-    buffer = io.BytesIO()
-    small.save(buffer, format="JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _image_path(payload: dict[str, Any], location: dict[str, Any]) -> str | None:
-    """Absolute path of the image (or PDF) a hit shows, or ``None`` for text hits and remote images."""
-    path = location.get("path")
-    if payload.get("kind") == "image":
-        candidates = [payload.get("path"), payload.get("image")]
-    elif payload.get("image"):
-        candidates = [payload.get("image")]
-    elif isinstance(path, str) and path.lower().endswith(".pdf") and location.get("page") is not None:
-        candidates = [path]
-    else:
-        return None
-    refs = [r for r in candidates if isinstance(r, str) and r and not r.startswith(("http://", "https://", "data:"))]
-    for ref in refs:
-        for option in (ref, ref.rsplit("#", 1)[0]):  # ``source`` ids look like ``path#chunk``
-            candidate = Path(option).expanduser()
-            if candidate.is_file():
-                return str(candidate.resolve())
-    return str(Path(refs[0]).expanduser().resolve()) if refs else None
-
-
 # --------------------------------------------------------------------------- the shape
 def hits_to_json(
     query: Any,
@@ -333,18 +282,20 @@ def hits_to_json(
     mode: str | None,
     snippet_chars: int = SNIPPET_CHARS,
     thumbnails: bool = True,
+    query_tokens: dict[str | None, Any] | None = None,
 ) -> dict[str, Any]:
     """Search hits (``MultiVectorCollection.search`` results) as the JSON shape described above.
 
     ``query`` is the text searched, or the image (bytes / PIL image) for image queries. ``mode`` is
     the search mode used (``None``: the collection's default). ``collection`` and ``model`` are
     used for MaxSim-based snippets and heat maps (either may be ``None``); ``thumbnails=False``
-    skips reading image files.
+    skips reading image files. ``query_tokens``: the query's token vectors per task, if the caller has
+    them from the search (``QueryVectors``); tasks missing there are encoded here.
     """
     has_multi = bool(getattr(collection, "has_multi", False))
     used_mode = mode or ("two_stage" if has_multi else "dense")
     query_text = query if isinstance(query, str) else ""
-    explainer = _Explainer(query, collection, model, used_mode)
+    explainer = _Explainer(query, collection, model, used_mode, query_tokens)
     fused = any(abs(float(h.score) - float(h.raw_score)) > 1e-9 for h in hits)
     out_hits = []
     for rank, hit in enumerate(hits, 1):
@@ -358,17 +309,16 @@ def hits_to_json(
             rows = explainer.text_rows(hit.id, text, task)
             spans, weights = rows if rows else (word_spans(text, query_text), [])
             snippet, highlights = _snippet(text, spans, weights or [1.0] * len(spans), snippet_chars)
-        image_path = _image_path(payload, location)
-        thumbnail = heatmap = None
-        if image_path and thumbnails and Path(image_path).is_file():
+        shown = image_path(payload, location)
+        thumb = heatmap = None
+        if shown and thumbnails and Path(shown).is_file():
             try:
-                opened = _open_image(image_path, location.get("page"))
-                if opened is not None:
-                    image, size = opened
-                    thumbnail = _thumbnail(image)
+                image, size = open_image(shown, location.get("page"), model)
+                thumb = thumbnail(image)
+                if payload.get("kind") == "image":  # a PDF page's text layer has text tokens, not patches
                     heatmap = explainer.heatmap(hit.id, size, task)
             except Exception:  # noqa: BLE001 - a missing or unreadable file only loses its thumbnail
-                thumbnail = heatmap = None
+                thumb = heatmap = None
         out_hits.append(
             {
                 "rank": rank,
@@ -382,8 +332,8 @@ def hits_to_json(
                 "location_label": location_label(location),
                 "snippet": snippet,
                 "highlights": highlights,
-                "image": image_path,
-                "thumbnail": thumbnail,
+                "image": shown,
+                "thumbnail": thumb,
                 "heatmap": heatmap,
                 "payload": payload,
             }

@@ -23,7 +23,7 @@ from .files import (
     file_type_of,
     read_file,
 )
-from .pdf import PDFIUM_LOCK, PdfInfo, PdfPage, PdfRenderer, read_pdf, render_size
+from .pdf import DEFAULT_PAGE_PIXELS, PDFIUM_LOCK, PdfInfo, PdfPage, PdfRenderer, page_pixels, read_pdf, render_size
 from .text import (
     DEFAULT_CHUNK_TOKENS,
     DEFAULT_OVERLAP_TOKENS,
@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_CHUNK_TOKENS",
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_OVERLAP_TOKENS",
+    "DEFAULT_PAGE_PIXELS",
     "LANGUAGES",
     "PDFIUM_LOCK",
     "Chunk",
@@ -65,6 +66,7 @@ __all__ = [
     "line_range",
     "line_starts",
     "markdown_headings",
+    "page_pixels",
     "read_file",
     "read_pdf",
     "render_size",

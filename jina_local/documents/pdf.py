@@ -22,10 +22,30 @@ if TYPE_CHECKING:
     from PIL import Image
     from typing_extensions import Self
 
-__all__ = ["PDFIUM_LOCK", "PdfInfo", "PdfPage", "PdfRenderer", "read_pdf", "render_size"]
+__all__ = [
+    "DEFAULT_PAGE_PIXELS",
+    "PDFIUM_LOCK",
+    "PdfInfo",
+    "PdfPage",
+    "PdfRenderer",
+    "page_pixels",
+    "read_pdf",
+    "render_size",
+]
 
 PDFIUM_LOCK = threading.RLock()
 """Held around every PDFium call in this process."""
+DEFAULT_PAGE_PIXELS = 602_112
+"""Pixel budget of a page render for a model that states none (jina-embeddings-v4's default)."""
+
+
+def page_pixels(info: Any) -> int:
+    """The pixel budget pages are rendered to for a model (its ``ModelInfo.max_pixels``).
+
+    Indexing renders pages at this budget; the search view renders them again at the same one, so the
+    patch grid of the render is the one the stored token vectors belong to.
+    """
+    return int(getattr(info, "max_pixels", None) or DEFAULT_PAGE_PIXELS)
 
 
 @dataclass(frozen=True)

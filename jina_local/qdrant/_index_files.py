@@ -42,6 +42,7 @@ from ..documents import (
     PdfRenderer,
     check_chunk_sizes,
     file_type_of,
+    page_pixels,
     read_file,
     walk,
 )
@@ -312,7 +313,7 @@ def _store_chunks(
     ]
     added = 0
     if entries:
-        max_pixels = model.info.max_pixels or 602_112
+        max_pixels = page_pixels(model.info)
         render_errors: dict[int, str] = {}
         renderer = PdfRenderer()
 

@@ -7,6 +7,7 @@ cut to its first item), task names the model knows, a valid mode, positive limit
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -24,7 +25,7 @@ from .fusion import FUSION_DEPTH, Fusion, fuse
 if TYPE_CHECKING:
     from .collection import MultiVectorCollection
 
-__all__ = ["check_mode", "query_tasks", "search_text", "search_vectors", "wanted_tasks"]
+__all__ = ["QueryVectors", "check_mode", "encode_query", "query_tasks", "search_text", "search_vectors", "wanted_tasks"]
 
 MODES = ("two_stage", "multi", "dense")
 FUSIONS = ("zscore", "rrf", "raw")
@@ -96,26 +97,49 @@ def _check_query(query: Any) -> Any:
     return query
 
 
+@dataclass(frozen=True)
+class QueryVectors:
+    """A query encoded for :func:`search_vectors`: the mode, the checked filter, and per task ``(dense, multi)``."""
+
+    mode: SearchMode
+    filter: models.Filter | None
+    vectors: dict[str | None, tuple[Any, Any]]
+
+
+def encode_query(
+    collection: MultiVectorCollection, query: Any, *, mode: str | None, filter: Any,
+    tasks: str | Sequence[str] | None,
+) -> QueryVectors:  # fmt: skip
+    """The model's part of :meth:`MultiVectorCollection.search`: check, then encode the query once per task.
+
+    Touches only the collection's settings (not its store), so it may run while another thread searches.
+    """
+    model = collection._require_model("search()")
+    query = _check_query(query)
+    chosen = check_mode(collection, mode)
+    flt = collection.filter(filter)
+    output = {"two_stage": "both", "multi": "multi", "dense": "dense"}[chosen]
+    dim = None if collection.dense_dim == model.info.dense_dim else collection.dense_dim
+    vectors: dict[str | None, tuple[Any, Any]] = {}
+    for task in query_tasks(collection, flt, tasks):
+        res = model.encode_query(query, task=task, output=output, dim=dim, progress=False)
+        vectors[task] = (res.dense[0] if res.dense is not None else None, res.multi[0] if res.multi else None)
+    return QueryVectors(chosen, flt, vectors)
+
+
 def search_text(
     collection: MultiVectorCollection, query: Any, limit: int, *, prefetch_limit: int | None, filter: Any,
     mode: SearchMode | None, tasks: str | Sequence[str] | None, fusion: Fusion,
 ) -> list[SearchHit]:  # fmt: skip
-    """:meth:`MultiVectorCollection.search`: encode the query per task present, then :func:`search_vectors`."""
-    model = collection._require_model("search()")
-    query = _check_query(query)
-    chosen = check_mode(collection, mode)
+    """:meth:`MultiVectorCollection.search`: :func:`encode_query`, then :func:`search_vectors`."""
+    collection._require_model("search()")
+    _check_query(query)
+    check_mode(collection, mode)
     check_limits(limit, prefetch_limit, fusion)
-    flt = collection.filter(filter)
-    task_list = query_tasks(collection, flt, tasks)
-    if not task_list:
+    encoded = encode_query(collection, query, mode=mode, filter=filter, tasks=tasks)
+    if not encoded.vectors:
         return []
-    output = {"two_stage": "both", "multi": "multi", "dense": "dense"}[chosen]
-    dim = None if collection.dense_dim == model.info.dense_dim else collection.dense_dim
-    vectors: dict[str | None, tuple[Any, Any]] = {}
-    for task in task_list:
-        res = model.encode_query(query, task=task, output=output, dim=dim, progress=False)
-        vectors[task] = (res.dense[0] if res.dense is not None else None, res.multi[0] if res.multi else None)
-    return search_vectors(collection, vectors, limit, prefetch_limit, flt, chosen, fusion)
+    return search_vectors(collection, encoded.vectors, limit, prefetch_limit, encoded.filter, encoded.mode, fusion)
 
 
 def check_limits(limit: Any, prefetch_limit: Any, fusion: Any) -> None:

@@ -26,6 +26,7 @@ from ..documents import (
     DEFAULT_MAX_FILE_BYTES,
     PdfRenderer,
     check_chunk_sizes,
+    page_pixels,
     read_file,
 )
 from ..errors import DocumentError
@@ -102,7 +103,7 @@ def file_chunks(
     )
     out = FileRows()
     renderer = PdfRenderer() if file_type == "pdf" else None
-    max_pixels = model.info.max_pixels or 602_112
+    max_pixels = page_pixels(model.info)
     late_docs: dict[int | None, tuple[str, list[tuple[int, tuple[int, int]]]]] = {}
     try:
         for chunk in chunks.chunks:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hmac
-import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,8 +24,9 @@ from starlette.routing import Route
 
 from ..errors import JinaLocalError
 from .config import ServerConfig
-from .embeddings import EmbeddingJob, supports_late_chunking
+from .embeddings import EmbeddingJob
 from .errors import RequestError
+from .http_io import ClientGone, check_key, read_json, unless_gone
 from .metrics import CONTENT_TYPE, Metrics
 from .page import render_search_page
 from .schemas import parse_embedding_request
@@ -39,10 +38,6 @@ __all__ = ["AppState", "create_app"]
 
 log = logging.getLogger("jina_local.server")
 Handler = Callable[[Request], Awaitable[Response]]
-
-
-class _ClientGone(Exception):
-    """The client disconnected while its request waited."""
 
 
 class AppState:
@@ -62,10 +57,10 @@ class AppState:
         self.ready = False
         self.error: str | None = None
         self.draining = False
-        self.late_chunking = False
         self.model_names: set[str] = config.model_names()
         self.on_fatal: Callable[[], None] | None = None
         self._stop_listening: Callable[[], None] | None = None
+        self._restore_budget: Callable[[], None] | None = None
 
     def load(self) -> None:
         """Load the model (and open the index); runs in a thread after the port is bound."""
@@ -77,7 +72,7 @@ class AppState:
                 log.info("loading %s", self.config.model)
                 model = load(self.config.model, device=self.config.device, dtype=self.config.dtype)
             if self.config.max_batch_tokens:
-                apply_token_budget(model, self.config.max_batch_tokens)
+                self._restore_budget = apply_token_budget(model, self.config.max_batch_tokens)
             if self.config.index is not None:
                 from ..qdrant import MultiVectorCollection
 
@@ -88,7 +83,6 @@ class AppState:
             self.runner = ModelRunner(model, self.config.threads)
             self._stop_listening = model.add_batch_listener(self.metrics.observe_batch)  # per-forward metrics
             self.model_names = self.config.model_names(model.info.name, model.info.family)
-            self.late_chunking = supports_late_chunking(model)
             self.ready = True
             self.metrics.ready.set(1)
             log.info("ready: %s on %s (%s)", model.info.name, model.info.device, model.info.dtype)
@@ -104,6 +98,8 @@ class AppState:
             self.runner.shutdown()
         if self._stop_listening is not None:
             self._stop_listening()
+        if self._restore_budget is not None:
+            self._restore_budget()
         if self.collection is not None:
             self.collection.close()
 
@@ -111,21 +107,6 @@ class AppState:
 # --------------------------------------------------------------------------- request plumbing
 def _error_response(exc: RequestError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
-
-
-def _check_key(request: Request, key: str | None) -> None:
-    if not key:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    given = token.strip().encode() if scheme.lower() == "bearer" else b""
-    if not hmac.compare_digest(given, key.encode()):
-        raise RequestError(
-            "missing or wrong API key: send 'Authorization: Bearer <key>'.",
-            status=401,
-            code="invalid_api_key",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
 
 
 def _check_ready(state: AppState) -> ModelRunner:
@@ -144,52 +125,6 @@ def _check_ready(state: AppState) -> ModelRunner:
     return state.runner
 
 
-async def _read_json(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise RequestError(
-            f"the request body is {int(declared):,} bytes; this server takes at most {limit:,}.",
-            status=413,
-            code="body_too_large",
-        )
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(
-                f"the request body is more than {limit:,} bytes (the limit); split it.",
-                status=413,
-                code="body_too_large",
-            )
-        chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestError(f"the request body is not valid JSON: {exc}.", status=400, code="invalid_json") from None
-
-
-async def _disconnected(request: Request) -> None:
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
-async def _unless_gone(request: Request, work: Awaitable[Any], cancel: threading.Event) -> Any:
-    """Await ``work``; if the client disconnects first, set ``cancel`` and raise :class:`_ClientGone`."""
-    task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(_disconnected(request))
-    try:
-        done, _ = await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        gone.cancel()
-    if task in done:
-        return task.result()
-    cancel.set()
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # collect its outcome quietly
-    raise _ClientGone()
-
-
 def _endpoint(route: str) -> Callable[[Callable[[Request, AppState], Awaitable[Response]]], Handler]:
     """Errors become JSON (never a trace), and every request is counted and timed."""
 
@@ -204,7 +139,7 @@ def _endpoint(route: str) -> Callable[[Callable[[Request, AppState], Awaitable[R
                 if exc.status in (503, 413, 401):
                     state.metrics.rejected.labels(exc.code).inc()
                 response = _error_response(exc)
-            except (_ClientGone, Cancelled):
+            except (ClientGone, Cancelled):
                 state.metrics.cancelled.inc()
                 response = Response(status_code=499)
             except Exception:  # noqa: BLE001 - logged here, never sent
@@ -233,9 +168,9 @@ def _endpoint(route: str) -> Callable[[Callable[[Request, AppState], Awaitable[R
 # --------------------------------------------------------------------------- routes
 @_endpoint("embeddings")
 async def embeddings(request: Request, state: AppState) -> Response:
+    check_key(request, state.config.api_key)  # first: a client without the key learns nothing about the server
     runner = _check_ready(state)
-    _check_key(request, state.config.api_key)
-    body = await _read_json(request, state.config.max_request_bytes)
+    body = await read_json(request, state.config.max_request_bytes)
     req = parse_embedding_request(
         body,
         runner.model.info,
@@ -245,8 +180,6 @@ async def embeddings(request: Request, state: AppState) -> Response:
         max_items=state.config.max_request_items,
         served_id=state.config.model_id,
     )
-    if req.late_chunking and not state.late_chunking:
-        raise RequestError("late_chunking=true is not available in this jina-local build yet.", field="late_chunking")
     n = len(req.items)
     state.admission.acquire(n)
     admitted = now()
@@ -262,7 +195,7 @@ async def embeddings(request: Request, state: AppState) -> Response:
         cancel=cancel,
         on_start=lambda: state.metrics.queue_wait.observe(now() - admitted),
     )
-    body_bytes = await _unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(n)), cancel)
+    body_bytes = await unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(n)), cancel)
     state.metrics.request_items.observe(n)
     state.metrics.tokens.inc(job.tokens)
     for kind in job.kinds:
@@ -272,14 +205,14 @@ async def embeddings(request: Request, state: AppState) -> Response:
 
 @_endpoint("search")
 async def search(request: Request, state: AppState) -> Response:
+    check_key(request, state.config.api_key)  # first: a client without the key learns nothing about the server
     runner = _check_ready(state)
-    _check_key(request, state.config.api_key)
     if state.collection is None:
         raise RequestError(
             "this server has no index; start it with --index DIR to search.", status=404, code="no_index"
         )
     req = parse_search_request(
-        await _read_json(request, state.config.max_request_bytes), allow_urls=state.config.allow_urls
+        await read_json(request, state.config.max_request_bytes), allow_urls=state.config.allow_urls
     )
     state.admission.acquire(1)
     job = SearchJob(
@@ -291,13 +224,13 @@ async def search(request: Request, state: AppState) -> Response:
         max_image_pixels=state.config.max_image_pixels,
     )
     cancel = threading.Event()
-    body = await _unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(1)), cancel)
+    body = await unless_gone(request, runner.run(job, on_done=lambda: state.admission.release(1)), cancel)
     return Response(body, media_type="application/json")
 
 
 @_endpoint("models")
 async def models_list(request: Request, state: AppState) -> Response:
-    _check_key(request, state.config.api_key)
+    check_key(request, state.config.api_key)
     entry: dict[str, Any] = {"id": state.config.model_id, "object": "model", "created": 0, "owned_by": "jina-local"}
     if state.model is not None:
         info = state.model.info
@@ -326,7 +259,7 @@ async def health(request: Request, state: AppState) -> Response:
 
 @_endpoint("metrics")
 async def metrics(request: Request, state: AppState) -> Response:
-    _check_key(request, state.config.api_key)
+    check_key(request, state.config.api_key)
     return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
 

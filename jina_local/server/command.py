@@ -41,6 +41,22 @@ def add_serve_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argpar
     p.add_argument("--collection", default="docs", help="collection in --index (default docs)")
     p.add_argument("--max-batch-tokens", type=int, default=None, help="padded tokens per forward")
     p.add_argument("--allow-urls", action="store_true", help="fetch image URLs (under the URL policy)")
+    p.add_argument(
+        "--fetch-allow-network",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="with --allow-urls: also reach this private network, e.g. 10.1.2.0/24 (repeatable; default none)",
+    )
+    p.add_argument(
+        "--fetch-deadline", type=float, default=60.0, help="with --allow-urls: seconds per download (default 60)"
+    )
+    p.add_argument(
+        "--fetch-max-bytes",
+        type=int,
+        default=None,
+        help="with --allow-urls: bytes per download (default 32 MiB, or --max-request-bytes if smaller)",
+    )
     p.add_argument("--max-request-items", type=int, default=2048)
     p.add_argument("--max-request-bytes", type=int, default=32 * 1024 * 1024)
     p.add_argument("--max-request-tokens", type=int, default=1_048_576)
@@ -97,6 +113,9 @@ def run_serve(args: argparse.Namespace) -> int:
         collection=args.collection,
         max_batch_tokens=args.max_batch_tokens,
         allow_urls=args.allow_urls,
+        fetch_allow_networks=tuple(args.fetch_allow_network),
+        fetch_deadline_s=args.fetch_deadline,
+        fetch_max_bytes=args.fetch_max_bytes,
         max_request_items=args.max_request_items,
         max_request_bytes=args.max_request_bytes,
         max_request_tokens=args.max_request_tokens,

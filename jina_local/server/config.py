@@ -46,6 +46,12 @@ class ServerConfig:
     collection: str = "docs"
     max_batch_tokens: int | None = None
     allow_urls: bool = False
+    fetch_allow_networks: tuple[str, ...] = field(default_factory=tuple)
+    """CIDR blocks URL inputs may reach although private (``--fetch-allow-network``); public ones always."""
+    fetch_deadline_s: float = 60.0
+    """Seconds one URL download may take in all (``--fetch-deadline``)."""
+    fetch_max_bytes: int | None = None
+    """Largest image one URL may send (``--fetch-max-bytes``); default 32 MiB or ``max_request_bytes``."""
     max_request_items: int = 2048
     max_request_bytes: int = 32 * 1024 * 1024
     max_request_tokens: int = 1_048_576
@@ -118,6 +124,16 @@ class ServerConfig:
                 f"--max-request-items {self.max_request_items} is more than the queue holds "
                 f"(--max-queue-items {self.max_queue_items}); such a request could never be admitted."
             )
+        from ..errors import OptionError
+        from .urls import fetch_policy
+
+        try:
+            fetch_policy(self)
+        except OptionError as exc:
+            raise ServerConfigError(
+                f"the URL policy is not valid ({exc}); check --fetch-allow-network (CIDR blocks such as "
+                "10.1.2.0/24), --fetch-deadline (seconds) and --fetch-max-bytes."
+            ) from None
         remote = str(self.index).startswith(("http://", "https://"))
         if self.index is not None and not remote and not Path(self.index).expanduser().is_dir():
             raise ServerConfigError(f"--index {self.index} is not a folder; build it with `jina-local index`.")

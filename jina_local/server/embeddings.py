@@ -6,7 +6,6 @@ limits, the forward, serialising thousands of floats) happens here, off the even
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import threading
@@ -19,15 +18,7 @@ from .schemas import EmbedRequest, ImageRef, encode_vector
 from .urls import fetch_image
 from .work import ModelRunner
 
-__all__ = ["EmbeddingJob", "supports_late_chunking"]
-
-
-def supports_late_chunking(model: Any) -> bool:
-    """Whether this build's ``Embedder.encode`` takes ``late_chunking`` (it is still to come)."""
-    try:
-        return "late_chunking" in inspect.signature(model.encode).parameters
-    except (TypeError, ValueError):
-        return False
+__all__ = ["EmbeddingJob"]
 
 
 def _check_image(data: bytes, index: int, where: str, max_pixels: int) -> None:

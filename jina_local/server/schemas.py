@@ -275,13 +275,17 @@ def parse_embedding_request(
 def encode_vector(vector: np.ndarray, encoding: str) -> Any:
     """One vector (or a multi-vector's rows) in the requested encoding.
 
-    ``float``: numbers; ``base64``: little-endian float32 bytes; ``binary`` / ``ubinary``: the sign
-    bits (positive -> 1), eight dimensions per byte, most significant bit first, as int8 / uint8.
+    ``float``: numbers; ``base64``: little-endian float32 bytes; ``ubinary``: the sign bits
+    (positive -> 1), eight dimensions per byte, most significant bit first, as uint8 (``np.packbits``);
+    ``binary``: those bytes minus 128, as int8, the convention of sentence-transformers'
+    ``quantize_embeddings``, Cohere, infinity and vLLM (so ``binary == ubinary - 128``).
 
     >>> encode_vector(np.array([0.5, -1, 2, 0, 1, 1, 1, -1, 3], dtype=np.float32), "ubinary")
     [174, 128]
+    >>> encode_vector(np.array([0.5, -1, 2, 0, 1, 1, 1, -1, 3], dtype=np.float32), "binary")
+    [46, 0]
     >>> encode_vector(np.array([1, -1, 1, 1, 1, 1, 1, 0], dtype=np.float32), "binary")
-    [-66]
+    [62]
     """
     vec = np.asarray(vector, dtype=np.float32)
     if vec.ndim == 2:  # a multi-vector: one encoded row per token
@@ -291,4 +295,6 @@ def encode_vector(vector: np.ndarray, encoding: str) -> Any:
     if encoding == "base64":
         return base64.b64encode(vec.astype("<f4").tobytes()).decode("ascii")
     packed = np.packbits(vec > 0)  # uint8, MSB first
-    return (packed.view(np.int8) if encoding == "binary" else packed).tolist()
+    if encoding == "binary":
+        return (packed.astype(np.int16) - 128).tolist()  # int8 range: -128..127
+    return packed.tolist()

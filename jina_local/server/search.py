@@ -102,22 +102,48 @@ class SearchJob:
         self.max_image_pixels = max_image_pixels
 
     def __call__(self) -> bytes:
+        from ..qdrant._search import encode_query, search_vectors
+        from ..qdrant.fusion import DEFAULT_FUSION
+
         req = self.req
         query: Any = req.query
         if isinstance(query, ImageRef):
             query = query.data if query.data is not None else fetch_image(str(query.url), self.fetch, 0, "image")
             _check_image(query, 0, "image", self.max_image_pixels)
         try:
-            with self.lock:  # one search at a time on the store (the Embedder itself is thread-safe)
-                hits = self.collection.search(query, limit=req.limit, mode=req.mode, filter=req.filter)
-                result = hits_to_json(
-                    query,
-                    hits,
-                    collection=self.collection,
-                    model=self.runner.model,
-                    mode=req.mode,
-                    thumbnails=req.thumbnails,
-                )
+            # the forwards run outside the store's lock, so concurrent searches share them (the Embedder is
+            # thread-safe); only the store is used one search at a time
+            encoded = encode_query(self.collection, query, mode=req.mode, filter=req.filter, tasks=None)
+            hits: list[Any] = []
+            if encoded.vectors:
+                with self.lock:
+                    hits = search_vectors(
+                        self.collection, encoded.vectors, req.limit, None, encoded.filter, encoded.mode, DEFAULT_FUSION
+                    )
+            result = hits_to_json(
+                query,
+                hits,
+                collection=_LockedStore(self.collection, self.lock),
+                model=self.runner.model,
+                mode=req.mode,
+                thumbnails=req.thumbnails,
+                query_tokens={task: multi for task, (_, multi) in encoded.vectors.items()},
+            )
         except JinaLocalError as exc:
             raise RequestError(f"the search could not run: {exc}", field="query") from None
         return json.dumps(result, separators=(",", ":")).encode("utf-8")
+
+
+class _LockedStore:
+    """The collection as :func:`hits_to_json` sees it: its settings as they are, reads of points under the lock."""
+
+    def __init__(self, collection: Any, lock: threading.Lock) -> None:
+        self._collection = collection
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._collection, name)
+
+    def get(self, ids: Any, with_vectors: bool = False) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._collection.get(ids, with_vectors=with_vectors))

@@ -155,9 +155,18 @@ class ModelRunner:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def apply_token_budget(model: Any, tokens: int) -> None:
-    """``--max-batch-tokens``: the padded-token budget of one forward (``Embedder.token_budget``)."""
+def apply_token_budget(model: Any, tokens: int) -> Callable[[], None]:
+    """``--max-batch-tokens``: the padded-token budget of one forward (``Embedder.token_budget``).
+
+    Returns a function that puts the previous budget back (a model passed in is left as it was found).
+    """
+    previous = model.token_budget
     model.token_budget = tokens
+
+    def restore() -> None:
+        model.token_budget = previous
+
+    return restore
 
 
 def now() -> float:

@@ -1,4 +1,4 @@
-"""Fixtures of the server tests: servers on the tiny checkpoints, and an index built by the real CLI."""
+"""Fixtures of the server tests: servers on the tiny checkpoints, and an index of a small corpus."""
 
 from __future__ import annotations
 
@@ -22,14 +22,19 @@ def v4_server(tiny_v4) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory, tiny_v4_dir) -> Path:
-    """A text + code + image corpus indexed by ``jina-local index`` with the tiny v4 checkpoint."""
-    from jina_local.cli import main
+def index_dir(tmp_path_factory, tiny_v4) -> Path:
+    """A text + code + image + PDF corpus indexed with the tiny v4 checkpoint.
+
+    Built with ``MultiVectorCollection.index_files``, what ``jina-local index`` runs.
+    """
+    from jina_local.qdrant import MultiVectorCollection
 
     root = tmp_path_factory.mktemp("search")
     corpus = make_corpus(root / "corpus")
     index = root / "index"
-    assert main(["index", str(corpus), "--model", str(tiny_v4_dir), "--index", str(index), "--device", "cpu"]) == 0
+    with MultiVectorCollection.open(str(index), "docs", tiny_v4) as collection:
+        summary = collection.index_files(corpus, progress=False)
+    assert not summary.failed and not summary.skipped and summary.chunks_added == 5, summary
     return index
 
 

@@ -10,23 +10,7 @@ import time
 
 import httpx
 import pytest
-from server_helpers import LiveServer, live_server, serve_subprocess, wait_healthy
-
-
-class Gate:
-    """Wraps the backend's forward so a test can hold the model busy, and records what reached it."""
-
-    def __init__(self, backend) -> None:
-        self.inner = backend.forward
-        self.open = threading.Event()
-        self.entered = threading.Event()
-        self.batches: list[int] = []
-
-    def __call__(self, batch, **kwargs):
-        self.batches.append(len(batch))
-        self.entered.set()
-        assert self.open.wait(60), "the test never opened the gate"
-        return self.inner(batch, **kwargs)
+from server_helpers import Gate, LiveServer, live_server, serve_subprocess, wait_healthy
 
 
 def _post_in_thread(url: str, body: dict) -> tuple[threading.Thread, dict]:

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from server_helpers import live_server
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install -y chromium)")
+_NEEDS = "need Debian's chromium (apt-get install -y chromium) and playwright (pip install playwright)"
+
+
+def _sync_playwright():
+    """Playwright's sync API and a chromium binary; without them the test skips, or fails where CI is set.
+
+    CI sets ``CI=1``: there a missing browser must fail the run, not skip it silently.
+    """
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        missing = f"playwright is not installed ({exc})"
+    if missing is None and CHROMIUM is None:
+        missing = "chromium is not on PATH"
+    if missing is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set and {missing}: the browser tests {_NEEDS}.", pytrace=False)
+        pytest.skip(f"{missing}; the browser tests {_NEEDS}")
+    return sync_playwright
+
+
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -23,10 +45,22 @@ FLAGS = [
 ]
 
 
+def _assert_every_image_decodes(page, expected: int) -> None:
+    """Every <img> on the page is a data: JPEG that the browser decoded (naturalWidth > 0)."""
+    page.wait_for_function("() => [...document.images].every((img) => img.complete)", timeout=30_000)
+    images = page.evaluate(
+        "() => [...document.images].map((img) => ({src: img.src.slice(0, 23), width: img.naturalWidth, alt: img.alt}))"
+    )
+    assert len(images) == expected, images
+    for image in images:
+        assert image["src"] == "data:image/jpeg;base64," and image["width"] > 0, image
+    assert any("report.pdf" in image["alt"] for image in images)  # the PDF page thumbnails decode too
+
+
 @pytest.fixture()
 def browser_page(tmp_path):
     """A page of a fresh headless Chromium profile, with every console error and page error collected."""
-    with playwright_api.sync_playwright() as p:
+    with _sync_playwright()() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "profile"), executable_path=CHROMIUM, args=FLAGS, headless=True
         )
@@ -49,15 +83,15 @@ def test_live_page_searches_and_renders_text_and_image_hits(browser_page, tiny_v
         page.click("#submit")
         page.wait_for_selector("li.hit", timeout=30_000)
         hits = page.locator("li.hit")
-        assert hits.count() == 3
+        assert hits.count() == 5
         text_hit = page.locator("li.hit.text")
         assert "Cats sleep sixteen hours" in text_hit.locator("pre.snippet").inner_text()
         assert text_hit.locator("mark").count() >= 1  # the words that matched the query best
-        assert page.locator("li.hit.image canvas.heatmap").count() == 1
-        thumb = page.locator("li.hit.image figure.thumb img")
-        assert thumb.get_attribute("src").startswith("data:image/jpeg;base64,")
-        assert page.evaluate("(img) => img.naturalWidth > 0", thumb.element_handle())
-        assert "3 hits" in page.inner_text("#status")
+        assert page.locator("li.hit.image").count() == 3  # chart.png and the PDF's two pages
+        assert page.locator("li.hit.image canvas.heatmap").count() == 3  # each with its heat map
+        _assert_every_image_decodes(page, expected=3)
+        assert "report.pdf#page=1" in page.inner_text("#hits")
+        assert "5 hits" in page.inner_text("#status")
         page.fill("#query", "")
         page.click("#submit")
         assert "Type a query" in page.inner_text("#status")
@@ -84,7 +118,18 @@ def test_static_results_page_renders_offline(browser_page, search_server, tmp_pa
     out.write_text(render_results_page(results), encoding="utf-8")
     page.goto(out.as_uri())
     page.wait_for_selector("li.hit")
-    assert page.locator("li.hit").count() == len(results["hits"])
+    assert page.locator("li.hit").count() == len(results["hits"]) == 5
     assert page.locator("#search-form").is_hidden()
-    assert page.locator("li.hit.image img").get_attribute("src").startswith("data:image/jpeg")
+    _assert_every_image_decodes(page, expected=3)
+    assert page.locator("li.hit.image canvas.heatmap").count() == 3
     assert errors == []
+
+
+def test_missing_chromium_fails_under_ci_and_skips_elsewhere(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", None)
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI is set and chromium is not on PATH"):
+        _sync_playwright()
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="chromium is not on PATH"):
+        _sync_playwright()

@@ -121,13 +121,18 @@ def test_jina_schema_float_base64_binary_ubinary(v4_server, tiny_v4):
     b64 = _jina(v4_server.url, **base, embedding_type="base64")
     for row, d in zip(want, b64["data"]):
         assert base64.b64decode(d["embedding"]) == row.astype("<f4").tobytes()
-    float_rows = np.asarray([d["embedding"] for d in floats["data"]], dtype=np.float32)
-    bits = np.packbits(float_rows > 0, axis=1)  # sign bits, MSB first, 8 dims per byte
-    ubinary = _jina(v4_server.url, **base, embedding_type="ubinary")
-    binary = _jina(v4_server.url, **base, embedding_type="binary")
-    assert [d["embedding"] for d in ubinary["data"]] == bits.tolist()
-    assert [d["embedding"] for d in binary["data"]] == bits.view(np.int8).tolist()
-    assert len(ubinary["data"][0]["embedding"]) == 64 // 8
+    bits = np.packbits(want > 0, axis=1)  # sign bits of in-process encode, MSB first, 8 dims per byte
+    ubinary = np.asarray([d["embedding"] for d in _jina(v4_server.url, **base, embedding_type="ubinary")["data"]])
+    binary = np.asarray([d["embedding"] for d in _jina(v4_server.url, **base, embedding_type="binary")["data"]])
+    assert ubinary.shape == binary.shape == (len(TEXTS), 64 // 8)
+    assert np.array_equal(ubinary, bits)  # ubinary: the packed bytes as uint8
+    assert np.array_equal(binary, ubinary - 128)  # binary: the offset convention (quantize_embeddings, Cohere)
+    assert binary.min() >= -128 and binary.max() <= 127 and ubinary.min() >= 0 and ubinary.max() <= 255
+    # the int8 bytes are the uint8 bytes with the top bit flipped: Hamming distances are the same either way
+    as_bytes = binary.astype(np.int8).view(np.uint8)
+    assert np.array_equal(as_bytes, ubinary.astype(np.uint8) ^ 0x80)
+    hamming_u = np.unpackbits(ubinary[0].astype(np.uint8) ^ ubinary[1].astype(np.uint8)).sum()
+    assert np.unpackbits(as_bytes[0] ^ as_bytes[1]).sum() == hamming_u
 
 
 def test_jina_schema_images_and_multivectors(v4_server, tiny_v4):

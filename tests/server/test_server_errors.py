@@ -56,18 +56,39 @@ def test_invalid_request_names_item_and_field(v4_server, body, status, field, it
 
 
 def test_late_chunking_is_served(v4_server, tiny_v4):
-    """``late_chunking=true`` embeds the inputs as consecutive chunks of one document (Jina's API semantics)."""
+    """``late_chunking=true`` embeds the inputs as consecutive chunks of one document (Jina's API semantics):
+    the rows equal in-process ``encode(..., late_chunking=True)`` of the same inputs and task."""
     import numpy as np
 
-    chunks = ["Berlin is the capital of Germany.", "Its population is 3.8 million."]
-    late = _post(v4_server.url, {"input": chunks, "late_chunking": True})
-    plain = _post(v4_server.url, {"input": chunks})
-    assert late.status_code == plain.status_code == 200, late.text
-    late_rows = np.array([d["embedding"] for d in late.json()["data"]])
-    plain_rows = np.array([d["embedding"] for d in plain.json()["data"]])
-    assert late_rows.shape == plain_rows.shape and np.abs(late_rows - plain_rows).max() > 1e-4
+    chunks = ["Berlin is the capital of Germany.", "Its population is 3.8 million.", "It lies on the Spree."]
+    cases = [
+        ({}, {"role": "query", "task": "text-matching"}),  # no task: text-matching
+        ({"task": "retrieval.passage", "dimensions": 32}, {"role": "document", "task": "retrieval", "dim": 32}),
+        ({"task": "code.query"}, {"role": "query", "task": "code"}),
+    ]
+    for extra, kwargs in cases:
+        late = _post(v4_server.url, {"input": chunks, "late_chunking": True, "embedding_type": "float", **extra})
+        assert late.status_code == 200, late.text
+        got = np.array([d["embedding"] for d in late.json()["data"]], dtype=np.float32)
+        want = tiny_v4.encode(chunks, late_chunking=True, **kwargs).dense
+        plain = tiny_v4.encode(chunks, **kwargs).dense
+        assert got.shape == want.shape
+        assert float(np.abs(got - want).max()) <= 1e-6, extra
+        assert float(np.abs(got - plain).max()) > 1e-4  # and it is not the plain encoding
+    multi = _post(v4_server.url, {"input": chunks, "late_chunking": True, "return_multivector": True})
+    want_multi = tiny_v4.encode(chunks, late_chunking=True, role="query", task="text-matching", output="multi").multi
+    for row, want_rows in zip(multi.json()["data"], want_multi):
+        assert float(np.abs(np.asarray(row["embedding"], dtype=np.float32) - want_rows).max()) <= 1e-6
     empty = _post(v4_server.url, {"input": ["fine", " "], "late_chunking": True})
     assert empty.status_code == 422 and "empty chunk" in empty.text
+    image = _post(v4_server.url, {"input": ["fine", {"image": _png()}], "late_chunking": True})
+    assert image.status_code == 422 and image.json()["field"] == "late_chunking"
+
+
+def _png() -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
 
 
 def test_invalid_json_is_400(v4_server):

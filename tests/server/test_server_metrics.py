@@ -40,6 +40,16 @@ def test_metrics_count_requests_items_tokens_and_latency(tiny_v4):
     assert samples[("jina_local_request_items_count", ())] == 1 and samples[("jina_local_request_items_sum", ())] == 2
     assert samples[("jina_local_queue_wait_seconds_count", ())] == 1
     assert samples[("jina_local_request_latency_seconds_count", (("route", "embeddings"),))] == 2
+    # per forward, from the engine's batch listener: sizes, requests served, forward time, per-item engine wait
+    forwards = samples[("jina_local_batch_size_count", ())]
+    assert forwards >= 1 and samples[("jina_local_batch_size_sum", ())] == 2  # the text and the image
+    assert samples[("jina_local_batch_callers_count", ())] == forwards
+    assert samples[("jina_local_forward_seconds_count", ())] == forwards
+    assert samples[("jina_local_forward_seconds_sum", ())] > 0
+    assert samples[("jina_local_engine_queue_wait_seconds_count", ())] == 2
+    assert samples[("jina_local_batch_size_bucket", (("le", "+Inf"),))] == forwards
+    assert samples[("jina_local_queue_wait_seconds_bucket", (("le", "+Inf"),))] == 1
+    assert samples[("jina_local_engine_batches", ())] >= forwards  # Embedder.stats() (since the model loaded)
     assert samples[("jina_local_model_ready", ())] == 1
     assert samples[("jina_local_queue_capacity_items", ())] == 8192
     assert samples[("jina_local_in_flight_items", ())] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -17,31 +18,61 @@ def _search(url: str, **body) -> httpx.Response:
     return httpx.post(f"{url}/v1/search", json=body, timeout=60)
 
 
-def test_search_returns_the_hits_json_shape(search_server):
+def _by_name(hits: list[dict]) -> dict[str, dict]:
+    """Hits by file name, PDF pages as ``report.pdf#page=N``."""
+    return {Path(h["location_label"].split(":")[0]).name: h for h in hits}
+
+
+def test_search_returns_the_hits_json_shape(search_server, tiny_v4):
     response = _search(search_server.url, query="how long do cats sleep", limit=10)
     assert response.status_code == 200, response.text
     result = response.json()
     assert result["query"] == "how long do cats sleep" and result["mode"] == "two_stage"
     assert "raw_score" in result["score_legend"] and "MaxSim" in result["score_legend"]
     hits = result["hits"]
-    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1)) and len(hits) == 3
+    assert [h["rank"] for h in hits] == list(range(1, len(hits) + 1)) and len(hits) == 5
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
-    by_kind = {h["kind"]: h for h in hits}
-    assert set(by_kind) == {"text", "code", "image"}
-    text = by_kind["text"]
+    by_name = _by_name(hits)
+    assert set(by_name) == {"notes.md", "math.py", "chart.png", "report.pdf#page=1", "report.pdf#page=2"}
+    assert [by_name[n]["kind"] for n in ("notes.md", "math.py", "chart.png")] == ["text", "code", "image"]
+    text = by_name["notes.md"]
     assert text["score_kind"] == "maxsim" and text["task"] == "retrieval"
-    assert text["location_label"].endswith("notes.md") and text["location"]["chunk"] == 0
+    assert text["location"]["path"].endswith("notes.md") and text["location"]["chunk"] == 0
     marked = [text["snippet"][a:b] for a, b in text["highlights"]]
     assert marked and all(m.strip() == m and any(c.isalnum() for c in m) for m in marked)  # whole words
     assert all(0 <= a < b <= len(text["snippet"]) for a, b in text["highlights"])
-    image = by_kind["image"]
+    image = by_name["chart.png"]
     assert image["image"].endswith("chart.png") and Path(image["image"]).is_absolute()
     assert image["thumbnail"].startswith("data:image/jpeg;base64,")
     thumb = Image.open(io.BytesIO(base64.b64decode(image["thumbnail"].split(",", 1)[1])))
     assert thumb.size == (84, 56)  # small images keep their size
     heat = image["heatmap"]  # per-patch MaxSim contributions over the image's patch grid
+    assert (heat["rows"], heat["cols"]) == tiny_v4.image_patch_grid((84, 56))[1:]
     assert heat["rows"] * heat["cols"] == len(heat["values"]) and min(heat["values"]) == 0 and max(heat["values"]) == 1
-    assert by_kind["code"]["task"] == "code" and by_kind["code"]["snippet"].startswith("def add")
+    assert by_name["math.py"]["task"] == "code" and by_name["math.py"]["snippet"].startswith("def add")
+
+
+def test_pdf_page_hits_have_a_thumbnail_and_a_heat_map_over_the_indexed_render(search_server, tiny_v4):
+    from jina_local.documents import PdfRenderer, page_pixels
+
+    hits = _by_name(_search(search_server.url, query="quarterly revenue", limit=10).json()["hits"])
+    for page in (1, 2):
+        hit = hits[f"report.pdf#page={page}"]
+        assert hit["kind"] == "image" and hit["location"]["page"] == page and hit["image"].endswith("report.pdf")
+        assert hit["thumbnail"].startswith("data:image/jpeg;base64,")
+        thumb = Image.open(io.BytesIO(base64.b64decode(hit["thumbnail"].split(",", 1)[1])))
+        thumb.load()
+        assert max(thumb.size) == 320  # a page is larger than a thumbnail: reduced to 320 px
+        with PdfRenderer() as renderer:  # the render indexing embedded: the model's page pixel budget
+            indexed = renderer.render(Path(hit["image"]), page, page_pixels(tiny_v4.info))
+        first, rows, cols = tiny_v4.image_patch_grid(indexed.size)
+        heat = hit["heatmap"]
+        assert heat is not None, "a PDF page hit has no heat map"
+        assert (heat["rows"], heat["cols"]) == (rows, cols) and len(heat["values"]) == rows * cols
+        assert min(heat["values"]) == 0 and max(heat["values"]) == 1
+        stored = search_server.state.collection.get([hit["id"]], with_vectors=True)[0]["vector"]["multi"]
+        assert first + rows * cols <= len(stored)  # the grid indexes the page's own token vectors
+        assert abs(thumb.size[0] / thumb.size[1] - indexed.size[0] / indexed.size[1]) < 0.02
 
 
 def test_search_modes_filters_and_image_queries(search_server):
@@ -89,10 +120,10 @@ def test_page_is_served_with_the_index(search_server):
 
 
 def test_cli_search_through_a_running_server(search_server, capsys):
-    assert main(["search", "how long do cats sleep", "--server", search_server.url, "--limit", "3"]) == 0
+    assert main(["search", "how long do cats sleep", "--server", search_server.url, "--limit", "5"]) == 0
     out = capsys.readouterr().out
     ranked = [line for line in out.splitlines() if line.strip()[:2].rstrip(".").isdigit()]
-    assert len(ranked) == 3 and any("[image/retrieval]" in line and "chart.png" in line for line in ranked)
+    assert len(ranked) == 5 and any("[image/retrieval]" in line and "chart.png" in line for line in ranked)
     assert "Cats sleep sixteen hours" in out
 
 
@@ -101,3 +132,44 @@ def test_cli_search_server_errors_are_clean(capsys):
 
     assert main(["search", "x", "--server", f"http://127.0.0.1:{free_port()}"]) == 1
     assert "could not reach" in capsys.readouterr().err
+
+
+def _same_hits(got: dict, want: dict) -> None:
+    assert [h["id"] for h in got["hits"]] == [h["id"] for h in want["hits"]]
+    for g, w in zip(got["hits"], want["hits"]):
+        assert abs(g["score"] - w["score"]) <= 1e-4 and abs(g["raw_score"] - w["raw_score"]) <= 1e-4
+        assert g["snippet"] == w["snippet"] and g["thumbnail"] == w["thumbnail"]
+        assert (g["heatmap"] is None) == (w["heatmap"] is None)
+        if g["heatmap"]:
+            assert (g["heatmap"]["rows"], g["heatmap"]["cols"]) == (w["heatmap"]["rows"], w["heatmap"]["cols"])
+            assert max(abs(a - b) for a, b in zip(g["heatmap"]["values"], w["heatmap"]["values"])) <= 0.01
+
+
+def test_concurrent_searches_share_forwards_and_match_serial_results(search_server, tiny_v4, monkeypatch):
+    """The query is encoded outside the store's lock: while one search holds the model, the others' query
+    items reach the engine too, and they run in one forward."""
+    from server_helpers import Gate, wait_for
+
+    queries = ["how long do cats sleep", "add two numbers", "a grey gradient chart"]
+    serial = {q: _search(search_server.url, query=q).json() for q in queries}
+    gate = Gate(tiny_v4.backend)
+    monkeypatch.setattr(tiny_v4.backend, "forward", gate)
+    events = []
+    remove = tiny_v4.add_batch_listener(events.append)
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            first = pool.submit(_search, search_server.url, query=queries[0])
+            assert gate.entered.wait(30)  # the first search holds the model
+            others = [pool.submit(_search, search_server.url, query=q) for q in queries[1:]]
+            # both other queries wait in the engine, not on the store's lock
+            queued = wait_for(lambda: tiny_v4.stats().pending_items >= 2, timeout=30)
+            gate.open.set()
+            responses = [first.result(timeout=120)] + [f.result(timeout=120) for f in others]
+    finally:
+        gate.open.set()
+        remove()
+    assert queued, "a search waited for another one's forward before reaching the model"
+    assert max(e.callers for e in events) >= 2  # one forward carried the query items of two searches
+    for query, response in zip(queries, responses):
+        assert response.status_code == 200, response.text
+        _same_hits(response.json(), serial[query])

@@ -55,6 +55,24 @@ def test_bearer_key_is_required_when_set(tiny_v4):
             )
 
 
+def test_the_key_is_checked_before_readiness(tiny_v4, index_dir):
+    """Without the key a client gets 401, never 503 loading/draining: it learns nothing about the server."""
+    with live_server(tiny_v4, api_key=KEY, index=str(index_dir)) as server:
+        good = {"Authorization": f"Bearer {KEY}"}
+        for flag, value, code in (("ready", False, "not_ready"), ("draining", True, "draining")):
+            setattr(server.state, flag, value)
+            try:
+                for path, body in (("/v1/embeddings", {"input": ["x"]}), ("/v1/search", {"query": "x"})):
+                    anonymous = httpx.post(f"{server.url}{path}", json=body)
+                    assert anonymous.status_code == 401, (flag, path, anonymous.text)
+                    assert anonymous.json()["error"]["code"] == "invalid_api_key"
+                    keyed = httpx.post(f"{server.url}{path}", json=body, headers=good)
+                    assert keyed.status_code == 503 and keyed.json()["error"]["code"] == code, keyed.text
+            finally:
+                setattr(server.state, flag, not value)
+        assert httpx.post(f"{server.url}/v1/embeddings", json={"input": ["x"]}, headers=good).status_code == 200
+
+
 def test_url_inputs_are_refused_without_allow_urls(v4_server):
     for item in ({"image": "https://example.com/cat.png"}, {"url": "http://127.0.0.1:1/x.png"}):
         response = httpx.post(f"{v4_server.url}/v1/embeddings", json={"input": ["ok", item]})
