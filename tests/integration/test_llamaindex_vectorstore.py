@@ -318,9 +318,10 @@ def test_docs_image_store_example(any_model: Any, tmp_path: Path, monkeypatch: p
     docs = (Path(__file__).resolve().parents[2] / "docs" / "llamaindex.md").read_text(encoding="utf-8")
     (block,) = [b for b in re.findall(r"```python\n(.*?)```", docs, flags=re.S) if "image_store=image_store" in b]
     monkeypatch.chdir(tmp_path)
-    Path("photos").mkdir()
-    Image.new("RGB", (56, 56), (200, 30, 30)).save("photos/cat.png")
-    Image.new("RGB", (64, 48), (190, 40, 30)).save("photos/kitten.jpg")
+    Path("examples/sample-docs").mkdir(parents=True)
+    Image.new("RGB", (56, 56), (200, 30, 30)).save("examples/sample-docs/revenue-chart.png")
+    Image.new("RGB", (64, 48), (190, 40, 30)).save("chart-rotated.png")
+    chart, rotated = "examples/sample-docs/revenue-chart.png", "chart-rotated.png"
     namespace: dict[str, Any] = {
         "model": any_model,
         "embed_model": JinaLocalEmbedding(model=any_model),
@@ -329,11 +330,11 @@ def test_docs_image_store_example(any_model: Any, tmp_path: Path, monkeypatch: p
         "ImageNode": ImageNode,
     }
     exec(compile(block, "docs/llamaindex.md", "exec"), namespace)  # noqa: S102 - our own docs
-    images = namespace["retriever"].text_to_image_retrieve("a cat on a sofa")
-    assert {n.node.image_path for n in images} == {"photos/cat.png", "photos/kitten.jpg"}
+    images = namespace["retriever"].text_to_image_retrieve("a bar chart of revenue")
+    assert {n.node.image_path for n in images} == {chart, rotated}
     assert all(isinstance(n.node, ImageNode) for n in images)
-    (best, _) = namespace["retriever"].image_to_image_retrieve("photos/cat.png")
-    assert best.node.image_path == "photos/cat.png" and best.node.metadata == {"file": "cat.png"}
+    (best, _) = namespace["retriever"].image_to_image_retrieve(chart)
+    assert best.node.image_path == chart and best.node.metadata == {"file": "revenue-chart.png"}
     assert namespace["image_store"].collection.count() == 2
     assert namespace["image_store"].collection.metadata["kinds"] == ["image"]
     assert namespace["text_store"].collection.count() == 1
