@@ -6,6 +6,8 @@ import os
 
 import torch
 
+from .errors import OptionError
+
 __all__ = ["available_memory_bytes", "cpu_has_fast_bf16", "resolve_device", "resolve_dtype"]
 
 _DTYPE_NAMES: dict[str, torch.dtype] = {
@@ -37,9 +39,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         resolved = torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'.") from exc
+        raise OptionError(f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'.") from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but CUDA is not available; use device='cpu' or 'auto'.")
+        raise OptionError(f"device={device!r} was asked for but CUDA is not available; use device='cpu' or 'auto'.")
     return resolved
 
 
@@ -87,7 +89,9 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device, *, cpu_bf16: b
     try:
         return _DTYPE_NAMES[str(dtype).lower()]
     except KeyError:
-        raise ValueError(f"dtype={dtype!r} is not supported; use 'auto', 'float32', 'bfloat16' or 'float16'.") from None
+        raise OptionError(
+            f"dtype={dtype!r} is not supported; use 'auto', 'float32', 'bfloat16' or 'float16'."
+        ) from None
 
 
 def available_memory_bytes(device: torch.device) -> int | None:

@@ -45,7 +45,9 @@ from ..documents import (
     read_file,
     walk,
 )
-from ..errors import DocumentError, InputError
+from ..errors import DocumentError, InputError, UnreadableDocumentError
+from ..options import check_positive_int
+from ._index_summary import FileIssue, IndexSummary
 from ._points import point_id
 
 if TYPE_CHECKING:
@@ -73,41 +75,6 @@ def _get(payload: dict[str, Any], key: str) -> Any:
 def _key(name: str) -> str:
     """Payload key of one of index_files' fields, for filters, payload selectors and indexes."""
     return f"metadata.{name}"
-
-
-@dataclass(frozen=True)
-class FileIssue:
-    """A file (or root) and what happened to it."""
-
-    path: str
-    reason: str
-
-
-@dataclass
-class IndexSummary:
-    """What ``index_files`` did. Paths are resolved and absolute.
-
-    ``indexed``: files (re)embedded and now complete; ``unchanged``: files already complete;
-    ``skipped``: files not indexed, with the reason; ``failed``: files (or roots) that went wrong and are
-    retried next run; ``warnings``: losses inside indexed files (an unreadable PDF page); ``pruned``: files
-    whose chunks ``prune=True`` removed. ``hidden`` / ``ignored``: files and folders passed over by the walk.
-    """
-
-    indexed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[FileIssue] = field(default_factory=list)
-    failed: list[FileIssue] = field(default_factory=list)
-    warnings: list[FileIssue] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    chunks_added: int = 0
-    chunks_deleted: int = 0
-    hidden: int = 0
-    ignored: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing failed."""
-        return not self.failed
 
 
 @dataclass
@@ -194,6 +161,7 @@ def index_files(
     overlap_tokens: int | None = None,
     pdf_text: bool = False,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    batch_size: int | None = None,
     progress: bool | None = None,
 ) -> IndexSummary:
     """See :meth:`MultiVectorCollection.index_files` and the module doc."""
@@ -214,6 +182,7 @@ def index_files(
         )
     if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes < 1:
         raise InputError(f"max_file_bytes={max_file_bytes!r} must be a positive integer (bytes).")
+    check_positive_int("batch_size", batch_size)
     store = collection._backend
     summary = IndexSummary()
     found = walk(paths)
@@ -252,7 +221,7 @@ def index_files(
                 data=data,
             )
         except DocumentError as exc:
-            summary.skipped.append(FileIssue(path, str(exc)))
+            summary.skipped.append(FileIssue(path, str(exc), isinstance(exc, UnreadableDocumentError)))
             deletions |= _all_ids(versions)  # it changed into something that is not indexed
             continue
         except OSError as exc:
@@ -269,7 +238,7 @@ def index_files(
         present = versions.get((chunks.file_hash, key), (0, set()))[1]
         plans.append(_Plan(chunks, key, ids, _all_ids(versions) - set(ids), present, late_chunking))
 
-    chunks_added = _store_chunks(collection, model, plans, late_chunking, progress)
+    chunks_added = _store_chunks(collection, model, plans, late_chunking, batch_size, progress)
     for plan in plans:
         if plan.errors:
             first = min(plan.errors)
@@ -300,7 +269,12 @@ def index_files(
 
 
 def _store_chunks(
-    collection: MultiVectorCollection, model: Embedder, plans: list[_Plan], late: bool, progress: bool | None
+    collection: MultiVectorCollection,
+    model: Embedder,
+    plans: list[_Plan],
+    late: bool,
+    batch_size: int | None,
+    progress: bool | None,
 ) -> int:
     """Encode and store every chunk of ``plans``; failures go into ``plan.errors``. Returns chunks written."""
     entries = [
@@ -333,6 +307,7 @@ def _store_chunks(
                 _Sized(items, len(entries)),
                 payloads=[_payload(p, c) for p, c in entries],
                 ids=[p.ids[c.chunk] for p, c in entries],
+                batch_size=batch_size,
                 progress=progress,
             )
         finally:
@@ -342,7 +317,7 @@ def _store_chunks(
             plan.errors[chunk.chunk] = render_errors.get(failure.index, failure.error)
         added += result.added
     if late:
-        added += _store_late(collection, model, plans, progress)
+        added += _store_late(collection, model, plans, batch_size, progress)
     return added
 
 
@@ -371,7 +346,13 @@ def _late_documents(plan: _Plan) -> list[tuple[str, list[Chunk]]]:
     return [(texts.get(page, ""), chunks) for page, chunks in pages.items()]
 
 
-def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[_Plan], progress: bool | None) -> int:
+def _store_late(
+    collection: MultiVectorCollection,
+    model: Embedder,
+    plans: list[_Plan],
+    batch_size: int | None,
+    progress: bool | None,
+) -> int:
     from ..late_chunking import encode_spans
 
     output = "both" if collection.has_multi else "dense"
@@ -391,6 +372,7 @@ def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[
                 [(text, [c.chars for c in chunks]) for _, text, chunks in group],  # type: ignore[misc]
                 output=output,
                 dim=dim,
+                batch_size=batch_size,
                 progress=False,
             )
         except Exception:  # noqa: BLE001 - retry one document at a time so one bad document loses only itself
@@ -402,6 +384,7 @@ def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[
                         [(text, [c.chars for c in chunks])],
                         output=output,
                         dim=dim,  # type: ignore[misc]
+                        batch_size=batch_size,
                         progress=False,
                     )
                 except Exception as exc:  # noqa: BLE001
