@@ -5,13 +5,23 @@ Every refusal is a typed error that names the argument, the value and what to pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .errors import DimensionError, InputError, OutputError, TaskError
+from .errors import DimensionError, InputError, OptionError, OutputError, TaskError
 from .types import ModelInfo
 
-__all__ = ["check_call", "check_positive_int", "check_task_argument"]
+__all__ = [
+    "MAX_POOL_FACTOR",
+    "check_call",
+    "check_collection_name",
+    "check_positive_int",
+    "check_task_argument",
+]
+
+MAX_POOL_FACTOR = 8
+"""The largest token pooling factor a collection accepts (2-4 keep retrieval quality)."""
 
 _OUTPUTS = ("dense", "multi", "both")
 _ROLES = ("query", "document")
@@ -75,3 +85,24 @@ def check_call(
     check_positive_int("batch_size", batch_size)
     check_positive_int("window", window)
     check_positive_int("window_tokens", window_tokens)
+
+
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+
+
+def check_collection_name(name: object) -> str:
+    """A collection name that stays inside its index folder: letters, digits, ``_ . -``, no leading dot.
+
+    >>> check_collection_name("docs-2026")
+    'docs-2026'
+    >>> check_collection_name("../x")
+    Traceback (most recent call last):
+    ...
+    jina_local.errors.OptionError: collection name '../x' is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting with '.' or '-' (it names a folder inside the index).
+    """
+    if not isinstance(name, str) or not _COLLECTION_NAME.fullmatch(name) or ".." in name:
+        raise OptionError(
+            f"collection name {name!r} is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting "
+            "with '.' or '-' (it names a folder inside the index)."
+        )
+    return name

@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 
 from qdrant_client import QdrantClient
 
 from ..errors import CollectionLockedError, OptionError
+from ..options import MAX_POOL_FACTOR, check_collection_name
 from ._base import Backend
 
-__all__ = ["BackendName", "check_collection_name", "check_open_options", "resolve_backend"]
+__all__ = ["MAX_POOL_FACTOR", "BackendName", "check_collection_name", "check_open_options", "resolve_backend"]
 
 BackendName = Literal["auto", "edge", "client"]
-
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-MAX_POOL_FACTOR = 8
-
-
-def check_collection_name(name: object) -> str:
-    """A collection name that stays inside its index folder: letters, digits, ``_ . -``, no leading dot.
-
-    >>> check_collection_name("docs-2026")
-    'docs-2026'
-    >>> check_collection_name("../x")
-    Traceback (most recent call last):
-    ...
-    jina_local.errors.OptionError: collection name '../x' is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting with '.' or '-' (it names a folder inside the index).
-    """
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
-        raise OptionError(
-            f"collection name {name!r} is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting "
-            "with '.' or '-' (it names a folder inside the index)."
-        )
-    return name
 
 
 def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hnsw_m: Any, hnsw_ef_construct: Any,
