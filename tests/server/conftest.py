@@ -23,13 +23,14 @@ def v4_server(tiny_v4) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="session")
 def index_dir(tmp_path_factory, tiny_v4_dir) -> Path:
-    """A text + code + image corpus indexed by ``jina-local index`` with the tiny v4 checkpoint."""
+    """A text + code + image corpus indexed by ``jina-local index`` (in-process) with the tiny v4 checkpoint."""
     from jina_local.cli import main
 
     root = tmp_path_factory.mktemp("search")
     corpus = make_corpus(root / "corpus")
     index = root / "index"
-    assert main(["index", str(corpus), "--model", str(tiny_v4_dir), "--index", str(index), "--device", "cpu"]) == 0
+    args = ["index", str(corpus), "--model", str(tiny_v4_dir), "--index", str(index), "--device", "cpu", "--json"]
+    assert main(args) == 0
     return index
 
 

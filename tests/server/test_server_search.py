@@ -30,7 +30,8 @@ def test_search_returns_the_hits_json_shape(search_server):
     assert set(by_kind) == {"text", "code", "image"}
     text = by_kind["text"]
     assert text["score_kind"] == "maxsim" and text["task"] == "retrieval"
-    assert text["location_label"].endswith("notes.md") and text["location"]["chunk"] == 0
+    assert text["location_label"].endswith("notes.md:1-3") and text["location"]["chunk"] == 0
+    assert text["location"]["lines"] == [1, 3] and Path(text["location"]["path"]).is_absolute()
     marked = [text["snippet"][a:b] for a, b in text["highlights"]]
     assert marked and all(m.strip() == m and any(c.isalnum() for c in m) for m in marked)  # whole words
     assert all(0 <= a < b <= len(text["snippet"]) for a, b in text["highlights"])
