@@ -66,6 +66,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:  # a file or folder that cannot be read or written, a connection that broke
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if not type(exc).__module__.startswith("qdrant_client"):
+            raise  # a bug: keep the traceback
+        print(f"error: the Qdrant server failed: {_one_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the message short
         on_interrupt = getattr(args, "on_interrupt", None)

@@ -145,6 +145,23 @@ def index_location(value: str) -> str:
     return str(Path(value).expanduser().resolve())
 
 
+def check_writable_index(location: str) -> None:
+    """Refuse, before any model is loaded, an index that cannot be written: an unreachable server, or a
+    folder that cannot be created (the nearest existing parent is a file or is not writable)."""
+    if location.startswith(("http://", "https://")):
+        from ..qdrant import list_collections
+
+        list_collections(location)  # a CollectionConfigError names the server and the reason
+        return
+    path = Path(location)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    if not path.is_dir():
+        raise OptionError(f"the index folder {location} cannot be created: {path} is not a folder.")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OptionError(f"the index folder {location} cannot be written: {path} is not writable (permission denied).")
+
+
 def model_reference(value: str | None, *, recorded: bool = False) -> str:
     """A model folder resolved to its absolute path, or a Hugging Face id kept as it is.
 

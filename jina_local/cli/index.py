@@ -15,6 +15,7 @@ from ..errors import OptionError
 from ..options import MAX_POOL_FACTOR
 from ._common import (
     DEFAULT_COLLECTION,
+    check_writable_index,
     cli_lock_message,
     collection_arg,
     display_path,
@@ -167,6 +168,7 @@ def run_index(args: argparse.Namespace) -> int:
     from ..qdrant import MultiVectorCollection
 
     location = index_location(args.index)
+    check_writable_index(location)
     model = load_model(args.model, args)
     with cli_lock_message(location):
         store = MultiVectorCollection.open(

@@ -34,6 +34,8 @@ CASES = [
     ("dtype int8", ["index", "{tmp}", "--dtype", "int8"], "int8"),
     ("index is a file", ["index", "{tmp}", "--index", "{file}"], "is a file"),
     ("info index is a file", ["info", "--index", "{file}"], "is a file"),
+    ("index under a file", ["index", "{tmp}", "--index", "{file}/sub"], "cannot be created"),
+    ("server unreachable", ["search", "q", "--index", "http://127.0.0.1:1"], "could not list"),
     ("missing folder", ["index", "{tmp}/nope"], "not found"),
     ("unreadable folder", ["index", "{locked}"], "permission denied"),
     ("prune with --ray", ["index", "{tmp}", "--ray", "--prune"], "--prune"),
