@@ -97,6 +97,18 @@ def test_cli_search_through_a_running_server(search_server, capsys):
     assert "Cats sleep sixteen hours" in out
 
 
+def test_cli_image_filter_json_and_html_through_a_running_server(search_server, index_dir, tmp_path, capsys):
+    import json
+
+    chart = index_dir.parent / "corpus" / "chart.png"
+    args = ["search", "--image", str(chart), "--server", search_server.url, "--filter", "kind=image", "--json"]
+    assert main([*args, "--html", str(tmp_path / "hits.html")]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [h["kind"] for h in results["hits"]] == ["image"] and results["query"] == "[image]"
+    assert results["hits"][0]["thumbnail"].startswith("data:image/jpeg")
+    assert "data:image/jpeg" in (tmp_path / "hits.html").read_text(encoding="utf-8")
+
+
 def test_cli_search_server_errors_are_clean(capsys):
     from server_helpers import free_port
 
