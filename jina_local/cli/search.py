@@ -196,7 +196,8 @@ def run_search(args: argparse.Namespace) -> int:
         from ..qdrant import check_filter
         from ..server.command import fetch_search_results
 
-        qdrant_filter = check_filter(flt).model_dump(exclude_none=True) if flt else None
+        checked = check_filter(flt)  # sent in Qdrant's shape: the server takes no LangChain-style dicts
+        qdrant_filter = checked.model_dump(exclude_none=True) if checked is not None else None
         results = fetch_search_results(
             args.server, query, limit=args.limit, mode=args.mode, filter=qdrant_filter, thumbnails=thumbnails
         )
