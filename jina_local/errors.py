@@ -7,7 +7,8 @@ Every message says what was wrong and how to fix it. The tree::
     ├── CheckpointError           files are there but do not match the published layout
     ├── UnsupportedModelError     a checkpoint of a family jina-local does not know
     ├── InputError (ValueError)   an item passed to encode() cannot be used
-    │   ├── DocumentError         a file cannot be read as a document (not text, corrupt or encrypted PDF)
+    │   ├── DocumentError         a file cannot be read as a document (not text, empty, too large)
+    │   │   └── UnreadableDocumentError  a document that cannot be opened: a corrupt or encrypted PDF
     │   └── FetchError            a URL item could not be downloaded (network, timeout, size, type)
     │       └── URLNotAllowedError   the FetchPolicy refused the URL before connecting
     ├── OptionError (ValueError)  an option value is out of range or of the wrong kind
@@ -42,6 +43,7 @@ __all__ = [
     "StoreConnectionError",
     "TaskError",
     "URLNotAllowedError",
+    "UnreadableDocumentError",
     "UnsupportedModelError",
 ]
 
@@ -68,6 +70,14 @@ class InputError(JinaLocalError, ValueError):
 
 class DocumentError(InputError):
     """A file cannot be read as a document: not text, a corrupt or encrypted PDF, unreadable, too large."""
+
+
+class UnreadableDocumentError(DocumentError):
+    """A file that is a document (a PDF) but cannot be opened: it is corrupt or encrypted.
+
+    Unlike a binary or empty file, which is simply not a document, this is a file the user meant to
+    index; ``jina-local index`` exits with 2 when it meets one.
+    """
 
 
 class FetchError(InputError):

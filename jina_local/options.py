@@ -9,13 +9,25 @@ an option value out of range or of the wrong kind (``batch_size``, ``max_length`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import DimensionError, OptionError, OutputError, TaskError
 from .types import ModelInfo
 
-__all__ = ["check_call", "check_positive_int", "check_task_argument"]
+__all__ = [
+    "MAX_POOL_FACTOR",
+    "check_call",
+    "check_collection_name",
+    "check_positive_int",
+    "check_task_argument",
+]
+
+MAX_POOL_FACTOR = 4
+"""Largest store ``pool_factor`` (docs/qdrant.md, Token pooling): 2 stores half the token vectors with
+virtually no loss and 3-4 a third / a quarter for a small loss (arXiv 2409.14683); larger factors are not
+evaluated here, so they are refused rather than offered."""
 
 _OUTPUTS = ("dense", "multi", "both")
 _ROLES = ("query", "document")
@@ -79,3 +91,24 @@ def check_call(
     check_positive_int("batch_size", batch_size)
     check_positive_int("window", window)
     check_positive_int("window_tokens", window_tokens)
+
+
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
+
+
+def check_collection_name(name: object) -> str:
+    """A collection name that stays inside its index folder: letters, digits, ``_ . -``, no leading dot.
+
+    >>> check_collection_name("docs-2026")
+    'docs-2026'
+    >>> check_collection_name("../x")
+    Traceback (most recent call last):
+    ...
+    jina_local.errors.OptionError: collection name '../x' is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting with '.' or '-' (it names a folder inside the index).
+    """
+    if not isinstance(name, str) or not _COLLECTION_NAME.fullmatch(name) or ".." in name:
+        raise OptionError(
+            f"collection name {name!r} is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting "
+            "with '.' or '-' (it names a folder inside the index)."
+        )
+    return name

@@ -31,7 +31,15 @@ import numpy as np
 
 from ._view_images import THUMBNAIL_PX, image_path, open_image, thumbnail
 
-__all__ = ["SNIPPET_CHARS", "THUMBNAIL_PX", "best_window", "hits_to_json", "location_label", "word_spans"]
+__all__ = [
+    "SNIPPET_CHARS",
+    "THUMBNAIL_PX",
+    "best_window",
+    "hits_to_json",
+    "location_label",
+    "score_legend",
+    "word_spans",
+]
 
 SNIPPET_CHARS = 280
 """Length of a snippet window in characters (before the ``…`` marks)."""
@@ -39,7 +47,8 @@ _ELLIPSIS = "…"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _legend(mode: str, fused: bool) -> str:
+def score_legend(mode: str, fused: bool) -> str:
+    """What ``score`` and ``raw_score`` mean for a search in ``mode`` (``fused``: lists of several adapters merged)."""
     raw = (
         "cosine similarity of the dense vectors"
         if mode == "dense"
@@ -341,6 +350,6 @@ def hits_to_json(
     return {
         "query": query_text if isinstance(query, str) else "[image]",
         "mode": used_mode,
-        "score_legend": _legend(used_mode, fused),
+        "score_legend": score_legend(used_mode, fused),
         "hits": out_hits,
     }

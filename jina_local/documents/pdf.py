@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import DocumentError
+from ..errors import DocumentError, UnreadableDocumentError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -91,11 +91,11 @@ def _open(source: Path | bytes) -> Any:
         return pdfium.PdfDocument(source if isinstance(source, bytes) else str(source))
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise DocumentError(
+            raise UnreadableDocumentError(
                 "encrypted PDF: it needs a password, which jina-local does not take; decrypt it first "
                 "(e.g. `qpdf --decrypt --password=... in.pdf out.pdf`)"
             ) from exc
-        raise DocumentError(f"corrupt PDF or not a PDF: {exc}") from exc
+        raise UnreadableDocumentError(f"corrupt PDF or not a PDF: {exc}") from exc
 
 
 @contextmanager
@@ -133,7 +133,7 @@ def read_pdf(source: Path | bytes) -> PdfInfo:
                 continue
             pages.append(PdfPage(index + 1, float(width), float(height), text.strip("\x00")))
     if not pages and not errors:
-        raise DocumentError("PDF has no pages")
+        raise UnreadableDocumentError("PDF has no pages")
     return PdfInfo(pages, errors)
 
 

@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from ._index_files import FileIssue, IndexSummary
+from ._catalog import collection_counts, list_collections
+from ._index_summary import FileIssue, IndexSummary
 from ._metadata_filters import metadata_filters_to_dict
 from ._points import (
     PointPayload,
@@ -38,8 +39,10 @@ __all__ = [
     "SearchHit",
     "StoredItem",
     "check_filter",
+    "collection_counts",
     "document_key",
     "key_to_point_id",
+    "list_collections",
     "metadata_filters_to_dict",
     "parse_payload",
 ]

@@ -46,7 +46,9 @@ from ..documents import (
     read_file,
     walk,
 )
-from ..errors import DocumentError, InputError, OptionError
+from ..errors import DocumentError, InputError, OptionError, UnreadableDocumentError
+from ..options import check_positive_int
+from ._index_summary import FileIssue, IndexSummary
 from ._points import point_id
 
 if TYPE_CHECKING:
@@ -75,41 +77,6 @@ def _get(payload: dict[str, Any], key: str) -> Any:
 def _key(name: str) -> str:
     """Payload key of one of index_files' fields, for filters, payload selectors and indexes."""
     return f"metadata.{name}"
-
-
-@dataclass(frozen=True)
-class FileIssue:
-    """A file (or root) and what happened to it."""
-
-    path: str
-    reason: str
-
-
-@dataclass
-class IndexSummary:
-    """What ``index_files`` did. Paths are resolved and absolute.
-
-    ``indexed``: files (re)embedded and now complete; ``unchanged``: files already complete;
-    ``skipped``: files not indexed, with the reason; ``failed``: files (or roots) that went wrong and are
-    retried next run; ``warnings``: losses inside indexed files (an unreadable PDF page); ``pruned``: files
-    whose chunks ``prune=True`` removed. ``hidden`` / ``ignored``: files and folders passed over by the walk.
-    """
-
-    indexed: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[FileIssue] = field(default_factory=list)
-    failed: list[FileIssue] = field(default_factory=list)
-    warnings: list[FileIssue] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    chunks_added: int = 0
-    chunks_deleted: int = 0
-    hidden: int = 0
-    ignored: int = 0
-
-    @property
-    def ok(self) -> bool:
-        """Whether nothing failed."""
-        return not self.failed
 
 
 @dataclass
@@ -196,6 +163,7 @@ def index_files(
     overlap_tokens: int | None = None,
     pdf_text: bool = False,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    batch_size: int | None = None,
     progress: bool | None = None,
 ) -> IndexSummary:
     """See :meth:`MultiVectorCollection.index_files` and the module doc."""
@@ -216,6 +184,7 @@ def index_files(
         )
     if isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes < 1:
         raise OptionError(f"max_file_bytes={max_file_bytes!r} must be a positive integer (bytes).")
+    check_positive_int("batch_size", batch_size)
     store = collection._backend
     summary = IndexSummary()
     found = walk(paths)
@@ -254,7 +223,7 @@ def index_files(
                 data=data,
             )
         except DocumentError as exc:
-            summary.skipped.append(FileIssue(path, str(exc)))
+            summary.skipped.append(FileIssue(path, str(exc), isinstance(exc, UnreadableDocumentError)))
             deletions |= _all_ids(versions)  # it changed into something that is not indexed
             continue
         except OSError as exc:
@@ -271,7 +240,7 @@ def index_files(
         present = versions.get((chunks.file_hash, key), (0, set()))[1]
         plans.append(_Plan(chunks, key, ids, _all_ids(versions) - set(ids), present, late_chunking))
 
-    chunks_added = _store_chunks(collection, model, plans, late_chunking, progress)
+    chunks_added = _store_chunks(collection, model, plans, late_chunking, batch_size, progress)
     for plan in plans:
         if plan.errors:
             first = min(plan.errors)
@@ -302,7 +271,12 @@ def index_files(
 
 
 def _store_chunks(
-    collection: MultiVectorCollection, model: Embedder, plans: list[_Plan], late: bool, progress: bool | None
+    collection: MultiVectorCollection,
+    model: Embedder,
+    plans: list[_Plan],
+    late: bool,
+    batch_size: int | None,
+    progress: bool | None,
 ) -> int:
     """Encode and store every chunk of ``plans``; failures go into ``plan.errors``. Returns chunks written."""
     entries = [
@@ -335,6 +309,7 @@ def _store_chunks(
                 _Sized(items, len(entries)),
                 payloads=[_payload(p, c) for p, c in entries],
                 ids=[p.ids[c.chunk] for p, c in entries],
+                batch_size=batch_size,
                 progress=progress,
             )
         finally:
@@ -344,7 +319,7 @@ def _store_chunks(
             plan.errors[chunk.chunk] = render_errors.get(failure.index, failure.error)
         added += result.added
     if late:
-        added += _store_late(collection, model, plans, progress)
+        added += _store_late(collection, model, plans, batch_size, progress)
     return added
 
 
@@ -383,7 +358,13 @@ def _spans(chunks: list[Chunk]) -> list[tuple[int, int]]:
     return spans
 
 
-def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[_Plan], progress: bool | None) -> int:
+def _store_late(
+    collection: MultiVectorCollection,
+    model: Embedder,
+    plans: list[_Plan],
+    batch_size: int | None,
+    progress: bool | None,
+) -> int:
     from ..late_chunking import encode_spans
 
     output = "both" if collection.has_multi else "dense"
@@ -404,6 +385,7 @@ def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[
                 [(text, _spans(chunks)) for _, text, chunks in group],
                 output=output,
                 dim=dim,
+                batch_size=batch_size,
                 progress=False,
             )
         except Exception:  # noqa: BLE001 - retry one document at a time so one bad document loses only itself
@@ -415,6 +397,7 @@ def _store_late(collection: MultiVectorCollection, model: Embedder, plans: list[
                         [(text, _spans(chunks))],
                         output=output,
                         dim=dim,
+                        batch_size=batch_size,
                         progress=False,
                     )
                 except Exception as exc:  # noqa: BLE001

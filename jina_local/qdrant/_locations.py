@@ -11,35 +11,19 @@ from urllib.parse import urlsplit
 from qdrant_client import QdrantClient
 
 from ..errors import CollectionLockedError, OptionError
+from ..options import MAX_POOL_FACTOR, check_collection_name
 from ._base import Backend
 
-__all__ = ["BackendName", "check_collection_name", "check_location", "check_open_options", "resolve_backend"]
+__all__ = [
+    "MAX_POOL_FACTOR",
+    "BackendName",
+    "check_collection_name",
+    "check_location",
+    "check_open_options",
+    "resolve_backend",
+]
 
 BackendName = Literal["auto", "edge", "client"]
-
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}")
-MAX_POOL_FACTOR = 4
-"""Largest store ``pool_factor`` (docs/qdrant.md, Token pooling): 2 stores half the token vectors with
-virtually no loss and 3-4 a third / a quarter for a small loss (arXiv 2409.14683); larger factors are not
-evaluated here, so they are refused rather than offered."""
-
-
-def check_collection_name(name: object) -> str:
-    """A collection name that stays inside its index folder: letters, digits, ``_ . -``, no leading dot.
-
-    >>> check_collection_name("docs-2026")
-    'docs-2026'
-    >>> check_collection_name("../x")
-    Traceback (most recent call last):
-    ...
-    jina_local.errors.OptionError: collection name '../x' is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting with '.' or '-' (it names a folder inside the index).
-    """
-    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
-        raise OptionError(
-            f"collection name {name!r} is not valid: use 1-255 letters, digits, '_', '.' or '-', not starting "
-            "with '.' or '-' (it names a folder inside the index)."
-        )
-    return name
 
 
 def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hnsw_m: Any, hnsw_ef_construct: Any,

@@ -348,6 +348,7 @@ class MultiVectorCollection(PointMethods, SearchMethods):
         overlap_tokens: int | None = None,
         pdf_text: bool = False,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        batch_size: int | None = None,
         progress: bool | None = None,
     ) -> IndexSummary:
         """Index files and folders so that the collection follows them; returns an :class:`IndexSummary`.
@@ -357,7 +358,8 @@ class MultiVectorCollection(PointMethods, SearchMethods):
         by page (rendered to the model's pixel budget; ``pdf_text=True`` also embeds each page's text
         layer). Unchanged files are skipped, changed files replaced, and with ``prune=True`` chunks of
         files no longer under the given folders are deleted. ``late_chunking=True`` embeds each file's
-        chunks in one forward over the whole file. See ``docs/documents.md``.
+        chunks in one forward over the whole file. ``batch_size``: at most this many chunks per forward
+        (default: the model's). See ``docs/documents.md``.
         """
         from ._index_files import index_files
 
@@ -370,5 +372,6 @@ class MultiVectorCollection(PointMethods, SearchMethods):
             overlap_tokens=overlap_tokens,
             pdf_text=pdf_text,
             max_file_bytes=max_file_bytes,
+            batch_size=batch_size,
             progress=progress,
         )

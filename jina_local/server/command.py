@@ -7,14 +7,13 @@ parser; nothing here imports uvicorn or Starlette until ``serve`` runs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
 
 from .config import API_KEY_ENV
 
-__all__ = ["add_serve_parser", "add_server_option", "fetch_search_results", "run_serve", "search_via_server"]
+__all__ = ["add_serve_parser", "add_server_option", "fetch_search_results", "run_serve"]
 
 
 def add_serve_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -146,23 +145,36 @@ def add_server_option(search_parser: argparse.ArgumentParser) -> None:
 
 def fetch_search_results(
     server: str,
-    query: str,
+    query: str | bytes,
     *,
     limit: int = 10,
     mode: str | None = None,
+    filter: dict[str, Any] | None = None,
+    thumbnails: bool = True,
     api_key: str | None = None,
     timeout: float = 120.0,
 ) -> dict[str, Any]:
-    """``POST {server}/v1/search``; returns the hits JSON (``hits_to_json`` shape) or raises a JinaLocalError."""
+    """``POST {server}/v1/search``; returns the hits JSON (``hits_to_json`` shape) or raises a JinaLocalError.
+
+    ``query``: a text, or an image's bytes (sent base64). ``filter``: a Qdrant filter as JSON.
+    """
+    import base64
+
     import httpx
 
     from ..errors import JinaLocalError
 
     key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    body: dict[str, Any] = {"query": query, "limit": limit}
+    body: dict[str, Any] = {"limit": limit, "thumbnails": thumbnails}
+    if isinstance(query, bytes):
+        body["image"] = base64.b64encode(query).decode("ascii")
+    else:
+        body["query"] = query
     if mode:
         body["mode"] = mode
+    if filter:
+        body["filter"] = filter
     url = server.rstrip("/") + "/v1/search"
     try:
         response = httpx.post(url, json=body, headers=headers, timeout=timeout)
@@ -175,20 +187,3 @@ def fetch_search_results(
             detail = response.text[:200]
         raise JinaLocalError(f"{url} answered {response.status_code}: {detail}")
     return dict(response.json())
-
-
-def search_via_server(args: argparse.Namespace) -> int:
-    """``jina-local search QUERY --server URL``: print the hits a running server finds."""
-    results = fetch_search_results(args.server, args.query, limit=args.limit, mode=args.mode)
-    if getattr(args, "json", False):
-        print(json.dumps(results, ensure_ascii=False, indent=2))
-        return 0
-    if not results["hits"]:
-        print("no hits")
-        return 0
-    for hit in results["hits"]:
-        print(f"{hit['rank']:>3}. {hit['score']:8.4f}  [{hit['kind']}/{hit['task']}]  {hit['location_label']}")
-        snippet = " ".join(str(hit.get("snippet") or "").split())[:100]
-        if snippet:
-            print(f"      {snippet}")
-    return 0

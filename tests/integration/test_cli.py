@@ -1,72 +1,85 @@
-"""The main job end to end: index a folder (text, code, image) into the embedded store, resume, search."""
+"""The command line without a model: entry points, --help against docs/documents.md, option parsing helpers."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+from cli_helpers import cli_env
 
-from jina_local.cli import chunk_text, collect_chunks, main
+from jina_local import __version__
+from jina_local.cli import _parser, main
+from jina_local.cli._common import model_reference
+from jina_local.cli.search import _filter
+from jina_local.errors import FilterError, OptionError
 
-
-@pytest.fixture()
-def corpus(tmp_path: Path) -> Path:
-    root = tmp_path / "corpus"
-    (root / "src").mkdir(parents=True)
-    (root / "notes.md").write_text("Cats sleep sixteen hours a day.\n\nDogs bark at the mail carrier.\n")
-    (root / "src" / "math.py").write_text("def add(a, b):\n    return a + b\n")
-    (root / ".hidden").write_text("never indexed")
-    (root / "blob.bin").write_bytes(b"\x00\x01\x02binary")
-    Image.fromarray(np.full((56, 84, 3), 90, dtype=np.uint8)).save(root / "chart.png")
-    return root
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "documents.md"
 
 
-def test_collect_chunks_types_files_and_skips_binaries(corpus):
-    chunks, skipped = collect_chunks([str(corpus)])
-    kinds = {Path(c.source).name: c.kind for c in chunks}
-    assert kinds == {"notes.md": "text", "math.py": "code", "chart.png": "image"}
-    assert any("blob.bin" in s for s in skipped)
+@pytest.mark.parametrize("module", ["jina_local", "jina_local.cli"])
+def test_python_m_works_like_the_script(module):
+    result = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True, env=cli_env())
+    assert result.returncode == 0 and result.stdout.strip() == f"jina-local {__version__}"
 
 
-def test_chunk_text_respects_the_budget():
-    text = "\n\n".join(f"paragraph {i} " + "word " * 30 for i in range(20))
-    chunks = chunk_text(text, max_chars=400)
-    assert all(len(c) <= 400 for c in chunks)
-    assert "".join(chunks).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(" ", "")
+def _help(command: str, monkeypatch, capsys) -> str:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exit_info:
+        _parser().parse_args([command, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
 
 
-def test_index_resume_and_search(corpus, tiny_v4_dir, tmp_path, capsys):
-    index = str(tmp_path / "index")
-    args = ["--model", str(tiny_v4_dir), "--index", index, "--device", "cpu"]
-    assert main(["index", str(corpus), *args]) == 0
-    out = capsys.readouterr().out
-    assert "indexed 3 new chunk(s) from 3 file(s)" in out
-
-    assert main(["index", str(corpus), *args]) == 0  # second run: nothing new to encode
-    captured = capsys.readouterr()
-    assert "3 chunk(s) already indexed, 0 to go" in captured.err
-    assert "3 in total" in captured.out
-
-    (corpus / "more.txt").write_text("A new note about rain in April.")
-    assert main(["index", str(corpus), *args]) == 0
-    assert "indexed 1 new chunk(s)" in capsys.readouterr().out
-
-    assert main(["search", "how long do cats sleep", "--index", index, "--limit", "4"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    ranked = [line for line in lines if line.strip()[:2].rstrip(".").isdigit()]
-    assert len(ranked) == 4
-    assert any("math.py" in line and "[code/code]" in line for line in ranked)
-    assert any("chart.png" in line and "[image/retrieval]" in line for line in ranked)
+@pytest.mark.parametrize("command", ["index", "search", "info"])
+def test_docs_show_the_help_exactly(command, monkeypatch, capsys):
+    """docs/documents.md's "Command line" section holds each subcommand's --help (at 100 columns) verbatim."""
+    text = _help(command, monkeypatch, capsys)
+    blocks = re.findall(r"```text\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+    shown = [b for b in blocks if b.startswith(f"usage: jina-local {command} ")]
+    assert shown, f"docs/documents.md has no --help block for `jina-local {command}`"
+    assert shown[0] == text, f"regenerate it: COLUMNS=100 jina-local {command} --help"
 
 
-def test_info_prints_model_facts(tiny_v4_dir, capsys):
-    assert main(["info", "--model", str(tiny_v4_dir), "--device", "cpu"]) == 0
-    out = capsys.readouterr().out
-    assert "retrieval, text-matching, code" in out and "multi-vector dim  128" in out
+def test_help_documents_the_exit_codes_and_the_score(monkeypatch, capsys):
+    index_help = _help("index", monkeypatch, capsys)
+    for code in ("0 ", "1 ", "2 ", "130 "):
+        assert re.search(rf"^  {code}", index_help, flags=re.M), code
+    search_help = _help("search", monkeypatch, capsys)
+    assert "raw_score: MaxSim" in search_help and "raw_score: cosine" in search_help
 
 
-def test_missing_path_is_a_clean_error(tmp_path, capsys):
+def test_filters_parse_to_typed_values():
+    assert _filter(["kind=code", "page=3", "draft=true", "lang=py", "lang=rs", "name=a=b"]) == {
+        "kind": "code",
+        "page": 3,
+        "draft": True,
+        "lang": ["py", "rs"],
+        "name": "a=b",
+    }
+    assert _filter([]) is None
+    with pytest.raises(OptionError, match="KEY=VALUE"):
+        _filter(["=code"])
+    with pytest.raises(FilterError):
+        _filter(["$or=1"])
+
+
+def test_model_references_are_absolute_folders_or_hub_ids(tmp_path, monkeypatch):
+    (tmp_path / "models" / "v4").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert model_reference("models/v4") == str((tmp_path / "models" / "v4").resolve())
+    assert model_reference("jinaai/jina-clip-v2") == "jinaai/jina-clip-v2"
+    monkeypatch.setenv("JINA_LOCAL_MODEL", "./models/v4")
+    assert model_reference(None) == str((tmp_path / "models" / "v4").resolve())
+    with pytest.raises(OptionError, match="no such folder"):
+        model_reference("./models/v5")
+    with pytest.raises(OptionError, match="records its model as 'models/old/v4'"):
+        model_reference("models/old/v4", recorded=True)  # an index built before paths were resolved
+
+
+def test_errors_are_one_line_in_process(tmp_path, capsys):
     assert main(["index", str(tmp_path / "nope"), "--index", str(tmp_path / "i")]) == 1
-    assert "neither a file nor a folder" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: not found:") and err.count("\n") == 1

@@ -37,7 +37,8 @@ def test_search_returns_the_hits_json_shape(search_server, tiny_v4):
     assert [by_name[n]["kind"] for n in ("notes.md", "math.py", "chart.png")] == ["text", "code", "image"]
     text = by_name["notes.md"]
     assert text["score_kind"] == "maxsim" and text["task"] == "retrieval"
-    assert text["location"]["path"].endswith("notes.md") and text["location"]["chunk"] == 0
+    assert text["location_label"].endswith("notes.md:1-3") and text["location"]["chunk"] == 0
+    assert text["location"]["lines"] == [1, 3] and Path(text["location"]["path"]).is_absolute()
     marked = [text["snippet"][a:b] for a, b in text["highlights"]]
     assert marked and all(m.strip() == m and any(c.isalnum() for c in m) for m in marked)  # whole words
     assert all(0 <= a < b <= len(text["snippet"]) for a, b in text["highlights"])
@@ -125,6 +126,20 @@ def test_cli_search_through_a_running_server(search_server, capsys):
     ranked = [line for line in out.splitlines() if line.strip()[:2].rstrip(".").isdigit()]
     assert len(ranked) == 5 and any("[image/retrieval]" in line and "chart.png" in line for line in ranked)
     assert "Cats sleep sixteen hours" in out
+
+
+def test_cli_image_filter_json_and_html_through_a_running_server(search_server, index_dir, tmp_path, capsys):
+    import json
+
+    chart = index_dir.parent / "corpus" / "chart.png"
+    args = ["search", "--image", str(chart), "--server", search_server.url, "--filter", "kind=image", "--json"]
+    assert main([*args, "--html", str(tmp_path / "hits.html")]) == 0
+    results = json.loads(capsys.readouterr().out)
+    # the chart and the two PDF pages are the corpus's images; the chart itself comes first
+    assert [h["kind"] for h in results["hits"]] == ["image"] * 3 and results["query"] == "[image]"
+    assert results["hits"][0]["location"]["path"].endswith("chart.png")
+    assert results["hits"][0]["thumbnail"].startswith("data:image/jpeg")
+    assert "data:image/jpeg" in (tmp_path / "hits.html").read_text(encoding="utf-8")
 
 
 def test_cli_search_server_errors_are_clean(capsys):
