@@ -14,8 +14,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from jina_local import image_reference
+from jina_local import FetchPolicy, image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit, check_filter
+
+from .embeddings import check_fetch
 
 __all__ = ["JinaLocalRetriever"]
 
@@ -70,8 +72,11 @@ class JinaLocalRetriever(BaseRetriever):
     """Dense candidates reranked by MaxSim in two-stage mode (default ``max(100, 10 * k)``)."""
     tasks: list[str] | None = None
     """Search only documents stored with these task adapters (default: all present); checked when built."""
+    fetch: FetchPolicy | None = None
+    """How an image URL given to :meth:`search_by_image` is downloaded; ``None`` = jina-local's default policy."""
 
     def __init__(self, **kwargs: Any) -> None:
+        check_fetch(kwargs.get("fetch"), "JinaLocalRetriever")
         super().__init__(**kwargs)
         check_filter(self.filter)  # raises FilterError naming the field, before any search
         if self.tasks is not None:
@@ -120,4 +125,4 @@ class JinaLocalRetriever(BaseRetriever):
         mode: Literal["two_stage", "multi", "dense"] | None = None,
     ) -> list[Document]:
         """Documents for an image query: a path, ``http(s)://`` URL, ``data:image/`` URI, bytes or PIL image."""
-        return self._search(image_reference(image, 0), k, filter, mode, {})
+        return self._search(image_reference(image, 0, fetch=self.fetch), k, filter, mode, {})

@@ -22,7 +22,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from jina_local import InputError, OptionError, image_reference
+from jina_local import FetchPolicy, InputError, OptionError, image_reference
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import (
     MultiVectorCollection,
@@ -124,6 +124,11 @@ class JinaLocalVectorStore(VectorStore):
         """Whether the collection encodes and searches itself (multi-vectors, per-task routing)."""
         return isinstance(self._embedding, JinaLocalEmbeddings)
 
+    @property
+    def _fetch(self) -> FetchPolicy | None:
+        """The embeddings' ``FetchPolicy`` for image URLs (``None``: jina-local's default policy)."""
+        return self._embedding.fetch if isinstance(self._embedding, JinaLocalEmbeddings) else None
+
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         if self.uses_jina_local and (self.collection.has_multi or len(self.collection.tasks) > 1):
             raise NotImplementedError(
@@ -157,7 +162,7 @@ class JinaLocalVectorStore(VectorStore):
         """Embed and store images (paths, URLs, data URIs, bytes, PIL images); needs jina-local embeddings."""
         if not self.uses_jina_local:
             raise InputError("add_images() needs JinaLocalEmbeddings (the collection encodes the images itself).")
-        items = [image_reference(u, i) for i, u in enumerate(uris)]
+        items = [image_reference(u, i, fetch=self._fetch) for i, u in enumerate(uris)]
         return self._add(
             items,
             [str(u) if isinstance(u, str) else f"image {i}" for i, u in enumerate(uris)],
@@ -273,7 +278,7 @@ class JinaLocalVectorStore(VectorStore):
         """Documents for an image query (a path, URL, data URI, bytes or PIL image); needs jina-local embeddings."""
         if not self.uses_jina_local:
             raise InputError("similarity_search_by_image() needs JinaLocalEmbeddings.")
-        return [_hit_document(h) for h in self._hits(image_reference(image, 0), k, filter, kwargs)]
+        return [_hit_document(h) for h in self._hits(image_reference(image, 0, fetch=self._fetch), k, filter, kwargs)]
 
     def similarity_search_by_vector(
         self, embedding: list[float], k: int = 4, filter: Any = None, **kwargs: Any

@@ -29,7 +29,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from llama_index.vector_stores.jina_local.filters import to_filter
 
-from jina_local import OptionError, image_reference
+from jina_local import FetchPolicy, OptionError, image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
 
 __all__ = ["JinaLocalRetriever", "hit_to_node"]
@@ -84,7 +84,8 @@ class JinaLocalRetriever(BaseRetriever):
     ``{"year": {"$gte": 2020}}``, or Qdrant's shape) or a ``qdrant_client.models.Filter``, on your
     metadata and jina-local's fields ``kind``, ``task``, ``source``; checked when the retriever is
     built. ``tasks`` restricts the search to documents stored with
-    those adapters. A ``QueryBundle`` with ``image_path`` searches by that image.
+    those adapters. A ``QueryBundle`` with ``image_path`` searches by that image; an image URL there is
+    downloaded under ``fetch`` (a ``jina_local.FetchPolicy``; ``None`` = the default policy).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class JinaLocalRetriever(BaseRetriever):
         filter: Any = None,
         prefetch_limit: int | None = None,
         tasks: Sequence[str] | None = None,
+        fetch: FetchPolicy | None = None,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
@@ -108,12 +110,15 @@ class JinaLocalRetriever(BaseRetriever):
             raise OptionError(f"similarity_top_k={similarity_top_k!r} must be a positive integer.")
         if mode is not None and mode not in _MODES:
             raise OptionError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
+        if fetch is not None and not isinstance(fetch, FetchPolicy):
+            raise OptionError(f"fetch={fetch!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None.")
         super().__init__(callback_manager=callback_manager, verbose=verbose)
         self.collection = collection
         self.similarity_top_k = similarity_top_k
         self.mode = mode
         self.filter = to_filter(filter)  # a FilterError names the field now, not at the first query
         self.prefetch_limit = prefetch_limit
+        self.fetch = fetch
         self.tasks = list(tasks) if tasks is not None else None
         if self.tasks is not None:
             collection.check_tasks(self.tasks)  # TaskError naming the task and the valid ones, now
@@ -121,7 +126,7 @@ class JinaLocalRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query: Any = query_bundle.query_str
         if query_bundle.image_path:
-            query = image_reference(query_bundle.image_path, 0)
+            query = image_reference(query_bundle.image_path, 0, fetch=self.fetch)
         hits = self.collection.search(
             query,
             limit=self.similarity_top_k,
