@@ -28,6 +28,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from llama_index.vector_stores.jina_local.filters import to_filter
+from llama_index.vector_stores.jina_local.pages import show_page
 
 from jina_local import FetchPolicy, OptionError, image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
@@ -39,8 +40,10 @@ _BOOKKEEPING = ["kind", "task", "raw_score"]
 """Payload keys kept in node metadata but hidden from the LLM and from re-embedding."""
 
 
-def hit_to_node(hit: SearchHit) -> NodeWithScore:
-    """A text hit -> ``TextNode`` with the stored text; an image hit -> ``ImageNode`` with its path / URL.
+def hit_to_node(hit: SearchHit, collection: MultiVectorCollection | None = None) -> NodeWithScore:
+    """A text hit -> ``TextNode`` with the stored text; an image hit -> ``ImageNode`` with its path / URL;
+    a PDF page hit (from ``index_files``) -> ``ImageNode`` whose ``image_path`` is a cached render of the
+    page (``jina_local.documents.page_image``), with the PDF's ``path`` and ``page`` in the metadata.
 
     ``metadata`` is the stored payload (``source``, ``kind``, ``task``, ``image``, user fields)
     without the text, plus ``raw_score`` (the engine's score); the node id is the point id and the
@@ -64,6 +67,7 @@ def hit_to_node(hit: SearchHit) -> NodeWithScore:
             node = ImageNode(image_path=ref, **common)
         else:  # stored from a PIL image or a data URI: no reference to give back
             node = ImageNode(**common)
+        show_page(node, collection)
     else:
         node = TextNode(text=str(text or ""), **common)
     return NodeWithScore(node=node, score=hit.score)
@@ -135,7 +139,7 @@ class JinaLocalRetriever(BaseRetriever):
             mode=self.mode,
             tasks=self.tasks,
         )
-        return [hit_to_node(h) for h in hits]
+        return [hit_to_node(h, self.collection) for h in hits]
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return await asyncio.to_thread(self._retrieve, query_bundle)

@@ -47,6 +47,7 @@ from jina_local.qdrant import (
 )
 
 from .filters import to_filter
+from .pages import show_page
 
 __all__ = ["JinaLocalVectorStore", "node_from_payload"]
 
@@ -334,9 +335,11 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             hits = self._collection.search_embeddings(dense=dense, limit=k, filter=flt, mode="dense")
         return self._result(hits)
 
-    @staticmethod
-    def _result(hits: list[SearchHit]) -> VectorStoreQueryResult:
+    def _result(self, hits: list[SearchHit]) -> VectorStoreQueryResult:
         nodes = [node_from_payload(h.id, h.stored or h.payload) for h in hits]
+        for node in nodes:
+            if isinstance(node, ImageNode):  # a PDF page -> its cached render (docs/documents.md)
+                show_page(node, self._collection)
         return VectorStoreQueryResult(nodes=nodes, similarities=[h.score for h in hits], ids=[n.node_id for n in nodes])
 
     # ------------------------------------------------------------------ async (worker threads)
