@@ -92,7 +92,9 @@ class IndexSummary:
     ``indexed``: files (re)embedded and now complete; ``unchanged``: files already complete;
     ``skipped``: files not indexed, with the reason; ``failed``: files (or roots) that went wrong and are
     retried next run; ``warnings``: losses inside indexed files (an unreadable PDF page); ``pruned``: files
-    whose chunks ``prune=True`` removed. ``hidden`` / ``ignored``: files and folders passed over by the walk.
+    whose chunks ``prune=True`` removed. ``hidden_files`` / ``ignored_files``: files the walk passed over as
+    hidden / ignored, each file inside a hidden or ignored folder included (``Walk.hidden_files``);
+    ``hidden`` / ``ignored`` read the same counts.
     """
 
     indexed: list[str] = field(default_factory=list)
@@ -103,8 +105,18 @@ class IndexSummary:
     pruned: list[str] = field(default_factory=list)
     chunks_added: int = 0
     chunks_deleted: int = 0
-    hidden: int = 0
-    ignored: int = 0
+    hidden_files: int = 0
+    ignored_files: int = 0
+
+    @property
+    def hidden(self) -> int:
+        """``hidden_files``."""
+        return self.hidden_files
+
+    @property
+    def ignored(self) -> int:
+        """``ignored_files``."""
+        return self.ignored_files
 
     @property
     def ok(self) -> bool:
@@ -219,7 +231,7 @@ def index_files(
     store = collection._backend
     summary = IndexSummary()
     found = walk(paths)
-    summary.hidden, summary.ignored = len(found.hidden), len(found.ignored)
+    summary.hidden_files, summary.ignored_files = found.hidden_files, found.ignored_files
     summary.failed += [FileIssue(p, "not found: no such file or folder") for p in found.missing]
     summary.skipped += [FileIssue(str(p), "symbolic link leaving its root (not followed)") for p in found.outside]
     store.ensure_payload_index(_key("path"))
