@@ -22,6 +22,7 @@ from jina_local import (
     DimensionError,
     Embedder,
     EncodeResult,
+    FetchPolicy,
     InputError,
     OptionError,
     OutputError,
@@ -31,7 +32,17 @@ from jina_local import (
     parse_task,
 )
 
-__all__ = ["JinaLocalEmbeddings", "MultiVectorEmbeddings"]
+__all__ = ["JinaLocalEmbeddings", "MultiVectorEmbeddings", "check_fetch"]
+
+
+def check_fetch(fetch: Any, owner: str) -> FetchPolicy | None:
+    """A ``fetch=`` option: a :class:`jina_local.FetchPolicy`, or ``None`` for jina-local's default policy."""
+    if fetch is not None and not isinstance(fetch, FetchPolicy):
+        raise OptionError(
+            f"{owner}: fetch={fetch!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None "
+            "(the default policy: http(s) to public addresses only, with deadlines and a size cap)."
+        )
+    return fetch
 
 
 class MultiVectorEmbeddings(ABC):
@@ -135,8 +146,13 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
     """Most text tokens per item (longer texts are truncated); ``None`` = the model's limit."""
     max_pixels: int | None = None
     """Largest image area in pixels before resizing; ``None`` = the model's default."""
+    fetch: FetchPolicy | None = None
+    """How image URLs are downloaded (``jina_local.FetchPolicy``); ``None`` = the default policy (public
+    http(s) addresses only, deadlines, a byte cap). ``FetchPolicy(allow_urls=False)`` switches URLs off."""
     late_chunking: bool | None = None
-    """Encode the texts of one ``embed_documents`` call as chunks of one document in one forward."""
+    """Encode the texts of one ``embed_documents`` call as chunks of one document in one forward.
+
+    Documents only: queries (``embed_query``) and images are always encoded on their own."""
     model_kwargs: dict[str, Any] | None = Field(default=None, exclude=True)
     """langchain-huggingface style: ``device``, ``torch_dtype``, ``revision``, ``local_files_only``."""
     encode_kwargs: dict[str, Any] | None = Field(default=None, exclude=True)
@@ -183,6 +199,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
                 kwargs["device"] = model.info.device  # a reload (after pickling) finds the same copy
             if kwargs.get("dtype", "auto") == "auto":
                 kwargs["dtype"] = model.info.dtype
+        check_fetch(kwargs.get("fetch"), "JinaLocalEmbeddings")
         super().__init__(model=model, **kwargs)
         parse_task(self.query_task)  # spelling now; availability once the model is there
         parse_task(self.document_task)
@@ -249,8 +266,12 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         query_task, _ = self.query_spec()
         return jina_local.paired_document_task(query_task, task, per_item=per_item), role or "document"
 
-    def encode_options(self, output: str = "dense") -> dict[str, Any]:
-        """The options every encode of this instance passes (dims, limits, batch size, progress)."""
+    def encode_options(self, output: str = "dense", *, documents: bool = False) -> dict[str, Any]:
+        """The options every encode of this instance passes (dims, limits, batch size, progress, fetch).
+
+        ``documents=True``: the call encodes document texts, so ``late_chunking`` applies too (it is
+        never used for queries or images).
+        """
         options: dict[str, Any] = {
             "output": output,
             "dim": self.dimensions if output == "dense" else None,
@@ -258,8 +279,9 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
             "progress": self.show_progress,
             "max_length": self.max_length,
             "max_pixels": self.max_pixels,
+            "fetch": self.fetch,
         }
-        if self.late_chunking:
+        if self.late_chunking and documents:
             if "late_chunking" not in inspect.signature(self.embedder.encode).parameters:
                 raise InputError(
                     "late_chunking=True needs a jina-local whose encode() has late_chunking; "
@@ -268,9 +290,11 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
             options["late_chunking"] = True
         return options
 
-    def _encode(self, items: list[Any], spec: tuple[str | None, Role], output: str = "dense") -> EncodeResult:
+    def _encode(
+        self, items: list[Any], spec: tuple[str | None, Role], output: str = "dense", *, documents: bool = False
+    ) -> EncodeResult:
         task, role = spec
-        return self.embedder.encode(items, role=role, task=task, **self.encode_options(output))
+        return self.embedder.encode(items, role=role, task=task, **self.encode_options(output, documents=documents))
 
     # ------------------------------------------------------------------ dense
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -278,7 +302,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = _texts(texts, "embed_documents")
         if not items:
             return []
-        return _dense(self._encode(items, self.document_spec())).tolist()
+        return _dense(self._encode(items, self.document_spec(), documents=True)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """Dense vector of a query (query role, ``query_task``)."""
@@ -290,7 +314,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
         Images are documents (document role, ``document_task``); query them with ``embed_query``.
         """
-        items = [image_reference(u, i) for i, u in enumerate(uris)]
+        items = [image_reference(u, i, fetch=self.fetch) for i, u in enumerate(uris)]
         if not items:
             return []
         return _dense(self._encode(items, self.document_spec())).tolist()
@@ -315,7 +339,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
         items = _texts(texts, "embed_documents_multi")
         if not items:
             return []
-        return [m.tolist() for m in _multi(self._encode(items, self.document_spec(), "multi"))]
+        return [m.tolist() for m in _multi(self._encode(items, self.document_spec(), "multi", documents=True))]
 
     def embed_query_multi(self, text: str) -> list[list[float]]:
         """Per-token vectors of a query (query role, ``query_task``)."""
@@ -324,7 +348,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
 
     def embed_image_multi(self, uris: list[Any]) -> list[list[list[float]]]:
         """Per-token vectors of images (same inputs as ``embed_image``)."""
-        items = [image_reference(u, i) for i, u in enumerate(uris)]
+        items = [image_reference(u, i, fetch=self.fetch) for i, u in enumerate(uris)]
         if not items:
             return []
         return [m.tolist() for m in _multi(self._encode(items, self.document_spec(), "multi"))]

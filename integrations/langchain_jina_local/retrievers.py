@@ -7,6 +7,8 @@ fuses the per-task lists. This class only turns hits into ``Document`` objects.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -14,27 +16,59 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from jina_local import image_reference
+from jina_local import FetchPolicy, image_reference
+from jina_local.documents import page_image, page_pixels, pdf_page
+from jina_local.errors import DocumentError
 from jina_local.qdrant import MultiVectorCollection, SearchHit, check_filter
+
+from .embeddings import check_fetch
 
 __all__ = ["JinaLocalRetriever"]
 
 _IGNORED_KWARGS = frozenset({"verbose"})  # forwarded by BaseRetriever.invoke itself
 
 
-def hit_to_document(hit: SearchHit) -> Document:
-    """A text hit -> its stored text; an image hit -> its image reference (path / URL) as content.
+def page_render(fields: Mapping[str, Any], collection: MultiVectorCollection | None) -> str | None:
+    """The cached PNG of a PDF-page hit (``jina_local.documents.page_image``), rendered at the pixel budget
+    the collection's model indexed pages at; ``None`` for other hits.
 
-    ``metadata`` is the stored payload (``source``, ``kind``, ``task``, ``image``, user fields)
-    without the text, plus ``id``, ``score`` (fused) and ``raw_score`` (the engine's score).
+    A page that cannot be rendered any more (the PDF was moved, deleted or broken since it was indexed)
+    gives ``None`` and a ``RuntimeWarning`` saying why, so one stale hit does not fail the search.
+    """
+    where = pdf_page(fields)
+    if where is None:
+        return None
+    model = collection.model if collection is not None else None
+    try:
+        return str(page_image(*where, max_pixels=page_pixels(getattr(model, "info", None))))
+    except DocumentError as exc:
+        warnings.warn(f"no page image for {where[0]}#page={where[1]}: {exc}", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def hit_to_document(hit: SearchHit, collection: MultiVectorCollection | None = None) -> Document:
+    """A text hit -> its stored text; an image hit -> its image reference (path / URL) as content; a PDF
+    page hit -> the path of the page's cached render (:func:`page_render`).
+
+    ``metadata`` is the stored payload (``source``, ``kind``, ``task``, ``image``, the location fields
+    ``path``, ``page``, ``lines``... of ``index_files``, user fields) without the text, plus ``id``,
+    ``score`` (fused) and ``raw_score`` (the engine's score); a page hit also has ``page_image``.
     """
     payload = dict(hit.payload)
     text = payload.pop("text", None)
+    extra: dict[str, Any] = {}
     if text is None:
         content = str(payload.get("image") or payload.get("source") or "")
+        where = pdf_page(payload) if payload.get("kind") == "image" else None
+        if where is not None:
+            render = page_render(payload, collection)
+            if render is not None:
+                content = extra["page_image"] = render
+            else:  # no image to give: say where the page is
+                content = f"{where[0]}#page={where[1]}"
     else:
         content = str(text)
-    metadata = {**payload, "id": hit.id, "score": hit.score, "raw_score": hit.raw_score}
+    metadata = {**payload, **extra, "id": hit.id, "score": hit.score, "raw_score": hit.raw_score}
     return Document(page_content=content, metadata=metadata, id=hit.id)
 
 
@@ -53,7 +87,9 @@ class JinaLocalRetriever(BaseRetriever):
     jina-local's own fields ``kind``, ``task`` and ``source`` can be filtered too. It is checked
     when the retriever is built, and a per-call ``filter`` when it is given. ``tasks`` restricts the search to documents stored with
     those adapters. Image hits carry their path / URL as ``page_content`` and in
-    ``metadata["image"]``; search by image with :meth:`search_by_image`.
+    ``metadata["image"]``; PDF page hits (from ``index_files``) carry the path of a cached PNG of the
+    page (``jina_local.documents.page_image``) as ``page_content`` and ``metadata["page_image"]``, with
+    ``path`` and ``page`` in the metadata. Search by image with :meth:`search_by_image`.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
@@ -70,8 +106,11 @@ class JinaLocalRetriever(BaseRetriever):
     """Dense candidates reranked by MaxSim in two-stage mode (default ``max(100, 10 * k)``)."""
     tasks: list[str] | None = None
     """Search only documents stored with these task adapters (default: all present); checked when built."""
+    fetch: FetchPolicy | None = None
+    """How an image URL given to :meth:`search_by_image` is downloaded; ``None`` = jina-local's default policy."""
 
     def __init__(self, **kwargs: Any) -> None:
+        check_fetch(kwargs.get("fetch"), "JinaLocalRetriever")
         super().__init__(**kwargs)
         check_filter(self.filter)  # raises FilterError naming the field, before any search
         if self.tasks is not None:
@@ -96,7 +135,7 @@ class JinaLocalRetriever(BaseRetriever):
             mode=self.mode if mode is None else mode,
             tasks=self.tasks,
         )
-        return [hit_to_document(h) for h in hits]
+        return [hit_to_document(h, self.collection) for h in hits]
 
     def _get_relevant_documents(
         self,
@@ -120,4 +159,4 @@ class JinaLocalRetriever(BaseRetriever):
         mode: Literal["two_stage", "multi", "dense"] | None = None,
     ) -> list[Document]:
         """Documents for an image query: a path, ``http(s)://`` URL, ``data:image/`` URI, bytes or PIL image."""
-        return self._search(image_reference(image, 0), k, filter, mode, {})
+        return self._search(image_reference(image, 0, fetch=self.fetch), k, filter, mode, {})

@@ -22,7 +22,8 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from jina_local import InputError, OptionError, image_reference
+from jina_local import FetchPolicy, InputError, OptionError, image_reference
+from jina_local.documents import pdf_page
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import (
     MultiVectorCollection,
@@ -35,20 +36,33 @@ from jina_local.qdrant import (
 )
 
 from .embeddings import JinaLocalEmbeddings
+from .retrievers import page_render
 
 __all__ = ["JinaLocalVectorStore"]
 
 _SEARCH_KWARGS = frozenset({"mode", "prefetch_limit", "tasks"})
 
 
-def _document(key: str, stored: dict[str, Any], score: float | None = None) -> Document:
+def _document(key: str, stored: dict[str, Any], collection: MultiVectorCollection | None = None) -> Document:
+    """A stored point as a ``Document``. With ``collection`` (search hits), a PDF page hit's content is the
+    path of the page's cached render (``metadata["page_image"]`` too), rendered at the model's budget."""
     item = parse_payload(stored)
-    content = item.text if item.text is not None else str(item.image or item.source or "")
-    return Document(page_content=content, metadata=dict(item.metadata), id=key)
+    metadata = dict(item.metadata)
+    if item.text is not None:
+        return Document(page_content=item.text, metadata=metadata, id=key)
+    content = str(item.image or item.source or "")
+    where = pdf_page(metadata) if item.kind == "image" and collection is not None else None
+    if where is not None:
+        render = page_render(metadata, collection)
+        if render is not None:
+            content = metadata["page_image"] = render
+        else:  # no image to give: say where the page is
+            content = f"{where[0]}#page={where[1]}"
+    return Document(page_content=content, metadata=metadata, id=key)
 
 
-def _hit_document(hit: SearchHit) -> Document:
-    return _document(hit.key, hit.stored or hit.payload)
+def _hit_document(hit: SearchHit, collection: MultiVectorCollection) -> Document:
+    return _document(hit.key, hit.stored or hit.payload, collection)
 
 
 class JinaLocalVectorStore(VectorStore):
@@ -124,6 +138,11 @@ class JinaLocalVectorStore(VectorStore):
         """Whether the collection encodes and searches itself (multi-vectors, per-task routing)."""
         return isinstance(self._embedding, JinaLocalEmbeddings)
 
+    @property
+    def _fetch(self) -> FetchPolicy | None:
+        """The embeddings' ``FetchPolicy`` for image URLs (``None``: jina-local's default policy)."""
+        return self._embedding.fetch if isinstance(self._embedding, JinaLocalEmbeddings) else None
+
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         if self.uses_jina_local and (self.collection.has_multi or len(self.collection.tasks) > 1):
             raise NotImplementedError(
@@ -157,7 +176,7 @@ class JinaLocalVectorStore(VectorStore):
         """Embed and store images (paths, URLs, data URIs, bytes, PIL images); needs jina-local embeddings."""
         if not self.uses_jina_local:
             raise InputError("add_images() needs JinaLocalEmbeddings (the collection encodes the images itself).")
-        items = [image_reference(u, i) for i, u in enumerate(uris)]
+        items = [image_reference(u, i, fetch=self._fetch) for i, u in enumerate(uris)]
         return self._add(
             items,
             [str(u) if isinstance(u, str) else f"image {i}" for i, u in enumerate(uris)],
@@ -267,20 +286,23 @@ class JinaLocalVectorStore(VectorStore):
         self, query: str, k: int = 4, filter: Any = None, **kwargs: Any
     ) -> list[tuple[Document, float]]:
         """Documents and scores (cosine for dense, MaxSim for two-stage; fused across adapters), best first."""
-        return [(_hit_document(h), h.score) for h in self._hits(query, k, filter, kwargs)]
+        return [(_hit_document(h, self.collection), h.score) for h in self._hits(query, k, filter, kwargs)]
 
     def similarity_search_by_image(self, image: Any, k: int = 4, filter: Any = None, **kwargs: Any) -> list[Document]:
         """Documents for an image query (a path, URL, data URI, bytes or PIL image); needs jina-local embeddings."""
         if not self.uses_jina_local:
             raise InputError("similarity_search_by_image() needs JinaLocalEmbeddings.")
-        return [_hit_document(h) for h in self._hits(image_reference(image, 0), k, filter, kwargs)]
+        return [
+            _hit_document(h, self.collection)
+            for h in self._hits(image_reference(image, 0, fetch=self._fetch), k, filter, kwargs)
+        ]
 
     def similarity_search_by_vector(
         self, embedding: list[float], k: int = 4, filter: Any = None, **kwargs: Any
     ) -> list[Document]:
         """Documents nearest to a dense query vector (of the collection's size)."""
         return [
-            _hit_document(h)
+            _hit_document(h, self.collection)
             for h in self.collection.search_embeddings(
                 dense=np.asarray(embedding, dtype=np.float32), limit=k, filter=filter, mode="dense", **kwargs
             )
@@ -302,7 +324,7 @@ class JinaLocalVectorStore(VectorStore):
             hits = self.collection.search_mmr(
                 dense=dense, limit=k, fetch_limit=fetch_k, lambda_mult=lambda_mult, filter=filter
             )
-        return [_hit_document(h) for h in hits]
+        return [_hit_document(h, self.collection) for h in hits]
 
     def max_marginal_relevance_search_by_vector(
         self,
@@ -320,7 +342,7 @@ class JinaLocalVectorStore(VectorStore):
             lambda_mult=lambda_mult,
             filter=filter,
         )
-        return [_hit_document(h) for h in hits]
+        return [_hit_document(h, self.collection) for h in hits]
 
     # ------------------------------------------------------------------ construction
     @classmethod

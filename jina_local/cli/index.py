@@ -224,7 +224,9 @@ def _print_summary(facts: dict[str, Any], summary: Any, code: int) -> None:
         f"  chunks:     {summary.chunks_added} added, {summary.chunks_deleted} deleted; "
         f"{facts['points']} in the collection"
     )
-    print(f"  walk:       {summary.hidden} hidden and {summary.ignored} ignored (.gitignore, node_modules) passed over")
+    print(
+        f"  walk:       {summary.hidden_files} hidden and {summary.ignored_files} ignored files (.gitignore, node_modules) passed over"
+    )
     if summary.pruned:
         print(f"  pruned:     {len(summary.pruned)} file(s) no longer there")
     _issues("skipped", [issue for issue in summary.skipped if not issue.unreadable])

@@ -7,7 +7,8 @@
 ...         print(chunk.location, chunk.content)
 
 Text is measured in the model's own tokens (``model.tokenize`` / ``model.count_tokens``); PDFs are
-rendered with pypdfium2 to the model's pixel budget (``model.info.max_pixels``). See ``docs/documents.md``.
+rendered with pypdfium2 to the model's pixel budget (``model.info.max_pixels``); :func:`page_image` keeps a
+page's render in a cache folder for search hits. See ``docs/documents.md``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .files import (
     file_type_of,
     read_file,
 )
+from .page_images import CACHE_ENV, page_cache_dir, page_image, pdf_page
 from .pdf import DEFAULT_PAGE_PIXELS, PDFIUM_LOCK, PdfInfo, PdfPage, PdfRenderer, page_pixels, read_pdf, render_size
 from .text import (
     DEFAULT_CHUNK_TOKENS,
@@ -38,6 +40,7 @@ from .walk import ALWAYS_IGNORED, Walk, WalkedFile, walk
 
 __all__ = [
     "ALWAYS_IGNORED",
+    "CACHE_ENV",
     "DEFAULT_CHUNK_TOKENS",
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_OVERLAP_TOKENS",
@@ -66,7 +69,10 @@ __all__ = [
     "line_range",
     "line_starts",
     "markdown_headings",
+    "page_cache_dir",
+    "page_image",
     "page_pixels",
+    "pdf_page",
     "read_file",
     "read_pdf",
     "render_size",

@@ -9,7 +9,9 @@
   descended into, so there are no cycles); links that leave the root are passed over.
 * A file given explicitly as a root is always a candidate.
 
-Every file or folder passed over is counted in :class:`Walk` (``hidden``, ``ignored``, ``outside``).
+Every file or folder passed over is listed in :class:`Walk` (``hidden``, ``ignored``, ``outside``), and the
+files passed over are counted, those inside a hidden or ignored folder included (``hidden_files``,
+``ignored_files``).
 """
 
 from __future__ import annotations
@@ -42,8 +44,12 @@ class Walk:
     """What :func:`walk` found.
 
     ``files``: candidates, sorted, each once. ``roots``: the resolved folder roots (for pruning).
-    ``hidden`` / ``ignored`` / ``outside``: paths passed over as hidden, git-ignored (or always ignored),
-    or symbolic links leaving their root; a folder counts once, not per file inside.
+    ``hidden`` / ``ignored`` / ``outside``: the entries passed over as hidden, git-ignored (or always
+    ignored), or symbolic links leaving their root; a passed-over folder is one entry.
+    ``hidden_files`` / ``ignored_files``: how many files were passed over as hidden / ignored: the files
+    listed in ``hidden`` / ``ignored`` plus every file inside a folder listed there, at any depth (every
+    entry that is not a folder counts, symbolic links included; links are never followed, so the count
+    stays inside the root). A file inside a passed-over folder counts under that folder's reason.
     ``missing``: roots that do not exist (as given).
     """
 
@@ -53,6 +59,8 @@ class Walk:
     ignored: list[Path] = field(default_factory=list)
     outside: list[Path] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    hidden_files: int = 0
+    ignored_files: int = 0
 
 
 def _spec(folder: Path) -> GitIgnoreSpec | None:
@@ -76,6 +84,31 @@ def _ignored(specs: list[tuple[Path, GitIgnoreSpec]], path: Path, is_dir: bool) 
     return False
 
 
+def _files_below(folder: Path) -> int:
+    """How many entries that are not folders lie below ``folder``, at any depth; links are not followed."""
+    count, stack = 0, [folder]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
+                        stack.append(Path(entry.path))
+                    else:
+                        count += 1
+        except OSError:  # unreadable: its files cannot be counted
+            continue
+    return count
+
+
+def _passed_over(entry: os.DirEntry[str], is_dir: bool) -> int:
+    """Files an entry passed over stands for: 1 for a file (or link), the files below it for a folder."""
+    return _files_below(Path(entry.path)) if is_dir else 1
+
+
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -96,6 +129,7 @@ def _walk_folder(root: Path, out: Walk, seen: set[Path]) -> None:
             path = folder / entry.name
             if entry.name.startswith("."):
                 out.hidden.append(path)
+                out.hidden_files += _passed_over(entry, entry.is_dir(follow_symlinks=False))
                 continue
             if entry.is_symlink():
                 target = path.resolve()
@@ -111,6 +145,7 @@ def _walk_folder(root: Path, out: Walk, seen: set[Path]) -> None:
                 is_dir = entry.is_dir(follow_symlinks=False)
             if (is_dir and entry.name in ALWAYS_IGNORED) or _ignored(specs, path, is_dir):
                 out.ignored.append(path)
+                out.ignored_files += _passed_over(entry, is_dir)
                 continue
             if is_dir:
                 subfolders.append(path)
@@ -130,6 +165,11 @@ def walk(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> Wa
     >>> found = walk([root])
     >>> [f.path.name for f in found.files], [p.name for p in found.hidden], [p.name for p in found.ignored]
     (['a.md'], ['.gitignore', '.hidden'], ['b.log'])
+    >>> _ = (root / ".git").mkdir(); _ = (root / ".git" / "HEAD").write_text("ref"); _ = (root / ".git" / "x").mkdir()
+    >>> _ = (root / ".git" / "x" / "y").write_text("y")
+    >>> found = walk([root])
+    >>> [p.name for p in found.hidden], found.hidden_files, found.ignored_files
+    (['.git', '.gitignore', '.hidden'], 4, 1)
     """
     items: Sequence[str | os.PathLike[str]] = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     out = Walk()

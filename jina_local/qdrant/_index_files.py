@@ -188,7 +188,7 @@ def index_files(
     store = collection._backend
     summary = IndexSummary()
     found = walk(paths)
-    summary.hidden, summary.ignored = len(found.hidden), len(found.ignored)
+    summary.hidden_files, summary.ignored_files = found.hidden_files, found.ignored_files
     summary.failed += [FileIssue(p, "not found: no such file or folder") for p in found.missing]
     summary.skipped += [FileIssue(str(p), "symbolic link leaving its root (not followed)") for p in found.outside]
     store.ensure_payload_index(_key("path"))

@@ -27,7 +27,9 @@ class IndexSummary:
     ``indexed``: files (re)embedded and now complete; ``unchanged``: files already complete;
     ``skipped``: files not indexed, with the reason; ``failed``: files (or roots) that went wrong and are
     retried next run; ``warnings``: losses inside indexed files (an unreadable PDF page); ``pruned``: files
-    whose chunks ``prune=True`` removed. ``hidden`` / ``ignored``: files and folders passed over by the walk.
+    whose chunks ``prune=True`` removed. ``hidden_files`` / ``ignored_files``: files the walk passed over as
+    hidden / ignored, each file inside a hidden or ignored folder included (``Walk.hidden_files``);
+    ``hidden`` / ``ignored`` read the same counts.
     """
 
     indexed: list[str] = field(default_factory=list)
@@ -38,8 +40,18 @@ class IndexSummary:
     pruned: list[str] = field(default_factory=list)
     chunks_added: int = 0
     chunks_deleted: int = 0
-    hidden: int = 0
-    ignored: int = 0
+    hidden_files: int = 0
+    ignored_files: int = 0
+
+    @property
+    def hidden(self) -> int:
+        """``hidden_files``."""
+        return self.hidden_files
+
+    @property
+    def ignored(self) -> int:
+        """``ignored_files``."""
+        return self.ignored_files
 
     @property
     def ok(self) -> bool:

@@ -32,7 +32,7 @@ def test_index_reports_every_file_and_exits_2_for_unreadable_pdfs(cli_corpus):
     for name, reason in {**NOT_DOCUMENTS, **UNREADABLE}.items():
         assert reason in skipped[name]["reason"], skipped[name]
         assert skipped[name]["unreadable"] == (name in UNREADABLE)
-    assert s["hidden"] == 2 and s["ignored"] == 2  # .hidden.md + .gitignore; ignored.md + build/
+    assert s["hidden_files"] == 2 and s["ignored_files"] == 2  # .hidden.md + .gitignore; ignored.md + build/out.txt
     assert s["chunks_added"] == s["points"] > len(INDEXED) and s["chunks_deleted"] == 0
     assert s["model"] == str(cli_corpus.model_dir.resolve())  # given relative, recorded absolute
     assert s["multi"] is cli_corpus.multi  # jina-clip-v2: a dense-only collection, made automatically
@@ -50,7 +50,7 @@ def test_a_relative_spelling_is_the_same_files_and_the_summary_reads_well(cli_co
     assert f"index index [docs], model {cli_corpus.model_dir.resolve()}" in out
     assert f"0 indexed, {len(INDEXED)} unchanged, 5 skipped (2 unreadable), 0 failed" in out
     assert f"0 added, 0 deleted; {points} in the collection" in out
-    assert "2 hidden and 2 ignored" in out
+    assert "2 hidden and 2 ignored files" in out
     lines = out.splitlines()
     assert any(line.startswith("  skipped:") and "docs/" in line for line in lines)
     assert any("docs/blob.dat: not text" in line for line in lines)

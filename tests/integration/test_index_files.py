@@ -51,6 +51,8 @@ def rel(root, paths):
 
 
 def test_a_folder_is_indexed_with_locations_and_reasons(any_model, corpus, tmp_path):
+    (corpus / "build" / "obj").mkdir()
+    (corpus / "build" / "obj" / "a.o").write_bytes(b"\x00")  # ignored: counted inside its ignored folder
     with MultiVectorCollection.open(tmp_path / "index", "docs", any_model) as store:
         assert store.has_multi == any_model.info.has_multi  # jina-clip-v2 gets a dense-only collection
         summary = store.index_files([corpus], progress=False)
@@ -61,7 +63,8 @@ def test_a_folder_is_indexed_with_locations_and_reasons(any_model, corpus, tmp_p
         }
         assert set(reasons) == set(SKIPPED)
         assert all(SKIPPED[name] in reason for name, reason in reasons.items())
-        assert summary.hidden == 2 and summary.ignored == 2  # .hidden.md, .gitignore; ignored.md, build/
+        # files passed over: .hidden.md, .gitignore; ignored.md, build/out.txt, build/obj/a.o
+        assert summary.hidden_files == 2 and summary.ignored_files == 3
         points = stored(store)
         assert summary.chunks_added == store.count() == sum(len(v) for v in points.values())
         assert rel(corpus, points) == INDEXED

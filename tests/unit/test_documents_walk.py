@@ -43,6 +43,33 @@ def test_gitignore_hidden_and_builtin_ignores(tmp_path):
         "x.log",
     ]
     assert found.roots == [root.resolve()]
+    # files passed over: .env, .git/config, src/.cache, two .gitignore; x.log, build.txt, draft-1.md, p.js
+    assert (found.hidden_files, found.ignored_files) == (5, 4)
+
+
+def test_files_inside_hidden_and_ignored_folders_are_counted_without_leaving_the_root(tmp_path):
+    root, outside = tmp_path / "r", tmp_path / "outside"
+    for rel in [".git/objects/ab/1", ".git/objects/ab/2", ".git/HEAD", ".venv/lib/x.py", "node_modules/a/b/c.js"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    (root / ".git" / "empty").mkdir()
+    (root / "dist").mkdir()
+    (root / "dist" / "app.js").write_text("x")
+    (root / ".gitignore").write_text("dist/\n")
+    (root / "node_modules" / ".bin").mkdir()
+    (root / "node_modules" / ".bin" / "tool").write_text("x")  # hidden, but inside an ignored folder
+    (root / "a.md").write_text("x")
+    outside.mkdir()
+    for i in range(10):
+        (outside / f"{i}.txt").write_text("x")
+    os.symlink(outside, root / ".venv" / "link")  # a link inside a hidden folder: one entry, never followed
+    found = walk(root)
+    assert names(found, root) == ["a.md"]
+    assert sorted(p.name for p in found.hidden) == [".git", ".gitignore", ".venv"]
+    assert sorted(p.name for p in found.ignored) == ["dist", "node_modules"]
+    # hidden: .git/objects/ab/{1,2}, .git/HEAD, .venv/lib/x.py, .venv/link, .gitignore
+    # ignored: node_modules/a/b/c.js, node_modules/.bin/tool, dist/app.js
+    assert (found.hidden_files, found.ignored_files) == (6, 3)
 
 
 def test_relative_and_absolute_spellings_are_one_file(tmp_path, monkeypatch):

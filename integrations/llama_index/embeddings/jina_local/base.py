@@ -30,6 +30,7 @@ from jina_local import (
     DimensionError,
     Embedder,
     EncodeResult,
+    FetchPolicy,
     InputError,
     OptionError,
     OutputError,
@@ -109,9 +110,19 @@ class JinaLocalEmbedding(MultiModalEmbedding):
     )
     max_length: int | None = Field(default=None, description="Most text tokens per item; None = the model's.")
     max_pixels: int | None = Field(default=None, description="Largest image area before resizing; None = default.")
+    fetch: FetchPolicy | None = Field(
+        default=None,
+        description=(
+            "How image URLs are downloaded (jina_local.FetchPolicy); None = the default policy: public "
+            "http(s) addresses only, deadlines, a byte cap. FetchPolicy(allow_urls=False) switches URLs off."
+        ),
+    )
     late_chunking: bool | None = Field(
         default=None,
-        description="Encode the texts of one batch as chunks of one document in one forward.",
+        description=(
+            "Encode the texts of one batch as chunks of one document in one forward; "
+            "documents only (queries and images are always encoded on their own)."
+        ),
     )
 
     _model: Embedder | None = PrivateAttr(default=None)
@@ -172,6 +183,11 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             raise ValueError(
                 "JinaLocalEmbedding needs a model: pass model=jina_local.load(...) or "
                 "model_name='jinaai/jina-embeddings-v4' (a Hugging Face id or a local folder)."
+            )
+        fetch = kwargs.get("fetch")
+        if fetch is not None and not isinstance(fetch, FetchPolicy):
+            raise OptionError(
+                f"JinaLocalEmbedding: fetch={fetch!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None."
             )
         super().__init__(model_name=model_name, **kwargs)
         parse_task(self.query_task)
@@ -240,15 +256,17 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         task, role = parse_task(self.document_task)
         return jina_local.paired_document_task(self.query_spec()[0], task, per_item=per_item), role or "document"
 
-    def _encode(self, items: list[Any], spec: tuple[str | None, Role]) -> EncodeResult:
+    def _encode(self, items: list[Any], spec: tuple[str | None, Role], *, documents: bool = False) -> EncodeResult:
+        """Encode ``items``; ``documents=True`` (document texts) is the one case ``late_chunking`` applies to."""
         task, role = spec
         options: dict[str, Any] = {
             "dim": self.dimensions,
             "progress": False,
             "max_length": self.max_length,
             "max_pixels": self.max_pixels,
+            "fetch": self.fetch,
         }
-        if self.late_chunking:
+        if self.late_chunking and documents:
             if "late_chunking" not in inspect.signature(self.embedder.encode).parameters:
                 raise InputError(
                     "late_chunking=True needs a jina-local whose encode() has late_chunking; "
@@ -275,7 +293,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         items = _texts(texts, "get_text_embedding_batch")
         if not items:
             return []
-        return _dense(self._encode(items, self.document_spec())).tolist()
+        return _dense(self._encode(items, self.document_spec(), documents=True)).tolist()
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[Embedding]:
         return await asyncio.to_thread(self._get_text_embeddings, texts)
@@ -288,7 +306,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
         return await asyncio.to_thread(self._get_image_embedding, img_file_path)
 
     def _get_image_embeddings(self, img_file_paths: list[ImageType]) -> list[Embedding]:
-        items = [image_reference(ref, i) for i, ref in enumerate(img_file_paths)]
+        items = [image_reference(ref, i, fetch=self.fetch) for i, ref in enumerate(img_file_paths)]
         if not items:
             return []
         return _dense(self._encode(items, self.document_spec())).tolist()

@@ -28,8 +28,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from llama_index.vector_stores.jina_local.filters import to_filter
+from llama_index.vector_stores.jina_local.pages import show_page
 
-from jina_local import OptionError, image_reference
+from jina_local import FetchPolicy, OptionError, image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
 
 __all__ = ["JinaLocalRetriever", "hit_to_node"]
@@ -39,8 +40,10 @@ _BOOKKEEPING = ["kind", "task", "raw_score"]
 """Payload keys kept in node metadata but hidden from the LLM and from re-embedding."""
 
 
-def hit_to_node(hit: SearchHit) -> NodeWithScore:
-    """A text hit -> ``TextNode`` with the stored text; an image hit -> ``ImageNode`` with its path / URL.
+def hit_to_node(hit: SearchHit, collection: MultiVectorCollection | None = None) -> NodeWithScore:
+    """A text hit -> ``TextNode`` with the stored text; an image hit -> ``ImageNode`` with its path / URL;
+    a PDF page hit (from ``index_files``) -> ``ImageNode`` whose ``image_path`` is a cached render of the
+    page (``jina_local.documents.page_image``), with the PDF's ``path`` and ``page`` in the metadata.
 
     ``metadata`` is the stored payload (``source``, ``kind``, ``task``, ``image``, user fields)
     without the text, plus ``raw_score`` (the engine's score); the node id is the point id and the
@@ -64,6 +67,7 @@ def hit_to_node(hit: SearchHit) -> NodeWithScore:
             node = ImageNode(image_path=ref, **common)
         else:  # stored from a PIL image or a data URI: no reference to give back
             node = ImageNode(**common)
+        show_page(node, collection)
     else:
         node = TextNode(text=str(text or ""), **common)
     return NodeWithScore(node=node, score=hit.score)
@@ -84,7 +88,8 @@ class JinaLocalRetriever(BaseRetriever):
     ``{"year": {"$gte": 2020}}``, or Qdrant's shape) or a ``qdrant_client.models.Filter``, on your
     metadata and jina-local's fields ``kind``, ``task``, ``source``; checked when the retriever is
     built. ``tasks`` restricts the search to documents stored with
-    those adapters. A ``QueryBundle`` with ``image_path`` searches by that image.
+    those adapters. A ``QueryBundle`` with ``image_path`` searches by that image; an image URL there is
+    downloaded under ``fetch`` (a ``jina_local.FetchPolicy``; ``None`` = the default policy).
     """
 
     def __init__(
@@ -96,6 +101,7 @@ class JinaLocalRetriever(BaseRetriever):
         filter: Any = None,
         prefetch_limit: int | None = None,
         tasks: Sequence[str] | None = None,
+        fetch: FetchPolicy | None = None,
         callback_manager: CallbackManager | None = None,
         verbose: bool = False,
     ) -> None:
@@ -108,12 +114,15 @@ class JinaLocalRetriever(BaseRetriever):
             raise OptionError(f"similarity_top_k={similarity_top_k!r} must be a positive integer.")
         if mode is not None and mode not in _MODES:
             raise OptionError(f"mode={mode!r} is not valid; use 'two_stage', 'multi', 'dense' or None.")
+        if fetch is not None and not isinstance(fetch, FetchPolicy):
+            raise OptionError(f"fetch={fetch!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None.")
         super().__init__(callback_manager=callback_manager, verbose=verbose)
         self.collection = collection
         self.similarity_top_k = similarity_top_k
         self.mode = mode
         self.filter = to_filter(filter)  # a FilterError names the field now, not at the first query
         self.prefetch_limit = prefetch_limit
+        self.fetch = fetch
         self.tasks = list(tasks) if tasks is not None else None
         if self.tasks is not None:
             collection.check_tasks(self.tasks)  # TaskError naming the task and the valid ones, now
@@ -121,7 +130,7 @@ class JinaLocalRetriever(BaseRetriever):
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         query: Any = query_bundle.query_str
         if query_bundle.image_path:
-            query = image_reference(query_bundle.image_path, 0)
+            query = image_reference(query_bundle.image_path, 0, fetch=self.fetch)
         hits = self.collection.search(
             query,
             limit=self.similarity_top_k,
@@ -130,7 +139,7 @@ class JinaLocalRetriever(BaseRetriever):
             mode=self.mode,
             tasks=self.tasks,
         )
-        return [hit_to_node(h) for h in hits]
+        return [hit_to_node(h, self.collection) for h in hits]
 
     async def _aretrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return await asyncio.to_thread(self._retrieve, query_bundle)

@@ -37,7 +37,7 @@ import numpy as np
 from qdrant_client import models
 
 import jina_local
-from jina_local import Embedder, InputError, OptionError, image_reference
+from jina_local import Embedder, FetchPolicy, InputError, OptionError, image_reference
 from jina_local.qdrant import (
     MultiVectorCollection,
     PointPayload,
@@ -47,6 +47,7 @@ from jina_local.qdrant import (
 )
 
 from .filters import to_filter
+from .pages import show_page
 
 __all__ = ["JinaLocalVectorStore", "node_from_payload"]
 
@@ -101,7 +102,8 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     ``"two_stage"`` / ``"multi"`` / ``"dense"`` for query strings. ``document_task``: force one
     adapter on every node (default: routed per node, queries follow per task). ``filters`` in
     queries: ``MetadataFilters`` (every operator Qdrant can express), filter dicts, or a
-    ``qdrant_client.models.Filter``.
+    ``qdrant_client.models.Filter``. ``fetch``: the ``jina_local.FetchPolicy`` for image nodes' URLs
+    (default: the ``JinaLocalEmbedding``'s, else jina-local's default policy).
     """
 
     stores_text: bool = True
@@ -110,6 +112,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
     mode: Literal["two_stage", "multi", "dense"] | None = None
     prefetch_limit: int | None = None
     document_task: str | None = None
+    fetch: FetchPolicy | None = None
 
     _collection: MultiVectorCollection = PrivateAttr()
 
@@ -123,8 +126,13 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         mode: str | None = None,
         prefetch_limit: int | None = None,
         document_task: str | None = None,
+        fetch: FetchPolicy | None = None,
         **open_kwargs: Any,
     ) -> None:
+        if fetch is None and model is not None and not isinstance(model, (str, Embedder)):
+            fetch = getattr(model, "fetch", None)  # a JinaLocalEmbedding's policy
+        if fetch is not None and not isinstance(fetch, FetchPolicy):
+            raise OptionError(f"fetch={fetch!r} is not a FetchPolicy; pass jina_local.FetchPolicy(...) or None.")
         embedder = _model_of(model)
         if collection is None:
             if location is None or collection_name is None:
@@ -154,7 +162,11 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
         model_info = collection.model.info if collection.model is not None else None
         document_task = jina_local.parse_document_task(document_task, model_info, what="document_task")
         super().__init__(  # type: ignore[call-arg]  # pydantic takes this class's fields; mypy checks the base's
-            collection_name=collection.name, mode=mode, prefetch_limit=prefetch_limit, document_task=document_task
+            collection_name=collection.name,
+            mode=mode,
+            prefetch_limit=prefetch_limit,
+            document_task=document_task,
+            fetch=fetch,
         )
         self._collection = collection
 
@@ -247,15 +259,14 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             )
         return keys
 
-    @staticmethod
-    def _item(node: BaseNode, index: int) -> Any:
+    def _item(self, node: BaseNode, index: int) -> Any:
         """What the model encodes for a node: its image (image nodes), else its text as LlamaIndex embeds it."""
         if isinstance(node, ImageNode) and (node.image or node.image_path or node.image_url):
             if node.image_path:
-                return image_reference(node.image_path, index)
+                return image_reference(node.image_path, index, fetch=self.fetch)
             if node.image_url:
-                return image_reference(node.image_url, index)
-            return image_reference(node.resolve_image(), index)
+                return image_reference(node.image_url, index, fetch=self.fetch)
+            return image_reference(node.resolve_image(), index, fetch=self.fetch)
         return node.get_content(metadata_mode=MetadataMode.EMBED)
 
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
@@ -324,9 +335,11 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             hits = self._collection.search_embeddings(dense=dense, limit=k, filter=flt, mode="dense")
         return self._result(hits)
 
-    @staticmethod
-    def _result(hits: list[SearchHit]) -> VectorStoreQueryResult:
+    def _result(self, hits: list[SearchHit]) -> VectorStoreQueryResult:
         nodes = [node_from_payload(h.id, h.stored or h.payload) for h in hits]
+        for node in nodes:
+            if isinstance(node, ImageNode):  # a PDF page -> its cached render (docs/documents.md)
+                show_page(node, self._collection)
         return VectorStoreQueryResult(nodes=nodes, similarities=[h.score for h in hits], ids=[n.node_id for n in nodes])
 
     # ------------------------------------------------------------------ async (worker threads)
