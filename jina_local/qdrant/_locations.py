@@ -39,7 +39,8 @@ def check_collection_name(name: object) -> str:
 
 
 def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hnsw_m: Any, hnsw_ef_construct: Any,
-                       dense_quantization: Any) -> None:  # fmt: skip
+                       dense_quantization: Any, shard_number: Any = None, replication_factor: Any = None,
+                       write_consistency_factor: Any = None) -> None:  # fmt: skip
     """Refuse creation settings no collection can have, before anything is opened."""
     if pool_factor is not None and (
         isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or not 1 <= pool_factor <= MAX_POOL_FACTOR
@@ -56,6 +57,9 @@ def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hn
         ("dense_dim", dense_dim, 1),
         ("hnsw_m", hnsw_m, 0),
         ("hnsw_ef_construct", hnsw_ef_construct, 4),
+        ("shard_number", shard_number, 1),
+        ("replication_factor", replication_factor, 1),
+        ("write_consistency_factor", write_consistency_factor, 1),
     ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise OptionError(f"{what}={value!r} must be an integer >= {low}.")
