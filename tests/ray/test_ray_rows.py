@@ -17,7 +17,7 @@ import pyarrow as pa
 from jina_local.errors import CollectionConfigError, OptionError
 from jina_local.ray import embed_dataset, is_transient, write_collection
 from jina_local.ray._columns import info_from_metadata, info_metadata, multi_array
-from jina_local.ray._embed import _row_error, prepare_rows
+from jina_local.ray._rows import _row_error, prepare_rows
 from jina_local.ray._sink import _schema_dims
 from jina_local.ray._writer import _plain
 
