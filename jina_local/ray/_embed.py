@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import ray
@@ -14,6 +15,7 @@ from ._rows import prepare_rows
 __all__ = ["EncodeBatches", "embed_dataset", "prepare_rows"]
 
 _OUTPUTS = ("dense", "multi", "both", "auto")
+_REMOTE_ARGS_DEPRECATED = r"`ray_remote_args` is deprecated"
 
 
 def _positive(name: str, value: Any, *, allow_none: bool = True) -> None:
@@ -119,24 +121,32 @@ def embed_dataset(
         batch_format="pyarrow",
         batch_size=None,
     )
-    return prepared.map_batches(
-        EncodeBatches,
-        fn_constructor_args=(os.fspath(model),),
-        fn_constructor_kwargs={
-            "column": column,
-            "output": output,
-            "task": task,
-            "dim": dim,
-            "late_chunking": late_chunking,
-            "max_batch_size": max_batch_size,
-            "device": device,
-            "dtype": dtype,
-            "files": files,
-        },
-        batch_format="pyarrow",
-        batch_size=batch_size,
-        compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high),
-        num_gpus=num_gpus,
-        num_cpus=num_cpus,
-        **({} if max_restarts is None else {"max_restarts": max_restarts, "max_task_retries": max_restarts}),
-    )
+    restarts = {} if max_restarts is None else {"max_restarts": max_restarts, "max_task_retries": max_restarts}
+    with warnings.catch_warnings():
+        if restarts:
+            # Ray 2.60 has no named map_batches parameter for actor restarts: they still go through
+            # **ray_remote_args, which Ray deprecates (removal announced for Ray 2.64, hence ray<2.64 in
+            # the `ray` extra). Without max_restarts nothing goes that way: Ray Data's default restarts
+            # dead actors and retries their batches without limit.
+            warnings.filterwarnings("ignore", message=_REMOTE_ARGS_DEPRECATED, category=DeprecationWarning)
+        return prepared.map_batches(
+            EncodeBatches,
+            fn_constructor_args=(os.fspath(model),),
+            fn_constructor_kwargs={
+                "column": column,
+                "output": output,
+                "task": task,
+                "dim": dim,
+                "late_chunking": late_chunking,
+                "max_batch_size": max_batch_size,
+                "device": device,
+                "dtype": dtype,
+                "files": files,
+            },
+            batch_format="pyarrow",
+            batch_size=batch_size,
+            compute=ray.data.ActorPoolStrategy(min_size=low, max_size=high),
+            num_gpus=num_gpus,
+            num_cpus=num_cpus,
+            **restarts,
+        )

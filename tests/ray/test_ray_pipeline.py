@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +278,24 @@ def test_id_column_gives_the_point_ids(embedded: Any, tiny_v4: Any) -> None:
         assert summary.written == GOOD
         [point] = store.get([key_to_point_id("doc-3")])
     assert point["payload"]["n"] == 3 and point["stored"]["item_id"] == "doc-3" and "id" not in point["payload"]
+
+
+def test_embed_dataset_passes_no_deprecated_ray_argument(local_ray: Any, tiny_v4_dir: Path) -> None:
+    """Ray 2.60 deprecates map_batches' **ray_remote_args (removal in 2.64). embed_dataset raises no such warning
+    and passes nothing that way unless max_restarts is given (Ray has no named parameter for it)."""
+    ds = local_ray.data.from_items([{"item": "x"}])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        default = embed_dataset(ds, str(tiny_v4_dir), device="cpu")
+        limited = embed_dataset(ds, str(tiny_v4_dir), device="cpu", max_restarts=2)
+    deprecated = [
+        f"{w.filename}:{w.lineno}: {w.message}"
+        for w in caught
+        if issubclass(w.category, DeprecationWarning)
+        and ("ray_remote_args" in str(w.message) or f"{os.sep}jina_local{os.sep}" in w.filename)
+    ]
+    assert not deprecated
+    default_args = default._logical_plan.dag.ray_remote_args
+    assert "max_restarts" not in default_args and "max_task_retries" not in default_args  # Ray Data's defaults
+    limited_args = limited._logical_plan.dag.ray_remote_args
+    assert (limited_args["max_restarts"], limited_args["max_task_retries"]) == (2, 2)
