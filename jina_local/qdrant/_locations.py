@@ -87,7 +87,9 @@ def resolve_backend(
             from ._foreign import check_client_path
 
             check_client_path(location, name)
-        return ClientBackend(location, name, label="qdrant-client (given client)", owns_client=False, local=local)
+        url = (getattr(location, "init_options", None) or {}).get("url")
+        label = f"qdrant-client {url}" if url else "qdrant-client (given client)"
+        return ClientBackend(location, name, label=label, owns_client=False, local=local)
     if not isinstance(location, (str, os.PathLike)):
         raise OptionError(
             f"location must be ':memory:', a folder, an http(s):// URL or a QdrantClient, got {type(location).__name__}."

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,7 +63,14 @@ class _RecordedModel:
 
 
 class _Target:
-    """Where the collection is and how to open it (plain values, so write tasks can take it)."""
+    """Where the collection is and how to open it (plain values, so write tasks can take it).
+
+    A URL and a folder take the same code from here on; what differs is the client only. For a URL
+    :meth:`connect` builds a ``QdrantClient`` and ``MultiVectorCollection.open`` is given that client;
+    a folder goes to ``MultiVectorCollection.open`` as it is (the embedded engine). (Ray's scheduling
+    differs too: see :class:`CollectionDatasink`.) Tests on local Ray run the URL path with
+    :meth:`connect` returning a local-mode client, since no Qdrant server runs there.
+    """
 
     def __init__(self, location: str, name: str, api_key: str | None, timeout: int | None) -> None:
         self.location = location
@@ -74,20 +82,35 @@ class _Target:
     def is_local(self) -> bool:
         return not self.location.startswith(("http://", "https://"))
 
-    def open(self, **kwargs: Any) -> MultiVectorCollection:
-        return MultiVectorCollection.open(
-            self.location, self.name, api_key=self.api_key, timeout=self.timeout, **kwargs
-        )
+    def connect(self) -> QdrantClient:
+        """The client of a URL location: a Qdrant server or cluster."""
+        return QdrantClient(url=self.location, api_key=self.api_key, timeout=self.timeout)
+
+    @contextmanager
+    def open(self, **kwargs: Any) -> Iterator[MultiVectorCollection]:
+        """The collection, open for the ``with`` block (``kwargs``: ``MultiVectorCollection.open``'s)."""
+        client = None if self.is_local else self.connect()
+        try:
+            with MultiVectorCollection.open(self.location if client is None else client, self.name, **kwargs) as store:
+                yield store
+        finally:
+            if client is not None:
+                client.close()
 
     def stored_metadata(self) -> dict[str, Any] | None:
         """The collection's record if it exists (nothing is created, the store is released again)."""
         from ..qdrant._locations import resolve_backend
 
-        store = resolve_backend(self.location, self.name, "auto", self.api_key, self.timeout)
+        client = None if self.is_local else self.connect()
         try:
-            stored = store.read()
+            store = resolve_backend(self.location if client is None else client, self.name, "auto", None, None)
+            try:
+                stored = store.read()
+            finally:
+                store.close()
         finally:
-            store.close()
+            if client is not None:
+                client.close()
         return None if stored is None else dict(stored.metadata)
 
 
@@ -215,6 +238,7 @@ def write_collection(
     dense_quantization: str | None = None,
     shard_number: int | None = None,
     replication_factor: int | None = None,
+    write_consistency_factor: int | None = None,
     api_key: str | None = None,
     timeout: int | None = None,
     upsert_batch: int = 64,
@@ -229,8 +253,9 @@ def write_collection(
     task at a time on the driver's node), or an open ``MultiVectorCollection`` / ``QdrantClient``
     in this process, which the driver writes into (``":memory:"`` as a string is refused: it would
     be gone when the write ends). The collection is created if missing (``dense_dim``, ``multi``,
-    ``multi_dtype``, ``on_disk``, ``dense_quantization``, ``shard_number``, ``replication_factor``
-    as in ``MultiVectorCollection.open``; sizes default to the data's), else validated; ``model``
+    ``multi_dtype``, ``on_disk``, ``dense_quantization``, ``shard_number``, ``replication_factor``,
+    ``write_consistency_factor`` as in ``MultiVectorCollection.open``; sizes default to the data's),
+    else validated; ``model``
     (an Embedder or its ``ModelInfo``) is recorded, by default the one named in the rows' schema.
     ``pool_factor`` pools token vectors in a parallel CPU stage before the writers.
 
@@ -262,6 +287,7 @@ def write_collection(
             "dense_quantization": dense_quantization,
             "shard_number": shard_number,
             "replication_factor": replication_factor,
+            "write_consistency_factor": write_consistency_factor,
         }.items()
         if v is not None
     }
