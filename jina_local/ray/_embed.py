@@ -84,7 +84,9 @@ def embed_dataset(
     output rows are its chunks (``chunk`` column).
     ``chunk_tokens`` / ``overlap_tokens`` / ``pdf_text``: how files are cut (as in ``index_files``).
     ``max_restarts``: how often a dead actor is restarted (and its batch retried) before the job fails;
-    ``None`` keeps Ray Data's default, which restarts and retries without limit.
+    ``None`` keeps Ray Data's default, which restarts and retries without limit. With a limit, the
+    per-block stage before the encoders no longer fuses into the actors (Ray fuses stages with equal
+    remote options only) and runs as tasks of one CPU each, so leave a CPU free beside the actors.
     """
     if hasattr(model, "info") and hasattr(model, "encode"):
         raise OptionError(

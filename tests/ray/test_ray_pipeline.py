@@ -189,8 +189,7 @@ def job(
             device="cpu",
             dtype="float32",
             batch_size=3,
-            concurrency=1,
-            max_restarts=2,
+            concurrency=1,  # restarts: Ray Data's default (without limit); max_restarts= is checked on the plan
         )
     materialized = _in_thread(planned.materialize)
     try:
