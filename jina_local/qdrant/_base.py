@@ -52,6 +52,7 @@ class CollectionSpec:
     dense_quantization: Literal["int8"] | None = None
     shard_number: int | None = None
     replication_factor: int | None = None
+    write_consistency_factor: int | None = None
 
 
 @dataclass(frozen=True)

@@ -193,6 +193,7 @@ class ClientBackend:
             vectors_config=vectors,
             shard_number=spec.shard_number,
             replication_factor=spec.replication_factor,
+            write_consistency_factor=spec.write_consistency_factor,
             metadata={META_KEY: metadata},
         )
         if not self._local:  # payload indexes do nothing in local mode (and warn there)

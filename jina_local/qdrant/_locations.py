@@ -27,7 +27,8 @@ BackendName = Literal["auto", "edge", "client"]
 
 
 def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hnsw_m: Any, hnsw_ef_construct: Any,
-                       dense_quantization: Any) -> None:  # fmt: skip
+                       dense_quantization: Any, shard_number: Any = None, replication_factor: Any = None,
+                       write_consistency_factor: Any = None) -> None:  # fmt: skip
     """Refuse creation settings no collection can have, before anything is opened."""
     if pool_factor is not None and (
         isinstance(pool_factor, bool) or not isinstance(pool_factor, int) or not 1 <= pool_factor <= MAX_POOL_FACTOR
@@ -44,6 +45,9 @@ def check_open_options(*, pool_factor: Any, multi_dtype: Any, dense_dim: Any, hn
         ("dense_dim", dense_dim, 1),
         ("hnsw_m", hnsw_m, 0),
         ("hnsw_ef_construct", hnsw_ef_construct, 4),
+        ("shard_number", shard_number, 1),
+        ("replication_factor", replication_factor, 1),
+        ("write_consistency_factor", write_consistency_factor, 1),
     ):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             raise OptionError(f"{what}={value!r} must be an integer >= {low}.")
@@ -130,7 +134,9 @@ def resolve_backend(
             from ._foreign import check_client_path
 
             check_client_path(location, name)
-        return ClientBackend(location, name, label="qdrant-client (given client)", owns_client=False, local=local)
+        url = (getattr(location, "init_options", None) or {}).get("url")
+        label = f"qdrant-client {url}" if url else "qdrant-client (given client)"
+        return ClientBackend(location, name, label=label, owns_client=False, local=local)
     if not isinstance(location, (str, os.PathLike)):
         raise OptionError(
             f"location must be ':memory:', a folder, an http(s):// URL or a QdrantClient, got {type(location).__name__}."

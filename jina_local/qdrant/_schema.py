@@ -101,7 +101,7 @@ def validate_existing(
 def open_or_create(store: Any, name: str, info: Any, *, dense_dim: int | None, multi: bool | None, on_disk: bool,
                    multi_dtype: Literal["float32", "float16"] | None, pool_factor: int | None, dense_quantization: Any,
                    hnsw_m: int, hnsw_ef_construct: int, shard_number: int | None, replication_factor: int | None,
-                   create: bool) -> dict[str, Any]:  # fmt: skip
+                   create: bool, write_consistency_factor: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Create collection ``name`` in ``store`` (with jina-local's record) or validate the stored one; its record."""
     from ._points import PAYLOAD_LAYOUT
 
@@ -132,6 +132,7 @@ def open_or_create(store: Any, name: str, info: Any, *, dense_dim: int | None, m
         dense_dim=int(dim), multi=bool(multi), multi_dtype=multi_dtype or "float32",
         on_disk=on_disk, hnsw_m=hnsw_m, hnsw_ef_construct=hnsw_ef_construct, dense_quantization=dense_quantization,
         shard_number=shard_number, replication_factor=replication_factor,
+        write_consistency_factor=write_consistency_factor,
     )  # fmt: skip
     store.create(spec, meta)
     return meta

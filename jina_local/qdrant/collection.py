@@ -82,6 +82,7 @@ class MultiVectorCollection(PointMethods, SearchMethods):
         timeout: int | None = None,
         shard_number: int | None = None,
         replication_factor: int | None = None,
+        write_consistency_factor: int | None = None,
         create: bool = True,
         vector_name: str | None = None,
     ) -> MultiVectorCollection:
@@ -96,7 +97,8 @@ class MultiVectorCollection(PointMethods, SearchMethods):
         Creation-only settings: ``on_disk`` (multi-vectors
         memory-mapped), ``multi_dtype`` (``"float16"`` halves multi-vector storage),
         ``dense_quantization="int8"``, ``hnsw_m`` / ``hnsw_ef_construct`` (dense graph),
-        ``shard_number`` / ``replication_factor`` (cluster). ``pool_factor`` (2-4) pools stored
+        ``shard_number`` / ``replication_factor`` / ``write_consistency_factor`` (cluster; the
+        embedded engine and qdrant-client's local mode ignore them). ``pool_factor`` (2-4) pools stored
         document token vectors; it is recorded and must not change later. An existing collection
         is validated against all explicit arguments and the model; a mismatch raises
         :class:`CollectionConfigError` and changes nothing.
@@ -119,6 +121,9 @@ class MultiVectorCollection(PointMethods, SearchMethods):
             hnsw_m=hnsw_m,
             hnsw_ef_construct=hnsw_ef_construct,
             dense_quantization=dense_quantization,
+            shard_number=shard_number,
+            replication_factor=replication_factor,
+            write_consistency_factor=write_consistency_factor,
         )
         info = model.info if model is not None else None
         if multi is None and info is not None:
@@ -139,7 +144,8 @@ class MultiVectorCollection(PointMethods, SearchMethods):
                                   multi_dtype=multi_dtype, pool_factor=pool_factor,
                                   dense_quantization=dense_quantization, hnsw_m=hnsw_m,
                                   hnsw_ef_construct=hnsw_ef_construct, shard_number=shard_number,
-                                  replication_factor=replication_factor, create=create)  # fmt: skip
+                                  replication_factor=replication_factor, create=create,
+                                  write_consistency_factor=write_consistency_factor)  # fmt: skip
             store.attach()
             opened = cls(store, name, model, meta)
             opened._reopen = reopen

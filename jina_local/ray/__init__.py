@@ -21,19 +21,24 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         'jina_local.ray needs Ray Data, which is not installed; install it with: pip install "jina-local[ray]"'
     ) from exc
 
-from ._cli import index_on_ray
-from ._columns import MODEL_METADATA_KEY
-from ._embed import EncodeBatches, embed_dataset
-from ._files import file_chunks
-from ._sink import (
-    CollectionDatasink,
-    RowFailure,
-    TransientWriteError,
-    WriteSummary,
-    is_transient,
-    write_collection,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
+# Names load on first use: a Ray worker that unpickles one stage (an encoder actor, a write task)
+# imports only that stage's module, not Qdrant's client in every actor or torch code in every writer.
+_EXPORTS = {
+    "MODEL_METADATA_KEY": "._columns",
+    "CollectionDatasink": "._sink",
+    "EncodeBatches": "._encoder",
+    "RowFailure": "._writer",
+    "TransientWriteError": "._writer",
+    "WriteSummary": "._writer",
+    "embed_dataset": "._embed",
+    "file_chunks": "._files",
+    "index_on_ray": "._cli",
+    "is_transient": "._writer",
+    "write_collection": "._sink",
+}
 __all__ = [
     "MODEL_METADATA_KEY",
     "CollectionDatasink",
@@ -47,3 +52,25 @@ __all__ = [
     "is_transient",
     "write_collection",
 ]
+
+if TYPE_CHECKING:
+    from ._cli import index_on_ray
+    from ._columns import MODEL_METADATA_KEY
+    from ._embed import embed_dataset
+    from ._encoder import EncodeBatches
+    from ._files import file_chunks
+    from ._sink import CollectionDatasink, write_collection
+    from ._writer import RowFailure, TransientWriteError, WriteSummary, is_transient
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -62,7 +63,14 @@ class _RecordedModel:
 
 
 class _Target:
-    """Where the collection is and how to open it (plain values, so write tasks can take it)."""
+    """Where the collection is and how to open it (plain values, so write tasks can take it).
+
+    A URL and a folder take the same code from here on; what differs is the client only. For a URL
+    :meth:`connect` builds a ``QdrantClient`` and ``MultiVectorCollection.open`` is given that client;
+    a folder goes to ``MultiVectorCollection.open`` as it is (the embedded engine). (Ray's scheduling
+    differs too: see :class:`CollectionDatasink`.) Tests on local Ray run the URL path with
+    :meth:`connect` returning a local-mode client, since no Qdrant server runs there.
+    """
 
     def __init__(self, location: str, name: str, api_key: str | None, timeout: int | None) -> None:
         self.location = location
@@ -74,20 +82,35 @@ class _Target:
     def is_local(self) -> bool:
         return not self.location.startswith(("http://", "https://"))
 
-    def open(self, **kwargs: Any) -> MultiVectorCollection:
-        return MultiVectorCollection.open(
-            self.location, self.name, api_key=self.api_key, timeout=self.timeout, **kwargs
-        )
+    def connect(self) -> QdrantClient:
+        """The client of a URL location: a Qdrant server or cluster."""
+        return QdrantClient(url=self.location, api_key=self.api_key, timeout=self.timeout)
+
+    @contextmanager
+    def open(self, **kwargs: Any) -> Iterator[MultiVectorCollection]:
+        """The collection, open for the ``with`` block (``kwargs``: ``MultiVectorCollection.open``'s)."""
+        client = None if self.is_local else self.connect()
+        try:
+            with MultiVectorCollection.open(self.location if client is None else client, self.name, **kwargs) as store:
+                yield store
+        finally:
+            if client is not None:
+                client.close()
 
     def stored_metadata(self) -> dict[str, Any] | None:
         """The collection's record if it exists (nothing is created, the store is released again)."""
         from ..qdrant._locations import resolve_backend
 
-        store = resolve_backend(self.location, self.name, "auto", self.api_key, self.timeout)
+        client = None if self.is_local else self.connect()
         try:
-            stored = store.read()
+            store = resolve_backend(self.location if client is None else client, self.name, "auto", None, None)
+            try:
+                stored = store.read()
+            finally:
+                store.close()
         finally:
-            store.close()
+            if client is not None:
+                client.close()
         return None if stored is None else dict(stored.metadata)
 
 
@@ -200,43 +223,6 @@ def _pool_rows(table: pa.Table, factor: int) -> pa.Table:
     return set_column(table, "multi", multi_array(pooled))
 
 
-def _write_here(ds: ray.data.Dataset, open_for: Any, sink: CollectionDatasink, batch_rows: int) -> WriteSummary:
-    """The driver writes into a collection that lives in this process (``:memory:``, a given client).
-
-    ``open_for(schema)`` returns the collection for the first batch's schema (created or validated).
-    """
-    collection: MultiVectorCollection | None = None
-    writer: BlockWriter | None = None
-    tables: Iterable[pa.Table] = ds.iter_batches(batch_format="pyarrow", batch_size=batch_rows)  # Arrow batches
-    for table in tables:
-        if writer is None:  # the first batch: collection and writer are set together
-            collection = open_for(table.schema)
-            writer = sink.open_writer(collection)
-        writer.write_table(table)
-    summary = WriteSummary(collection=collection.backend_label if collection is not None else "")
-    if writer is not None and collection is not None:
-        summary.merge(writer.result())
-        collection._record_written(set(summary.tasks), set(summary.kinds))
-    return summary
-
-
-def _check_against(collection: MultiVectorCollection, schema: pa.Schema, asked: int | None) -> None:
-    dim, has_multi = _schema_dims(schema)
-    if dim is not None and dim != collection.dense_dim:
-        raise CollectionConfigError(
-            f"the rows' dense vectors have {dim} dims but {collection.name!r} stores {collection.dense_dim}; "
-            f"embed with dim={collection.dense_dim}."
-        )
-    if asked is not None and asked != collection.dense_dim:
-        raise CollectionConfigError(
-            f"dense_dim={asked} was asked but {collection.name!r} stores {collection.dense_dim}."
-        )
-    if collection.has_multi and not has_multi:
-        raise CollectionConfigError(
-            f"{collection.name!r} stores multi-vectors but the rows have none; embed with output='both'."
-        )
-
-
 def write_collection(
     ds: ray.data.Dataset,
     location: str | os.PathLike[str] | QdrantClient | MultiVectorCollection,
@@ -252,6 +238,7 @@ def write_collection(
     dense_quantization: str | None = None,
     shard_number: int | None = None,
     replication_factor: int | None = None,
+    write_consistency_factor: int | None = None,
     api_key: str | None = None,
     timeout: int | None = None,
     upsert_batch: int = 64,
@@ -266,8 +253,9 @@ def write_collection(
     task at a time on the driver's node), or an open ``MultiVectorCollection`` / ``QdrantClient``
     in this process, which the driver writes into (``":memory:"`` as a string is refused: it would
     be gone when the write ends). The collection is created if missing (``dense_dim``, ``multi``,
-    ``multi_dtype``, ``on_disk``, ``dense_quantization``, ``shard_number``, ``replication_factor``
-    as in ``MultiVectorCollection.open``; sizes default to the data's), else validated; ``model``
+    ``multi_dtype``, ``on_disk``, ``dense_quantization``, ``shard_number``, ``replication_factor``,
+    ``write_consistency_factor`` as in ``MultiVectorCollection.open``; sizes default to the data's),
+    else validated; ``model``
     (an Embedder or its ``ModelInfo``) is recorded, by default the one named in the rows' schema.
     ``pool_factor`` pools token vectors in a parallel CPU stage before the writers.
 
@@ -299,11 +287,14 @@ def write_collection(
             "dense_quantization": dense_quantization,
             "shard_number": shard_number,
             "replication_factor": replication_factor,
+            "write_consistency_factor": write_consistency_factor,
         }.items()
         if v is not None
     }
     if isinstance(location, (MultiVectorCollection, QdrantClient)):
-        return _write_in_process(
+        from ._driver_write import write_in_process
+
+        return write_in_process(
             ds, location, name, column=column, info=info, create=create, upsert_batch=upsert_batch, retries=retries
         )
     if not isinstance(location, (str, os.PathLike)):
@@ -344,73 +335,3 @@ def write_collection(
     remote_args: dict[str, Any] = {"max_retries": max_task_retries, "retry_exceptions": [TransientWriteError]}
     ds.write_datasink(sink, ray_remote_args=remote_args, concurrency=1 if sink.target.is_local else concurrency)
     return sink.summary
-
-
-def _write_in_process(
-    ds: ray.data.Dataset,
-    location: MultiVectorCollection | QdrantClient,
-    name: str | None,
-    *,
-    column: str,
-    info: ModelInfo | None,
-    create: dict[str, Any],
-    upsert_batch: int,
-    retries: int,
-) -> WriteSummary:
-    sink = CollectionDatasink(
-        ":memory:", name or "", column=column, model=info, create=create, upsert_batch=upsert_batch, retries=retries
-    )
-    if isinstance(location, MultiVectorCollection):
-        if name is not None and name != location.name:
-            raise OptionError(
-                f"name={name!r} differs from the given collection's name {location.name!r}; leave it out."
-            )
-        given = location
-        pool = given.pool_factor
-
-        def open_for(schema: pa.Schema) -> MultiVectorCollection:
-            _check_against(given, schema, create.get("dense_dim"))
-            return given
-
-        if pool and pool > 1:
-            ds = ds.map_batches(
-                _pool_rows,  # type: ignore[arg-type]  # ray's stub takes a one-argument fn; fn_kwargs passes the rest
-                fn_kwargs={"factor": int(pool)},
-                batch_format="pyarrow",
-                batch_size=None,
-            )
-        return _write_here(ds, open_for, sink, batch_rows=1024)
-    if not name:
-        raise OptionError("write_collection(client, ...) needs the collection name (name=...).")
-    client = location
-    opened: list[MultiVectorCollection] = []
-
-    def open_client(schema: pa.Schema) -> MultiVectorCollection:
-        dim, has_multi = _schema_dims(schema)
-        recorded = info or info_from_metadata(schema.metadata)
-        kwargs = {**create, "dense_dim": create.get("dense_dim") or dim, "multi": create.get("multi", has_multi)}
-        store = MultiVectorCollection.open(
-            client,
-            name,
-            model=_RecordedModel(recorded) if recorded else None,  # type: ignore[arg-type]  # stands in for the Embedder: open() and add_embeddings() read model.info only
-            **kwargs,
-        )
-        opened.append(store)
-        return store
-
-    pool = create.get("pool_factor")
-    if pool is None and client.collection_exists(name):
-        with MultiVectorCollection.open(client, name, create=False) as existing:
-            pool = existing.pool_factor
-    if pool and pool > 1:
-        ds = ds.map_batches(
-            _pool_rows,  # type: ignore[arg-type]  # ray's stub takes a one-argument fn; fn_kwargs passes the rest
-            fn_kwargs={"factor": int(pool)},
-            batch_format="pyarrow",
-            batch_size=None,
-        )
-    try:
-        return _write_here(ds, open_client, sink, batch_rows=1024)
-    finally:
-        for store in opened:
-            store.close()

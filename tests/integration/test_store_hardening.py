@@ -41,11 +41,34 @@ def test_collection_names_cannot_leave_the_index_folder(tiny_v4, tmp_path: Path,
 @pytest.mark.parametrize("options", [
     {"pool_factor": 100}, {"pool_factor": 0}, {"pool_factor": True}, {"pool_factor": 2.5},
     {"multi_dtype": "int4"}, {"dense_quantization": "int4"}, {"dense_dim": 0}, {"hnsw_m": -1},
-    {"backend": "sqlite"},
+    {"backend": "sqlite"}, {"shard_number": 0}, {"replication_factor": 1.5}, {"write_consistency_factor": 0},
 ])  # fmt: skip
 def test_open_refuses_impossible_settings(tiny_v4, tmp_path: Path, options) -> None:
     with pytest.raises(OptionError):
         MultiVectorCollection.open(tmp_path / "index", "docs", model=tiny_v4, **options)
+
+
+def test_cluster_settings_reach_create_collection(tiny_v4, monkeypatch: pytest.MonkeyPatch) -> None:
+    """shard_number, replication_factor and write_consistency_factor go to create_collection (local mode
+    accepts and drops them, so the call itself is what is checked); a new collection only."""
+    from qdrant_client import QdrantClient
+
+    client = QdrantClient(":memory:")
+    calls: list[dict] = []
+    create = client.create_collection
+
+    def spy(name: str, **kwargs):
+        calls.append(kwargs)
+        return create(name, **kwargs)
+
+    monkeypatch.setattr(client, "create_collection", spy)
+    cluster = {"shard_number": 6, "replication_factor": 2, "write_consistency_factor": 2}
+    with MultiVectorCollection.open(client, "docs", model=tiny_v4, **cluster):
+        pass
+    assert len(calls) == 1 and {k: calls[0][k] for k in cluster} == cluster
+    with MultiVectorCollection.open(client, "docs", model=tiny_v4, write_consistency_factor=3):
+        pass  # creation-only, as shard_number: an existing collection is opened as it is
+    assert len(calls) == 1
 
 
 def test_an_index_location_that_is_a_file(tiny_v4, tmp_path: Path) -> None:

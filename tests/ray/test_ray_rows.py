@@ -17,7 +17,7 @@ import pyarrow as pa
 from jina_local.errors import CollectionConfigError, OptionError
 from jina_local.ray import embed_dataset, is_transient, write_collection
 from jina_local.ray._columns import info_from_metadata, info_metadata, multi_array
-from jina_local.ray._embed import _row_error, prepare_rows
+from jina_local.ray._rows import _row_error, prepare_rows
 from jina_local.ray._sink import _schema_dims
 from jina_local.ray._writer import _plain
 
@@ -29,7 +29,16 @@ def _png() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def encoder(tiny_v4_dir: Path) -> Any:
+def loaded_once(tiny_v4: Any) -> Any:
+    """``jina_local.load`` handing out the session's tiny model: these tests call the encoder in this process,
+    so there is no need to load the same checkpoint again (the Ray tests load it in each actor)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("jina_local.load", lambda *args, **kwargs: tiny_v4)
+        yield tiny_v4
+
+
+@pytest.fixture(scope="module")
+def encoder(tiny_v4_dir: Path, loaded_once: Any) -> Any:
     from jina_local.ray import EncodeBatches
 
     return EncodeBatches(str(tiny_v4_dir), device="cpu", dtype="float32")
@@ -148,7 +157,9 @@ def test_options_are_checked_before_anything_runs(tiny_v4: object) -> None:
         write_collection(None, "./x", "docs", upsert_batch=0)  # type: ignore[arg-type]
 
 
-def test_late_chunking_of_files_matches_index_files(tiny_v4_dir: Path, tiny_v4: Any, tmp_path: Path) -> None:
+def test_late_chunking_of_files_matches_index_files(
+    tiny_v4_dir: Path, tiny_v4: Any, loaded_once: Any, tmp_path: Path
+) -> None:
     from jina_local.qdrant import MultiVectorCollection
     from jina_local.ray import EncodeBatches
 
