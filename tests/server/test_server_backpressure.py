@@ -132,10 +132,10 @@ def test_model_that_fails_to_load_stops_the_server(tmp_path):
 def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tiny_v4_dir):
     with serve_subprocess(["--model", str(tiny_v4_dir), "--device", "cpu", "--drain-timeout", "300"]) as (proc, url):
         wait_healthy(url)
-        texts = [f"word{i} " * 1000 for i in range(16)]  # a few seconds of work on two quiet cores
+        texts = [f"word{i} " * 3000 for i in range(64)]  # ~200k tokens: seconds of work even on a quiet machine
         slow, out = _post_in_thread(url, {"input": texts, "dimensions": 8})
         deadline = time.monotonic() + 30
-        while _metric(url, "jina_local_in_flight_items") < 16 and time.monotonic() < deadline:
+        while _metric(url, "jina_local_in_flight_items") < len(texts) and time.monotonic() < deadline:
             time.sleep(0.02)
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
@@ -145,6 +145,6 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tiny_v4_dir):
         slow.join(300)
         code = proc.wait(timeout=60)
         log = proc.stdout.read()
-        assert out["response"].status_code == 200 and len(out["response"].json()["data"]) == 16, log
+        assert out["response"].status_code == 200 and len(out["response"].json()["data"]) == len(texts), log
         assert code in (0, -signal.SIGTERM), log  # uvicorn re-raises the signal after draining
         assert "Waiting for connections to close" in log
