@@ -10,6 +10,7 @@ from __future__ import annotations
 from .embedder import Embedder
 from .engine import BatchEvent, EngineStats
 from .errors import (
+    ArgumentError,
     CheckpointError,
     CollectionConfigError,
     DimensionError,
@@ -36,6 +37,7 @@ from .types import Encoded, EncodeResult, ErrorMode, Kind, ModelInfo, Output, Ro
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentError",
     "BatchEvent",
     "CheckpointError",
     "CollectionConfigError",

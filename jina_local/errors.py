@@ -12,6 +12,7 @@ Every message says what was wrong and how to fix it. The tree::
     │   └── FetchError            a URL item could not be downloaded (network, timeout, size, type)
     │       └── URLNotAllowedError   the FetchPolicy refused the URL before connecting
     ├── OptionError (ValueError)  an option value is out of range or of the wrong kind
+    │   └── ArgumentError (TypeError)  an argument of the wrong type, or one the call does not take
     ├── TaskError (ValueError)    unknown task / adapter, or one the model does not have
     ├── DimensionError (ValueError)  a Matryoshka dim the model does not allow
     ├── OutputError (ValueError)  an output kind the model cannot produce
@@ -26,6 +27,7 @@ Every message says what was wrong and how to fix it. The tree::
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "CheckpointError",
     "CollectionConfigError",
     "CollectionLockedError",
@@ -110,6 +112,13 @@ def _rebuild_fetch_error(cls: type, message: str, index: int | None, url: str | 
 
 class OptionError(JinaLocalError, ValueError):
     """An option (a keyword argument or a policy field) has a value that is out of range or of the wrong kind."""
+
+
+class ArgumentError(OptionError, TypeError):
+    """An argument of the wrong type, or a keyword argument the call does not take.
+
+    A ``TypeError`` too, as Python's own errors for such calls are; the message names what is accepted.
+    """
 
 
 class TaskError(JinaLocalError, ValueError):

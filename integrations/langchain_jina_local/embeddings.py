@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import jina_local
 from jina_local import (
+    ArgumentError,
     DimensionError,
     Embedder,
     EncodeResult,
@@ -89,7 +90,7 @@ def _texts(texts: Sequence[str], method: str) -> list[str]:
     items = list(texts)
     for i, t in enumerate(items):
         if not isinstance(t, str):
-            raise TypeError(
+            raise ArgumentError(
                 f"{method}() takes strings, but item {i} is {type(t).__name__}; embed images with embed_image(...)."
             )
     return items
@@ -179,7 +180,7 @@ class JinaLocalEmbeddings(BaseModel, Embeddings, MultiVectorEmbeddings):
                 )
             kwargs[key] = value
         if model is not None and not isinstance(model, Embedder):
-            raise TypeError(
+            raise ArgumentError(
                 f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
                 f"got {type(model).__name__}."
             )

@@ -7,7 +7,6 @@ fuses the per-task lists. This class only turns hits into ``Document`` objects.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -16,9 +15,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from jina_local import FetchPolicy, image_reference
-from jina_local.documents import page_image, page_pixels, pdf_page
-from jina_local.errors import DocumentError
+from jina_local import ArgumentError, FetchPolicy, image_reference
+from jina_local.documents import hit_page_image, pdf_page
 from jina_local.qdrant import MultiVectorCollection, SearchHit, check_filter
 
 from .embeddings import check_fetch
@@ -29,21 +27,9 @@ _IGNORED_KWARGS = frozenset({"verbose"})  # forwarded by BaseRetriever.invoke it
 
 
 def page_render(fields: Mapping[str, Any], collection: MultiVectorCollection | None) -> str | None:
-    """The cached PNG of a PDF-page hit (``jina_local.documents.page_image``), rendered at the pixel budget
-    the collection's model indexed pages at; ``None`` for other hits.
-
-    A page that cannot be rendered any more (the PDF was moved, deleted or broken since it was indexed)
-    gives ``None`` and a ``RuntimeWarning`` saying why, so one stale hit does not fail the search.
-    """
-    where = pdf_page(fields)
-    if where is None:
-        return None
+    """The cached PNG of a PDF-page hit (``jina_local.documents.hit_page_image``), or ``None``."""
     model = collection.model if collection is not None else None
-    try:
-        return str(page_image(*where, max_pixels=page_pixels(getattr(model, "info", None))))
-    except DocumentError as exc:
-        warnings.warn(f"no page image for {where[0]}#page={where[1]}: {exc}", RuntimeWarning, stacklevel=3)
-        return None
+    return hit_page_image(fields, getattr(model, "info", None))
 
 
 def hit_to_document(hit: SearchHit, collection: MultiVectorCollection | None = None) -> Document:
@@ -126,7 +112,9 @@ class JinaLocalRetriever(BaseRetriever):
     ) -> list[Document]:
         unknown = sorted(set(kwargs) - _IGNORED_KWARGS)
         if unknown:
-            raise TypeError(f"JinaLocalRetriever got unexpected argument(s) {unknown}; it accepts k, filter and mode.")
+            raise ArgumentError(
+                f"JinaLocalRetriever got unexpected argument(s) {unknown}; it accepts k, filter and mode."
+            )
         hits = self.collection.search(
             query,
             limit=self.k if k is None else k,

@@ -22,7 +22,7 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
-from jina_local import FetchPolicy, InputError, OptionError, image_reference
+from jina_local import ArgumentError, FetchPolicy, InputError, OptionError, image_reference
 from jina_local.documents import pdf_page
 from jina_local.errors import CollectionConfigError
 from jina_local.qdrant import (
@@ -104,7 +104,7 @@ class JinaLocalVectorStore(VectorStore):
         elif open_kwargs or location is not None or collection_name is not None:
             raise OptionError("pass either collection= or location= / collection_name= (with open options), not both.")
         if not isinstance(collection, MultiVectorCollection):
-            raise TypeError(
+            raise ArgumentError(
                 f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}."
             )
         if embedding is None:
@@ -197,7 +197,7 @@ class JinaLocalVectorStore(VectorStore):
     ) -> list[str]:
         unknown = sorted(set(kwargs) - {"batch_size"})
         if unknown:
-            raise TypeError(f"{what}() got unexpected argument(s) {unknown}.")
+            raise ArgumentError(f"{what}() got unexpected argument(s) {unknown}.")
         n = len(items)
         if metadatas is not None and len(metadatas) != n:
             raise InputError(f"{what}(): got {n} items but {len(metadatas)} metadatas; pass one dict per item.")
@@ -239,7 +239,7 @@ class JinaLocalVectorStore(VectorStore):
         """Delete by ids (any strings, as given to ``add_*``), or by ``filter=``; no ids and no filter: everything."""
         flt = kwargs.pop("filter", None)
         if kwargs:
-            raise TypeError(f"delete() got unexpected argument(s) {sorted(kwargs)}; it takes ids and filter.")
+            raise ArgumentError(f"delete() got unexpected argument(s) {sorted(kwargs)}; it takes ids and filter.")
         if ids is not None:
             self.collection.delete([key_to_point_id(k, i) for i, k in enumerate(ids)])
         elif flt is not None:
@@ -262,7 +262,7 @@ class JinaLocalVectorStore(VectorStore):
     def _hits(self, query: Any, k: int, filter: Any, kwargs: dict[str, Any]) -> list[SearchHit]:
         unknown = sorted(set(kwargs) - _SEARCH_KWARGS)
         if unknown:
-            raise TypeError(
+            raise ArgumentError(
                 f"search got unexpected argument(s) {unknown}; it takes k, filter, {', '.join(sorted(_SEARCH_KWARGS))}."
             )
         check_filter(filter)  # a clear error before any encoding
@@ -314,7 +314,7 @@ class JinaLocalVectorStore(VectorStore):
         """MMR: ``fetch_k`` candidates (two-stage MaxSim on the jina-local path), ``k`` relevant and diverse."""
         unknown = sorted(set(kwargs) - {"mode"})
         if unknown:
-            raise TypeError(f"max_marginal_relevance_search() got unexpected argument(s) {unknown}.")
+            raise ArgumentError(f"max_marginal_relevance_search() got unexpected argument(s) {unknown}.")
         if self.uses_jina_local:
             hits = self.collection.search_mmr(
                 query, k, fetch_limit=fetch_k, lambda_mult=lambda_mult, filter=filter, mode=kwargs.get("mode")
@@ -376,7 +376,7 @@ def _open(location: Any, name: str, embedding: Embeddings, open_kwargs: dict[str
         kwargs = {"dense_dim": embedding.dimensions, "multi": model.info.has_multi, **open_kwargs}
         return MultiVectorCollection.open(location, name, model=model, **kwargs)
     if not isinstance(embedding, Embeddings):
-        raise TypeError(f"embedding must be a LangChain Embeddings, got {type(embedding).__name__}.")
+        raise ArgumentError(f"embedding must be a LangChain Embeddings, got {type(embedding).__name__}.")
     if "dense_dim" not in open_kwargs:
         open_kwargs = {**open_kwargs, "dense_dim": len(embedding.embed_query("dimension probe"))}
     return MultiVectorCollection.open(location, name, model=None, **{"multi": False, **open_kwargs})

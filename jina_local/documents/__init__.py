@@ -24,7 +24,7 @@ from .files import (
     file_type_of,
     read_file,
 )
-from .page_images import CACHE_ENV, page_cache_dir, page_image, pdf_page
+from .page_images import CACHE_ENV, hit_page_image, page_cache_dir, page_image, pdf_page
 from .pdf import DEFAULT_PAGE_PIXELS, PDFIUM_LOCK, PdfInfo, PdfPage, PdfRenderer, page_pixels, read_pdf, render_size
 from .text import (
     DEFAULT_CHUNK_TOKENS,
@@ -69,6 +69,7 @@ __all__ = [
     "line_range",
     "line_starts",
     "markdown_headings",
+    "hit_page_image",
     "page_cache_dir",
     "page_image",
     "page_pixels",

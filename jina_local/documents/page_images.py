@@ -21,6 +21,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any
 from ..errors import DocumentError, OptionError
 from .pdf import DEFAULT_PAGE_PIXELS, PdfRenderer
 
-__all__ = ["CACHE_ENV", "page_cache_dir", "page_image", "pdf_page"]
+__all__ = ["CACHE_ENV", "hit_page_image", "page_cache_dir", "page_image", "pdf_page"]
 
 CACHE_ENV = "JINA_LOCAL_CACHE"
 """Environment variable naming jina-local's cache folder (page renders go to its ``pages`` subfolder)."""
@@ -66,6 +67,25 @@ def pdf_page(fields: Mapping[str, Any]) -> tuple[str, int] | None:
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         return None
     return path, page
+
+
+def hit_page_image(fields: Mapping[str, Any], model_info: Any = None) -> str | None:
+    """The cached render of a PDF-page hit (:func:`page_image` at the pixel budget ``model_info``'s model
+    indexed pages at), or ``None`` for other hits. The integrations show page hits with it.
+
+    A page that cannot be rendered any more (the PDF was moved, deleted or broken since it was indexed)
+    gives ``None`` and a ``RuntimeWarning`` saying why, so one stale hit does not fail a search.
+    """
+    from .pdf import page_pixels
+
+    where = pdf_page(fields)
+    if where is None:
+        return None
+    try:
+        return str(page_image(*where, max_pixels=page_pixels(model_info)))
+    except DocumentError as exc:
+        warnings.warn(f"no page image for {where[0]}#page={where[1]}: {exc}", RuntimeWarning, stacklevel=3)
+        return None
 
 
 def _read(path: Path) -> bytes:

@@ -27,8 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,23 +36,19 @@ from tqdm.auto import tqdm
 from ..documents import (
     DEFAULT_CHUNK_TOKENS,
     DEFAULT_MAX_FILE_BYTES,
-    Chunk,
-    FileChunks,
-    PdfRenderer,
     check_chunk_sizes,
     file_type_of,
-    page_pixels,
     read_file,
     walk,
 )
-from ..errors import DocumentError, InputError, OptionError, UnreadableDocumentError
+from ..errors import DocumentError, OptionError, UnreadableDocumentError
 from ..options import check_positive_int
+from ._index_store import FilePlan, store_chunks
 from ._index_summary import FileIssue, IndexSummary
 from ._points import point_id
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
-    from ..types import EncodeResult
     from .collection import MultiVectorCollection
 
 __all__ = ["FileIssue", "IndexSummary", "index_files"]
@@ -62,7 +57,6 @@ _STATE_KEYS = ("path", "file_hash", "chunking", "file_chunks")
 _DELETE_BATCH = 1000
 _SCAN_PAGE = 1024
 _FILTERED_SCAN_MAX_FILES = 256  # up to this many files, stored state is read per path (indexed), else one scan
-_LATE_GROUP_CHUNKS = 256  # late chunking: chunks encoded and stored per group of documents
 
 
 def _get(payload: dict[str, Any], key: str) -> Any:
@@ -77,19 +71,6 @@ def _get(payload: dict[str, Any], key: str) -> Any:
 def _key(name: str) -> str:
     """Payload key of one of index_files' fields, for filters, payload selectors and indexes."""
     return f"metadata.{name}"
-
-
-@dataclass
-class _Plan:
-    """One file to (re)index: its chunks, their ids, and the ids of older versions to delete once complete."""
-
-    file: FileChunks
-    chunking: str
-    ids: list[str]
-    stale: set[str]
-    present: set[str]
-    late: bool
-    errors: dict[int, str] = field(default_factory=dict)
 
 
 def _chunking_key(file_type: str | None, chunk_tokens: int, overlap: int, late: bool, pdf_text: bool) -> str:
@@ -142,17 +123,6 @@ def _all_ids(versions: dict[tuple[str, str], tuple[int, set[str]]]) -> set[str]:
     return {pid for _, ids in versions.values() for pid in ids}
 
 
-def _payload(plan: _Plan, chunk: Chunk) -> dict[str, Any]:
-    extra = {"late_chunking": True} if plan.late and chunk.content == "text" else {}
-    return {
-        **chunk.payload(),
-        "source": plan.file.path,
-        "chunking": plan.chunking,
-        "file_chunks": len(plan.file.chunks),
-        **extra,
-    }
-
-
 def index_files(
     collection: MultiVectorCollection,
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
@@ -195,7 +165,7 @@ def index_files(
     file_paths = [str(f.path) for f in found.files]
     state = _stored_state(store, file_paths, full_scan=prune or len(file_paths) > _FILTERED_SCAN_MAX_FILES)
 
-    plans: list[_Plan] = []
+    plans: list[FilePlan] = []
     deletions: set[str] = set()
     show = len(file_paths) > 20 if progress is None else progress
     for walked in tqdm(found.files, desc="reading files", unit="file", disable=not show):
@@ -238,9 +208,9 @@ def index_files(
             chunks.text = None  # only late chunking needs the whole text again
         ids = [point_id(path, f"{chunks.file_hash}\x00{key}\x00{c.chunk}") for c in chunks.chunks]
         present = versions.get((chunks.file_hash, key), (0, set()))[1]
-        plans.append(_Plan(chunks, key, ids, _all_ids(versions) - set(ids), present, late_chunking))
+        plans.append(FilePlan(chunks, key, ids, _all_ids(versions) - set(ids), present, late_chunking))
 
-    chunks_added = _store_chunks(collection, model, plans, late_chunking, batch_size, progress)
+    chunks_added = store_chunks(collection, model, plans, late_chunking, batch_size, progress)
     for plan in plans:
         if plan.errors:
             first = min(plan.errors)
@@ -268,155 +238,3 @@ def index_files(
     summary.chunks_deleted = len(deletions)
     summary.pruned.sort()
     return summary
-
-
-def _store_chunks(
-    collection: MultiVectorCollection,
-    model: Embedder,
-    plans: list[_Plan],
-    late: bool,
-    batch_size: int | None,
-    progress: bool | None,
-) -> int:
-    """Encode and store every chunk of ``plans``; failures go into ``plan.errors``. Returns chunks written."""
-    entries = [
-        (plan, chunk)
-        for plan in plans
-        for chunk in plan.file.chunks
-        if not (late and chunk.content == "text") and plan.ids[chunk.chunk] not in plan.present
-    ]
-    added = 0
-    if entries:
-        max_pixels = page_pixels(model.info)
-        render_errors: dict[int, str] = {}
-        renderer = PdfRenderer()
-
-        def items() -> Iterator[Any]:
-            for index, (_, chunk) in enumerate(entries):
-                if chunk.content == "text":
-                    yield chunk.text
-                elif chunk.page is None:
-                    yield Path(chunk.path)
-                else:
-                    try:
-                        yield renderer.render(Path(chunk.path), chunk.page, max_pixels)
-                    except Exception as exc:  # noqa: BLE001 - one bad page loses only itself
-                        render_errors[index] = f"page {chunk.page} could not be rendered: {exc}"
-                        yield b""  # fails as an unreadable image inside add(); the reason is taken from here
-
-        try:
-            result = collection.add(
-                _Sized(items, len(entries)),
-                payloads=[_payload(p, c) for p, c in entries],
-                ids=[p.ids[c.chunk] for p, c in entries],
-                batch_size=batch_size,
-                progress=progress,
-            )
-        finally:
-            renderer.close()
-        for failure in result.failures:
-            plan, chunk = entries[failure.index]
-            plan.errors[chunk.chunk] = render_errors.get(failure.index, failure.error)
-        added += result.added
-    if late:
-        added += _store_late(collection, model, plans, batch_size, progress)
-    return added
-
-
-class _Sized:
-    """A lazy iterable with a length, so ``add()`` can show a progress bar with a total."""
-
-    def __init__(self, make: Any, length: int) -> None:
-        self._make, self._length = make, length
-
-    def __len__(self) -> int:
-        return self._length
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._make())
-
-
-def _late_documents(plan: _Plan) -> list[tuple[str, list[Chunk]]]:
-    """The documents of one file for late chunking: the file's text, or each PDF page's text layer."""
-    text_chunks = [c for c in plan.file.chunks if c.content == "text"]
-    if plan.file.file_type != "pdf":
-        return [(plan.file.text or "", text_chunks)] if text_chunks else []
-    pages: dict[int, list[Chunk]] = {}
-    for chunk in text_chunks:
-        pages.setdefault(chunk.page or 0, []).append(chunk)
-    texts = {c.page: c.page_text or "" for c in plan.file.chunks if c.content == "image"}
-    return [(texts.get(page, ""), chunks) for page, chunks in pages.items()]
-
-
-def _spans(chunks: list[Chunk]) -> list[tuple[int, int]]:
-    """The ``[start, end)`` character spans of text chunks in their document (the chunker sets them)."""
-    spans = []
-    for c in chunks:
-        if c.chars is None:
-            raise InputError(f"chunk {c.chunk} has no character span; late chunking needs one per text chunk.")
-        spans.append(c.chars)
-    return spans
-
-
-def _store_late(
-    collection: MultiVectorCollection,
-    model: Embedder,
-    plans: list[_Plan],
-    batch_size: int | None,
-    progress: bool | None,
-) -> int:
-    from ..late_chunking import encode_spans
-
-    output = "both" if collection.has_multi else "dense"
-    dim = None if collection.dense_dim == model.info.dense_dim else collection.dense_dim
-    docs = [(plan, text, chunks) for plan in plans for text, chunks in _late_documents(plan)]
-    groups: list[list[tuple[_Plan, str, list[Chunk]]]] = []
-    for doc in docs:
-        if not groups or sum(len(d[2]) for d in groups[-1]) + len(doc[2]) > _LATE_GROUP_CHUNKS:
-            groups.append([])
-        groups[-1].append(doc)
-    added = 0
-    show = len(groups) > 1 if progress is None else progress
-    for group in tqdm(groups, desc=f"late chunking {collection.name}", unit="group", disable=not show):
-        results: Sequence[EncodeResult | None]
-        try:
-            results = encode_spans(
-                model,
-                [(text, _spans(chunks)) for _, text, chunks in group],
-                output=output,
-                dim=dim,
-                batch_size=batch_size,
-                progress=False,
-            )
-        except Exception:  # noqa: BLE001 - retry one document at a time so one bad document loses only itself
-            one_by_one: list[EncodeResult | None] = []
-            for plan, text, chunks in group:
-                try:
-                    one_by_one += encode_spans(
-                        model,
-                        [(text, _spans(chunks))],
-                        output=output,
-                        dim=dim,
-                        batch_size=batch_size,
-                        progress=False,
-                    )
-                except Exception as exc:  # noqa: BLE001
-                    for chunk in chunks:
-                        plan.errors[chunk.chunk] = f"{type(exc).__name__}: {exc}"
-                    one_by_one.append(None)
-            results = one_by_one
-        for (plan, _, chunks), res in zip(group, results):
-            if res is None:
-                continue
-            summary = collection.add_embeddings(
-                res,
-                payloads=[_payload(plan, c) for c in chunks],
-                ids=[plan.ids[c.chunk] for c in chunks],
-                texts=[c.text for c in chunks],
-                sources=[plan.file.path] * len(chunks),
-                progress=False,
-            )
-            for failure in summary.failures:
-                plan.errors[chunks[failure.index].chunk] = failure.error
-            added += summary.added
-    return added

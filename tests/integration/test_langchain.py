@@ -331,3 +331,16 @@ def test_max_pixels_and_max_length_reach_the_model(tiny_v4: Any) -> None:
     np.testing.assert_allclose(
         short.embed_query(PROSE[0]), tiny_v4.encode_query(PROSE[0], task="retrieval", max_length=4).dense[0], atol=1e-5
     )
+
+
+def test_wrong_arguments_are_typed_and_still_type_errors(tiny_v4, tmp_path):
+    """An unexpected keyword is jina_local.ArgumentError: a TypeError, as Python's own, and a JinaLocalError."""
+    from jina_local import ArgumentError, JinaLocalError
+    from langchain_jina_local import JinaLocalVectorStore
+
+    store = JinaLocalVectorStore.from_texts(["a"], JinaLocalEmbeddings(model=tiny_v4), location=":memory:")
+    with pytest.raises(ArgumentError, match="unexpected") as caught:
+        store.delete(["x"], bogus=1)
+    assert isinstance(caught.value, TypeError) and isinstance(caught.value, JinaLocalError)
+    with pytest.raises(ArgumentError, match="Embeddings"):
+        JinaLocalVectorStore(location=str(tmp_path / "i"), collection_name="c", embedding=object())

@@ -9,6 +9,7 @@ from pathlib import Path
 import jina_local
 
 EXPECTED_ALL = [
+    "ArgumentError",
     "BatchEvent",
     "CheckpointError",
     "CollectionConfigError",

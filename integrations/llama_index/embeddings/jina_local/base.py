@@ -27,6 +27,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 import jina_local
 from jina_local import (
+    ArgumentError,
     DimensionError,
     Embedder,
     EncodeResult,
@@ -54,7 +55,7 @@ def _texts(texts: Sequence[str], method: str) -> list[str]:
     items = list(texts)
     for i, t in enumerate(items):
         if not isinstance(t, str):
-            raise TypeError(
+            raise ArgumentError(
                 f"{method} takes strings, but item {i} is {type(t).__name__}; "
                 "embed images with get_image_embedding(...)."
             )
@@ -165,7 +166,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             )
         if model is not None:
             if not isinstance(model, Embedder):
-                raise TypeError(
+                raise ArgumentError(
                     f"model must be a jina_local.Embedder (from jina_local.load) or a model name, "
                     f"got {type(model).__name__}."
                 )
@@ -180,7 +181,7 @@ class JinaLocalEmbedding(MultiModalEmbedding):
             if kwargs.get("dtype", "auto") == "auto":
                 kwargs["dtype"] = model.info.dtype
         elif not model_name:
-            raise ValueError(
+            raise OptionError(
                 "JinaLocalEmbedding needs a model: pass model=jina_local.load(...) or "
                 "model_name='jinaai/jina-embeddings-v4' (a Hugging Face id or a local folder)."
             )

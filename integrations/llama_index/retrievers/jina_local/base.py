@@ -30,7 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 from llama_index.vector_stores.jina_local.filters import to_filter
 from llama_index.vector_stores.jina_local.pages import show_page
 
-from jina_local import FetchPolicy, OptionError, image_reference
+from jina_local import ArgumentError, FetchPolicy, OptionError, image_reference
 from jina_local.qdrant import MultiVectorCollection, SearchHit
 
 __all__ = ["JinaLocalRetriever", "hit_to_node"]
@@ -106,7 +106,7 @@ class JinaLocalRetriever(BaseRetriever):
         verbose: bool = False,
     ) -> None:
         if not isinstance(collection, MultiVectorCollection):
-            raise TypeError(
+            raise ArgumentError(
                 f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}; "
                 "open one with MultiVectorCollection.open(location, name, model=...)."
             )

@@ -37,7 +37,7 @@ import numpy as np
 from qdrant_client import models
 
 import jina_local
-from jina_local import Embedder, FetchPolicy, InputError, OptionError, image_reference
+from jina_local import ArgumentError, Embedder, FetchPolicy, InputError, OptionError, image_reference
 from jina_local.qdrant import (
     MultiVectorCollection,
     PointPayload,
@@ -79,7 +79,7 @@ def _model_of(model: Any) -> Embedder | None:
     embedder = getattr(model, "embedder", None)  # a JinaLocalEmbedding
     if isinstance(embedder, Embedder):
         return embedder
-    raise TypeError(
+    raise ArgumentError(
         f"model must be a jina_local.Embedder, a JinaLocalEmbedding or a model name, got {type(model).__name__}."
     )
 
@@ -150,7 +150,7 @@ class JinaLocalVectorStore(BasePydanticVectorStore):
             if open_kwargs or location is not None:
                 raise OptionError("pass either collection= or location= / collection_name= (with open options).")
             if not isinstance(collection, MultiVectorCollection):
-                raise TypeError(
+                raise ArgumentError(
                     f"collection must be a jina_local.qdrant.MultiVectorCollection, got {type(collection).__name__}."
                 )
             if embedder is not None and collection.model is not None and embedder is not collection.model:

@@ -8,32 +8,19 @@ pixel budget indexing used, into jina-local's page cache (``jina_local.documents
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from jina_local.documents import page_image, page_pixels, pdf_page
-from jina_local.errors import DocumentError
+from jina_local.documents import hit_page_image, pdf_page
 from jina_local.qdrant import MultiVectorCollection
 
 __all__ = ["page_render", "show_page"]
 
 
 def page_render(fields: Mapping[str, Any], collection: MultiVectorCollection | None) -> str | None:
-    """The cached PNG of a PDF-page hit, or ``None`` for other hits.
-
-    A page that cannot be rendered any more (the PDF was moved, deleted or broken since it was indexed)
-    gives ``None`` and a ``RuntimeWarning`` saying why, so one stale hit does not fail the search.
-    """
-    where = pdf_page(fields)
-    if where is None:
-        return None
+    """The cached PNG of a PDF-page hit (``jina_local.documents.hit_page_image``), or ``None``."""
     model = collection.model if collection is not None else None
-    try:
-        return str(page_image(*where, max_pixels=page_pixels(getattr(model, "info", None))))
-    except DocumentError as exc:
-        warnings.warn(f"no page image for {where[0]}#page={where[1]}: {exc}", RuntimeWarning, stacklevel=3)
-        return None
+    return hit_page_image(fields, getattr(model, "info", None))
 
 
 def show_page(node: Any, collection: MultiVectorCollection | None) -> None:
