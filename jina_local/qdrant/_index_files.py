@@ -25,7 +25,6 @@ so the encoder's length sorting sees the whole corpus.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -43,9 +42,9 @@ from ..documents import (
 )
 from ..errors import DocumentError, OptionError, UnreadableDocumentError
 from ..options import check_positive_int
+from ._chunk_records import chunk_id, chunking_key
 from ._index_store import FilePlan, store_chunks
 from ._index_summary import FileIssue, IndexSummary
-from ._points import point_id
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
@@ -71,16 +70,6 @@ def _get(payload: dict[str, Any], key: str) -> Any:
 def _key(name: str) -> str:
     """Payload key of one of index_files' fields, for filters, payload selectors and indexes."""
     return f"metadata.{name}"
-
-
-def _chunking_key(file_type: str | None, chunk_tokens: int, overlap: int, late: bool, pdf_text: bool) -> str:
-    if file_type == "image":
-        options: dict[str, Any] = {"v": 1}
-    elif file_type == "pdf" and not pdf_text:
-        options = {"v": 1, "pdf_text": False}
-    else:
-        options = {"v": 1, "tokens": chunk_tokens, "overlap": overlap, "late": late, "pdf_text": pdf_text}
-    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _stored_state(
@@ -174,7 +163,7 @@ def index_files(
         try:
             data = walked.path.read_bytes() if walked.path.stat().st_size <= max_file_bytes else None
             kind = file_type_of(walked.path, data[:1024] if data else b"")
-            key = _chunking_key(
+            key = chunking_key(
                 kind if kind in ("image", "pdf") else "text", chunk_tokens, overlap_tokens, late_chunking, pdf_text
             )
             digest = hashlib.sha256(data).hexdigest() if data is not None else None
@@ -206,7 +195,7 @@ def index_files(
         summary.warnings += [FileIssue(path, w) for w in chunks.warnings]
         if not late_chunking:
             chunks.text = None  # only late chunking needs the whole text again
-        ids = [point_id(path, f"{chunks.file_hash}\x00{key}\x00{c.chunk}") for c in chunks.chunks]
+        ids = [chunk_id(path, chunks.file_hash, key, c.chunk) for c in chunks.chunks]
         present = versions.get((chunks.file_hash, key), (0, set()))[1]
         plans.append(FilePlan(chunks, key, ids, _all_ids(versions) - set(ids), present, late_chunking))
 

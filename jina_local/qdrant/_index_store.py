@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from ..documents import Chunk, FileChunks, PdfRenderer, page_pixels
 from ..errors import InputError
+from ._chunk_records import chunk_fields
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
@@ -42,14 +43,7 @@ class FilePlan:
 
 
 def chunk_payload(plan: FilePlan, chunk: Chunk) -> dict[str, Any]:
-    extra = {"late_chunking": True} if plan.late and chunk.content == "text" else {}
-    return {
-        **chunk.payload(),
-        "source": plan.file.path,
-        "chunking": plan.chunking,
-        "file_chunks": len(plan.file.chunks),
-        **extra,
-    }
+    return chunk_fields(chunk, plan.file.path, plan.chunking, len(plan.file.chunks), plan.late)
 
 
 def store_chunks(

@@ -30,10 +30,7 @@ from ..documents import (
     read_file,
 )
 from ..errors import DocumentError
-from ..qdrant._index_files import (
-    _chunking_key,  # the chunking key index_files puts into ids and payloads
-)
-from ..qdrant._points import point_id
+from ..qdrant._chunk_records import chunk_fields, chunk_id, chunking_key
 
 if TYPE_CHECKING:
     from ..embedder import Embedder
@@ -98,7 +95,7 @@ def file_chunks(
     if not chunks.chunks:
         return FileRows([_error_row(name, "no chunks: nothing to embed")])
     file_type = chunks.file_type
-    key = _chunking_key(
+    key = chunking_key(
         file_type if file_type in ("image", "pdf") else "text", chunk_tokens, overlap_tokens, late_chunking, pdf_text
     )
     out = FileRows()
@@ -108,13 +105,10 @@ def file_chunks(
     try:
         for chunk in chunks.chunks:
             row: dict[str, Any] = {
-                **chunk.payload(),
+                **chunk_fields(chunk, name, key, len(chunks.chunks), late=False),  # late_chunking set below
                 "path": name,
-                "source": name,
-                "chunking": key,
-                "file_chunks": len(chunks.chunks),
                 "error": None,
-                "id": point_id(name, f"{chunks.file_hash}\x00{key}\x00{chunk.chunk}"),
+                "id": chunk_id(name, chunks.file_hash, key, chunk.chunk),
             }
             if chunk.content == "text":
                 row["item"] = chunk.text
