@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CollectionConfigError, OptionError
+from ._locations import is_client_store, is_edge_collection
 
 if TYPE_CHECKING:
     from .collection import MultiVectorCollection
@@ -43,9 +44,9 @@ def list_collections(
         raise OptionError(f"there is no index at {folder}: the folder does not exist.")
     if not folder.is_dir():
         raise OptionError(f"the index location {folder} is a file, not a folder.")
-    names = {child.name for child in folder.iterdir() if (child / "shard").is_dir()}
+    names = {child.name for child in folder.iterdir() if is_edge_collection(folder, child.name)}
     meta = folder / "meta.json"
-    if meta.is_file() and (folder / "collection").is_dir():
+    if is_client_store(folder):
         try:
             names |= set(json.loads(meta.read_text(encoding="utf-8")).get("collections", {}))
         except (OSError, ValueError, AttributeError) as exc:

@@ -118,6 +118,16 @@ def _client_is_local(client: QdrantClient) -> bool:
     return isinstance(getattr(client, "_client", None), QdrantLocal)
 
 
+def is_edge_collection(folder: Path, name: str) -> bool:
+    """Whether ``folder`` holds the embedded engine's collection ``name`` (its ``NAME/shard`` folder)."""
+    return (folder / name / "shard").exists()
+
+
+def is_client_store(folder: Path) -> bool:
+    """Whether ``folder`` is a ``QdrantClient(path=...)`` store (``meta.json`` beside ``collection/``)."""
+    return (folder / "meta.json").is_file() and (folder / "collection").is_dir()
+
+
 def resolve_backend(
     location: Any, name: str, backend: BackendName, api_key: str | None, timeout: int | None
 ) -> Backend:
@@ -156,8 +166,8 @@ def resolve_backend(
     folder = Path(loc).expanduser()
     if folder.exists() and not folder.is_dir():
         raise OptionError(f"the index location {folder} is a file, not a folder; pass a folder (created if missing).")
-    client_layout = (folder / "meta.json").is_file() and (folder / "collection").is_dir()
-    if backend == "auto" and (folder / name / "shard").exists():
+    client_layout = is_client_store(folder)
+    if backend == "auto" and is_edge_collection(folder, name):
         return EdgeBackend(folder, name)  # ours, even if a QdrantClient(path=...) left meta.json here
     if backend == "client" or (backend == "auto" and client_layout):
         client = _local_client(folder)
@@ -170,7 +180,7 @@ def resolve_backend(
                 client.close()
                 raise
         return ClientBackend(client, name, label=f"qdrant-client path={folder}", owns_client=True, local=True)
-    if (folder / name / "shard").exists() or not client_layout:
+    if is_edge_collection(folder, name) or not client_layout:
         return EdgeBackend(folder, name)
     raise OptionError(  # backend == "edge" on a qdrant-client folder  # pragma: no cover
         f"{folder} holds a qdrant-client local store; open it with backend='client' or 'auto'."
