@@ -1,7 +1,7 @@
 """Images of search hits: thumbnails, and the size the hit's image had when it was indexed.
 
-An image file is read as it is. A PDF page is rendered the way indexing rendered it
-(:class:`jina_local.documents.PdfRenderer` at :func:`jina_local.documents.page_pixels` of the model),
+An image file is read as it is. A PDF page is rendered the way indexing rendered it, once, into the page
+cache (:func:`jina_local.documents.page_image` at :func:`jina_local.documents.page_pixels` of the model),
 so the patch grid of that render (``Embedder.image_patch_grid``) is the grid of the stored token vectors.
 """
 
@@ -31,13 +31,14 @@ def open_image(path: str, page: Any, model: Any = None) -> tuple[Any, tuple[int,
             import pypdfium2  # noqa: F401 - only to know whether pages can be rendered
         except ImportError:
             return None, None
-        from .documents import PdfRenderer, page_pixels
+        from .documents import page_image, page_pixels
 
-        with PdfRenderer() as renderer:  # holds PDFium's process-wide lock while it renders
-            image = renderer.render(
-                Path(path), int(page) if page is not None else 1, page_pixels(getattr(model, "info", None))
-            )
-        return image, image.size
+        # the page's render in jina-local's page cache: made once, shared with the integrations' page hits
+        render = page_image(
+            path, int(page) if page is not None else 1, max_pixels=page_pixels(getattr(model, "info", None))
+        )
+        with Image.open(render) as opened:
+            return opened.convert("RGB"), opened.size
     with Image.open(path) as opened:
         size = opened.size
         if opened.format == "JPEG":

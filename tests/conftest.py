@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # fixture_* modules live beside 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # unit tests never reach a hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# page renders (jina_local.documents.page_image) go to a folder of this run, never the user's cache
+os.environ.setdefault("JINA_LOCAL_CACHE", tempfile.mkdtemp(prefix="jina-local-test-cache-"))
 
 from fixture_clip import tiny_clip_dir  # noqa: E402, F401 - session fixture shared by all tests
 from fixture_v4 import write_v4_checkpoint  # noqa: E402
